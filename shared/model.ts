@@ -1,0 +1,143 @@
+// The inspected chain as both the CLI (`inspect --json`) and the renderer see it.
+// Plain JSON data only: this file is imported by the renderer, so no Node APIs here.
+
+export type Role = 'image' | 'backing' | 'data-file';
+
+/** qemu's block driver names, plus 'iso' (qemu opens ISO 9660 as raw; we say what it is). */
+export type FormatName =
+  | 'qcow2' | 'qcow' | 'qed' | 'vmdk' | 'vdi' | 'vpc' | 'vhdx' | 'luks' | 'iso' | 'raw';
+
+export const PROBLEM_CODES = [
+  'missing',                    // the named file does not exist
+  'unreadable',                 // exists but open/read failed (EACCES, EIO, ...)
+  'loop',                       // same device+inode already in this chain
+  'too-deep',                   // more layers than libvirt accepts (200)
+  'protocol',                   // `nbd:...`, `json:{...}`: never opened
+  'network',                    // `http://`, `gluster://`...: never opened
+  'not-regular',                // FIFO, socket, folder: never opened
+  'device',                     // block or character device: never opened
+  'unsafe-path',                // under /proc, /sys or /dev: never opened
+  'invalid-header',             // qemu would refuse to open this image
+  'unsupported-feature',        // unknown incompatible bit, encryption we cannot show...
+  'format-probed',              // backing format not recorded; probed as libvirt would
+  'no-backing-format',          // not recorded, and libvirt would refuse to probe it
+  'data-file-relative',         // qemu and libvirt resolve it against different folders
+  'data-file-bit-without-name', // incompatible bit 2 set, no data-file extension
+  'data-file-name-without-bit', // extension present, bit 2 clear: qemu ignores the name
+  'raw-data-file-with-backing', // data_file_raw together with a backing file
+  'bad-name',                   // NUL bytes, invalid UTF-8, empty or overlong name
+  'dirty',                      // qcow2/qed dirty bit: not closed cleanly
+  'corrupt',                    // qcow2 corrupt bit
+] as const;
+
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
+export interface Problem {
+  code: ProblemCode;
+  message: string;
+}
+
+export interface Owner {
+  uid: number;
+  gid: number;
+  /** NSS name, or null when the id has no entry. */
+  user: string | null;
+  group: string | null;
+  /** Permission bits and file type bits exactly as st_mode. */
+  mode: number;
+}
+
+/** One of libvirt's remembered-label records (trusted.libvirt.security.*). */
+export interface RememberedRecord {
+  /** The original label: `+uid:+gid` for dac, a context for selinux; null if absent. */
+  label: string | null;
+  refcount: number | null;
+  timestamp: string | null;
+  /** True when `timestamp` equals this host's boot time: a stale record is discarded by libvirt. */
+  current: boolean;
+}
+
+export interface Remembered {
+  dac: RememberedRecord | null;
+  selinux: RememberedRecord | null;
+}
+
+export interface FileStat {
+  dev: number;
+  ino: number;
+  nlink: number;
+  size: number;
+  /** st_blocks * 512 */
+  allocated: number;
+  type: 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'block' | 'char' | 'unknown';
+  mtimeMs: number;
+}
+
+/** Where a node's name came from and how it was turned into paths. */
+export interface NameInfo {
+  /** The name bytes exactly as stored in the parent's header, hex encoded. */
+  rawHex: string;
+  /** qemu's full-backing-filename: plain join with the naming image's folder. */
+  qemuPath: string;
+  /** libvirt's join (folder + "/" + name) before realpath. */
+  joined: string;
+  kind: 'file' | 'protocol' | 'network';
+}
+
+export interface Qcow2Extension {
+  type: number;
+  name: string;
+  length: number;
+}
+
+/** Format details for the details panel; `fields` holds every parsed header field. */
+export interface HeaderInfo {
+  format: FormatName;
+  virtualSize: number;
+  clusterSize: number | null;
+  encrypted: boolean;
+  dirty: boolean;
+  fields: Record<string, string | number | boolean | null>;
+  extensions: Qcow2Extension[];
+  /** qemu-img's `format-specific` object for this image, when it has one. */
+  formatSpecific: unknown;
+}
+
+export interface ChainNode {
+  /** Real absolute path (libvirt's resolution, after realpath); for protocol nodes, the name. */
+  path: string;
+  /** The name as the parent named it; for the top, as given. */
+  name: string;
+  role: Role;
+  /** The format used to read the node, or null when it was never read. */
+  format: FormatName | null;
+  /** Where `format` came from. */
+  formatSource: 'header' | 'probed' | 'given' | 'assumed-raw' | null;
+  depth: number;
+  nameInfo: NameInfo | null;
+  stat: FileStat | null;
+  owner: Owner | null;
+  selinux: string | null;
+  remembered: Remembered;
+  header: HeaderInfo | null;
+  backing: ChainNode | null;
+  dataFile: ChainNode | null;
+  problems: Problem[];
+}
+
+export interface InspectResult {
+  root: ChainNode;
+}
+
+/** Visit every node of a chain without recursion (chains can be thousands deep). */
+export function chainNodes(root: ChainNode): ChainNode[] {
+  const out: ChainNode[] = [];
+  const stack: ChainNode[] = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    out.push(n);
+    if (n.backing) stack.push(n.backing);
+    if (n.dataFile) stack.push(n.dataFile);
+  }
+  return out;
+}

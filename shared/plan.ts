@@ -1,0 +1,135 @@
+// Relabel / Restore plans: what the preview shows is exactly what the helper applies.
+// Plain JSON data only (imported by the renderer).
+import type { Role } from './model.js';
+
+export type Driver = 'dac' | 'selinux';
+export type Action = 'relabel' | 'restore';
+
+export const DEFAULT_IMAGE_LABEL_BASE = 'system_u:object_r:svirt_image_t:s0';
+export const CONTENT_LABEL = 'system_u:object_r:virt_content_t:s0';
+/** What libvirt gives the top of a shareable disk (its file_context, no categories). */
+export const SHARED_IMAGE_LABEL = 'system_u:object_r:svirt_image_t:s0';
+/** Always allowed, on top of the opened folders and each --allow-root. */
+export const LIBVIRT_IMAGES_DIR = '/var/lib/libvirt/images';
+
+/** The VM a chain is labelled for (qemu.conf + domain XML, or the relabel form). */
+export interface VmProfile {
+  drivers: Driver[];
+  /** `name` or `+N`, as in qemu.conf and <seclabel model='dac'>. */
+  user: string;
+  group: string;
+  /** The VM's image label; when absent one is made with two random distinct categories. */
+  imageLabel?: string;
+  readonly: boolean;
+  shareable: boolean;
+  /** Folders whose files may be changed, on top of /var/lib/libvirt/images and opened folders. */
+  allowRoots: string[];
+  /** Change files with more than one hard link (refused unless asked). */
+  allowHardLinks?: boolean;
+  /** Folders the user opened in the app. The top image's own folder always counts as opened. */
+  openedFolders?: string[];
+}
+
+/** What a file looks like, as far as labelling goes. Checked again right before each change. */
+export interface FileState {
+  dev: number;
+  ino: number;
+  uid: number;
+  gid: number;
+  mode: number;
+  selinux: string | null;
+  /** trusted.libvirt.security.* xattrs by short name (`dac`, `ref_dac`, ...). */
+  libvirt: Record<string, string>;
+  /** Hard links (st_nlink). */
+  nlink?: number;
+  /** NSS names of uid and gid, for display; null when the id has no name. */
+  user?: string | null;
+  group?: string | null;
+}
+
+export interface PlanEntry {
+  path: string;
+  role: Role;
+  /** True for the top and the top's data file. */
+  top: boolean;
+  before: FileState;
+  after: FileState;
+  /** Whether the original label is (or stays) remembered in libvirt's xattrs. */
+  remembered: boolean;
+  /** Human-readable lines: "owner 0:0 → 107:107", "selinux ... → ...". Empty: nothing changes. */
+  changes: string[];
+  /** Why a file is left as it is (for instance "still used by another VM (refcount 1)"). */
+  note?: string;
+  /** The top image this entry belongs to (plans made for several disks at once). */
+  disk?: string;
+  /** Whether the action touches this file at all (restore leaves backing images alone). */
+  target?: boolean;
+}
+
+export interface Refusal {
+  path: string;
+  message: string;
+}
+
+export interface Plan {
+  id: string;
+  action: Action;
+  /** The top image's real path. */
+  top: string;
+  profile: VmProfile;
+  /** The host boot time used for timestamp_* records. */
+  bootTime: string;
+  entries: PlanEntry[];
+  /** Non-empty: the plan must not be applied, nothing changes. */
+  refusals: Refusal[];
+  /** Every top image of the plan (several when disks are planned together); `top` is the first. */
+  tops?: string[];
+  /** The folders targets must lie in, as real paths. */
+  allowedRoots?: string[];
+  /** Things worth knowing that do not stop the plan ("no SELinux policy on this host ..."). */
+  notes?: string[];
+  /** When the plan was made (ms since the epoch). */
+  createdMs?: number;
+}
+
+export interface ApplyResult {
+  journalId: string;
+  changed: number;
+  /** False when nothing was changed (refused) or everything was rolled back. */
+  ok?: boolean;
+  refusals?: Refusal[];
+  /** Why it failed, in one sentence. */
+  message?: string;
+  /** True when a failure half-way was undone (files are as before). */
+  rolledBack?: boolean;
+  /** Files whose state was not the one expected and were left alone (recover/undo conflicts). */
+  conflicts?: Refusal[];
+}
+
+export type JournalKind = Action | 'undo';
+export type JournalStatus = 'committed' | 'rolled-back' | 'interrupted' | 'recovered' | 'undone';
+
+/** One journalled change (a relabel, a restore or an undo) as `listJournal()` shows it. */
+export interface JournalSummary {
+  id: string;
+  kind: JournalKind;
+  tops: string[];
+  /** ms since the epoch. */
+  startedMs: number;
+  status: JournalStatus;
+  /** Files changed (or about to be, for an interrupted one). */
+  files: number;
+  /** For an undo: the journal it reverted. */
+  undoOf?: string;
+  /** The undo that reverted this one. */
+  undoneBy?: string;
+}
+
+export interface RecoverResult {
+  /** Journals that were interrupted and are now brought back. */
+  recovered: string[];
+  /** Files put back. */
+  files: number;
+  /** Files left alone because they changed since (or are gone). */
+  conflicts: Refusal[];
+}
