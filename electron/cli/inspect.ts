@@ -5,6 +5,7 @@ import { humanSize, modeString, ownerString } from '../../shared/text.js';
 import { inspect } from '../core/chain.js';
 import { FORMATS } from '../core/formats/index.js';
 import { qemuInfoChain } from '../core/qemu-info.js';
+import { writeOut } from './output.js';
 
 /** Problems on the top image that mean it could not be read at all: the command fails. */
 const FATAL_ON_TOP: ReadonlySet<ProblemCode> = new Set([
@@ -48,13 +49,6 @@ export function renderTree(root: ChainNode): string {
   return out.join('\n') + '\n';
 }
 
-function write(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(text)) resolve();
-    else process.stdout.once('drain', () => resolve());
-  });
-}
-
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
@@ -71,7 +65,7 @@ export function registerInspect(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        await write(JSON.stringify(r.entries, null, 4) + '\n');
+        await writeOut(JSON.stringify(r.entries, null, 4) + '\n');
         return;
       }
       const root = inspect(path, { format: opts.format });
@@ -81,6 +75,6 @@ export function registerInspect(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      await write(opts.json ? JSON.stringify({ root }, null, 2) + '\n' : renderTree(root));
+      await writeOut(opts.json ? JSON.stringify({ root }, null, 2) + '\n' : renderTree(root));
     });
 }

@@ -23,7 +23,7 @@ export interface InspectOptions {
   maxDepth?: number;
 }
 
-interface Pending {
+export interface Pending {
   name: string;
   role: Role;
   depth: number;
@@ -38,7 +38,7 @@ interface Pending {
 }
 
 /** What a visited file yields besides its node: what to walk to next. */
-interface Visited {
+export interface Visited {
   node: ChainNode;
   parsed: ParsedImage | null;
 }
@@ -74,22 +74,26 @@ function errnoText(e: unknown): string {
   return code ? code : e instanceof Error ? e.message : String(e);
 }
 
-/** Inspect a chain. Never throws for anything a header or the file system does; problems are in the nodes. */
-export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
-  const maxDepth = Math.min(opts.maxDepth ?? HARD_MAX_DEPTH, HARD_MAX_DEPTH);
-  const joined = path.isAbsolute(topPath) ? topPath : `${process.cwd()}/${topPath}`;
-  const seen = new Map<string, string>();
-  let root: ChainNode | null = null;
-  let next: Pending | null = {
+/** What to visit for a top image named `topPath` (as typed: relative to the working folder). */
+export function topPending(topPath: string, format?: FormatName): Pending {
+  return {
     name: topPath,
     role: 'image',
     depth: 0,
-    joined,
+    joined: path.isAbsolute(topPath) ? topPath : `${process.cwd()}/${topPath}`,
     qemuPath: topPath,
     nameInfo: null,
-    format: opts.format ? { name: opts.format, source: 'given' } : null,
+    format: format ? { name: format, source: 'given' } : null,
     parent: null,
   };
+}
+
+/** Inspect a chain. Never throws for anything a header or the file system does; problems are in the nodes. */
+export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
+  const maxDepth = Math.min(opts.maxDepth ?? HARD_MAX_DEPTH, HARD_MAX_DEPTH);
+  const seen = new Map<string, string>();
+  let root: ChainNode | null = null;
+  let next: Pending | null = topPending(topPath, opts.format);
 
   while (next) {
     const p: Pending = next;
@@ -106,6 +110,7 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
     if (parsed.backing) {
       const child = childPending(node, p, parsed.backing, 'backing');
       if (!child) continue;
+      child.parent = node;
       if (child.depth >= maxDepth) {
         node.problems.push({ code: 'too-deep', message: `stopped after ${maxDepth} layers: ${node.path} still names a backing file '${child.name}'` });
         break;
@@ -117,7 +122,7 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
 }
 
 /** Turn a name from `node`'s header into what to visit; null when the name cannot be used at all. */
-function childPending(node: ChainNode, p: Pending, child: ChildName, role: Role): Pending | null {
+export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pending, child: ChildName, role: Role): Pending | null {
   const nul = child.raw.indexOf(0);
   const bytes = nul < 0 ? child.raw : child.raw.subarray(0, nul);
   let text: string;
@@ -131,12 +136,13 @@ function childPending(node: ChainNode, p: Pending, child: ChildName, role: Role)
   const nameInfo = describeName(child.raw, text, p.joined, p.qemuPath);
   let format: Pending['format'] = null;
   if (child.format) format = { name: child.format, source: 'header' };
-  return { name: text, role, depth: role === 'data-file' ? p.depth : p.depth + 1, joined: nameInfo.joined, qemuPath: nameInfo.qemuPath, nameInfo, format, parent: node };
+  return { name: text, role, depth: role === 'data-file' ? p.depth : p.depth + 1, joined: nameInfo.joined, qemuPath: nameInfo.qemuPath, nameInfo, format, parent: null };
 }
 
 function visitDataFile(node: ChainNode, p: Pending, child: ChildName, seen: Map<string, string>): ChainNode | null {
   const dp = childPending(node, p, child, 'data-file');
   if (!dp) return null;
+  dp.parent = node;
   // qemu 7.2 opens a relative data file from its working folder, not the image's.
   if (dp.nameInfo) dp.nameInfo.qemuPath = dp.name;
   dp.format = { name: 'raw', source: 'header' };
@@ -148,7 +154,7 @@ function visitDataFile(node: ChainNode, p: Pending, child: ChildName, seen: Map<
 }
 
 /** Visit one file: stat, owner, labels, and (when it is safe to) its header. */
-function visit(p: Pending, seen: Map<string, string>, parse = true): Visited {
+export function visit(p: Pending, seen: Map<string, string>, parse = true): Visited {
   const node = emptyNode(p);
   const problem = (code: Problem['code'], message: string): Visited => {
     node.problems.push({ code, message });

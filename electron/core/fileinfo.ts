@@ -4,20 +4,10 @@ import type * as fs from 'node:fs';
 import type { FileStat, Owner, Remembered, RememberedRecord } from '../../shared/model.js';
 import { groupName, lgetxattr, llistxattr, userName } from '../native/libc.js';
 import { hostBootTime } from './boottime.js';
+import { fileType } from './open.js';
 
 export const LIBVIRT_XATTR_PREFIX = 'trusted.libvirt.security.';
 export const SELINUX_XATTR = 'security.selinux';
-
-export function fileType(st: fs.Stats): FileStat['type'] {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isSocket()) return 'socket';
-  if (st.isBlockDevice()) return 'block';
-  if (st.isCharacterDevice()) return 'char';
-  return 'unknown';
-}
 
 export function toFileStat(st: fs.Stats): FileStat {
   return {

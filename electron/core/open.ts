@@ -2,10 +2,22 @@
 // following links and without blocking, then checked to be the very file that was lstat'ed.
 import * as fs from 'node:fs';
 import type { FileStat } from '../../shared/model.js';
-import { fdSource, type ImageSource } from './source.js';
+import { HeaderError, fdSource, type ImageSource } from './source.js';
 
 // Node adds O_CLOEXEC itself.
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+/** The kind of file an lstat found. */
+export function fileType(st: fs.Stats): FileStat['type'] {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isBlockDevice()) return 'block';
+  if (st.isCharacterDevice()) return 'char';
+  return 'unknown';
+}
 
 /** Why a file of this type is never read, or null for a regular file. */
 export function refuseType(type: FileStat['type']): { code: 'device' | 'not-regular'; what: string } | null {
@@ -33,4 +45,28 @@ export function withImage<T>(real: string, st: fs.Stats, fn: (src: ImageSource) 
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Open a file a header names for reading (a VMDK extent) with the same care as an image: resolve
+ * it, lstat it, refuse what is not a regular file. Null when it does not exist. The caller closes.
+ */
+export function openNamed(name: string): { src: ImageSource; close: () => void } | null {
+  let real: string;
+  try {
+    real = fs.realpathSync.native(name);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const st = fs.lstatSync(real);
+  const refused = refuseType(fileType(st));
+  if (refused) throw new HeaderError(`Could not open '${name}': it is ${refused.what}; diskchain never opens one`);
+  const fd = fs.openSync(real, OPEN_FLAGS);
+  const fst = fs.fstatSync(fd);
+  if (fst.dev !== st.dev || fst.ino !== st.ino) {
+    fs.closeSync(fd);
+    throw new FileChangedError(`${real} changed while it was being read`);
+  }
+  return { src: fdSource(fd, fst.size), close: () => fs.closeSync(fd) };
 }

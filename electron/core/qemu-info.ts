@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import type { FormatName } from '../../shared/model.js';
 import { formatModule, probeFormat } from './formats/index.js';
 import type { ParsedImage } from './formats/types.js';
-import { vmdkExtents } from './formats/vmdk.js';
+import { vmdkExtents, vmdkFormatSpecific, vmdkResolveExtents } from './formats/vmdk.js';
 import { protocolOf, qemuJoin } from './names.js';
-import { FileChangedError, refuseType, withImage } from './open.js';
+import { FileChangedError, fileType, openNamed, refuseType, withImage } from './open.js';
 import { HeaderError } from './source.js';
 
 export type QemuImageInfo = Record<string, unknown>;
@@ -60,13 +60,29 @@ function entryFor(filename: string, format: FormatName, st: fs.Stats, parsed: Pa
   e['format'] = format === 'iso' ? 'raw' : format;
   e['actual-size'] = actualSize(filename, st, parsed);
   if (h.encrypted) e['encrypted'] = true;
-  if (h.formatSpecific != null) e['format-specific'] = h.formatSpecific;
+  const specific = format === 'vmdk' ? vmdkFormatSpecific(parsed, filename) : h.formatSpecific;
+  if (specific != null) e['format-specific'] = specific;
   if (backing) {
     e['full-backing-filename'] = qemuJoin(filename, backing);
     e['backing-filename'] = backing;
   }
   e['dirty-flag'] = h.dirty;
   return Object.assign(e, parsed.qemuExtra ?? {});
+}
+
+/** A VMDK descriptor's extents opened as qemu opens them (names joined to the descriptor's). */
+function withExtents(filename: string, parsed: ParsedImage): ParsedImage {
+  const open: Array<() => void> = [];
+  try {
+    return vmdkResolveExtents(parsed, (name) => {
+      const f = openNamed(qemuJoin(filename, name));
+      if (!f) return null;
+      open.push(f.close);
+      return f.src;
+    });
+  } finally {
+    for (const close of open) close();
+  }
 }
 
 export function qemuInfoChain(top: string, opts: { format?: FormatName; maxDepth?: number } = {}): QemuChainResult {
@@ -93,7 +109,7 @@ export function qemuInfoChain(top: string, opts: { format?: FormatName; maxDepth
     } catch (e) {
       return fail(`Could not open '${filename}': Could not open '${filename}': ${describe(e)}`);
     }
-    const refused = refuseType(st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isFIFO() ? 'fifo' : st.isBlockDevice() ? 'block' : st.isCharacterDevice() ? 'char' : 'socket');
+    const refused = refuseType(fileType(st));
     if (refused) return fail(`Could not open '${filename}': it is ${refused.what}; diskchain never opens one`);
     const key = `${st.dev}:${st.ino}`;
     const again = inodes.get(key);
@@ -108,7 +124,8 @@ export function qemuInfoChain(top: string, opts: { format?: FormatName; maxDepth
         const name = format ?? probeFormat(src);
         const mod = formatModule(name);
         if (!mod) throw new HeaderError(`Unknown driver '${name}'`);
-        return [mod.name, mod.parse(src)] as const;
+        const parsed = mod.parse(src);
+        return [mod.name, mod.name === 'vmdk' ? withExtents(current, parsed) : parsed] as const;
       });
     } catch (e) {
       if (e instanceof HeaderError || e instanceof FileChangedError) return fail(`Could not open '${current}': ${e.message}`);

@@ -36,7 +36,7 @@ describe('chain resolution', () => {
   it('3-deep chain with data files on the top and in the middle', () => {
     const d = fresh();
     q(d, 'create', '-q', '-f', 'qcow2', 'base.qcow2', '64M');
-    q(d, 'create', '-q', '-f', 'qcow2', '-o', 'data_file=mid.raw,data_file_raw=on', '-b', 'base.qcow2', '-F', 'qcow2', 'mid.qcow2');
+    q(d, 'create', '-q', '-f', 'qcow2', '-o', 'data_file=mid.raw', '-b', 'base.qcow2', '-F', 'qcow2', 'mid.qcow2');
     q(d, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${d}/top.raw`, '-b', 'mid.qcow2', '-F', 'qcow2', 'top.qcow2');
     const top = inspect(path.join(d, 'top.qcow2'));
     const [t, m, b] = layers(top);
@@ -106,7 +106,7 @@ describe('chain resolution', () => {
   it('a backing image with no recorded format is probed, and the probe is reported', () => {
     const d = fresh();
     q(d, 'create', '-q', '-f', 'qcow2', 'base.qcow2', '64M');
-    q(d, 'create', '-q', '-f', 'qcow', '-b', 'base.qcow2', 'top.qcow'); // qcow v1 records no format
+    q(d, 'create', '-q', '-f', 'qcow', '-b', 'base.qcow2', '-F', 'qcow2', 'top.qcow'); // qcow v1 cannot record it
     const top = inspect(path.join(d, 'top.qcow'));
     expect(top.backing).toMatchObject({ format: 'qcow2', formatSource: 'probed' });
     expect(codes(top.backing!)).toEqual(['format-probed']);
@@ -116,7 +116,7 @@ describe('chain resolution', () => {
     const d = fresh();
     // The "guest data": a qcow2 header with a backing file, sitting where a raw image is expected.
     q(d, 'create', '-q', '-f', 'qcow2', '-u', '-b', '/etc/shadow', '-F', 'raw', 'guest.img', '64M');
-    q(d, 'create', '-q', '-f', 'qcow', '-u', '-b', 'guest.img', 'top.qcow'); // no recorded format
+    q(d, 'create', '-q', '-f', 'qcow', '-u', '-b', 'guest.img', '-F', 'raw', 'top.qcow', '64M'); // qcow v1 cannot record it
     const top = inspect(path.join(d, 'top.qcow'));
     expect(top.backing).toMatchObject({ format: 'raw', formatSource: 'assumed-raw', backing: null, dataFile: null });
     expect(codes(top.backing!)).toEqual(['no-backing-format']);

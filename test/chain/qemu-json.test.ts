@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { patchFile, qemuImg, tempDir } from '../util/qemu.js';
+import { patchFile, qemuImg, qemuImgLuks, tempDir } from '../util/qemu.js';
 import { runCli } from '../util/cli.js';
 
 let dir: string;
@@ -111,7 +111,7 @@ const cases: Case[] = [
     q(d, 'create', '-q', '-f', 'qcow2', '-o', 'cluster_size=2M', '-b', 'base.qcow2', '-F', 'qcow2', 'top.qcow2');
     return 'top.qcow2';
   } },
-  { name: 'encrypted qcow2 (luks)', make: (d) => (q(d, 'create', '-q', '-f', 'qcow2', '--object', 'secret,id=s0,data=pw', '-o', 'encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10', 'a.qcow2', '16M'), 'a.qcow2') },
+  { name: 'encrypted qcow2 (luks)', make: (d) => (qemuImgLuks(d, 'create', '-q', '-f', 'qcow2', '--object', 'secret,id=s0,data=pw', '-o', 'encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10', 'a.qcow2', '16M'), 'a.qcow2') },
   { name: 'qcow v1', make: (d) => (q(d, 'create', '-q', '-f', 'qcow', 'a.qcow', '64M'), 'a.qcow') },
   { name: 'qcow v1 with backing', make: (d) => {
     q(d, 'create', '-q', '-f', 'qcow', 'base.qcow', '64M');
@@ -138,12 +138,13 @@ const cases: Case[] = [
   { name: 'vpc dynamic', make: (d) => (q(d, 'create', '-q', '-f', 'vpc', 'a.vhd', '64M'), 'a.vhd') },
   { name: 'vpc fixed', make: (d) => (q(d, 'create', '-q', '-f', 'vpc', '-o', 'subformat=fixed', 'a.vhd', '8M'), 'a.vhd') },
   { name: 'vhdx', make: (d) => (q(d, 'create', '-q', '-f', 'vhdx', 'a.vhdx', '64M'), 'a.vhdx') },
-  { name: 'luks', make: (d) => (q(d, 'create', '-q', '-f', 'luks', '--object', 'secret,id=s0,data=pw', '-o', 'key-secret=s0,iter-time=10', 'a.luks', '16M'), 'a.luks') },
+  { name: 'luks', make: (d) => (qemuImgLuks(d, 'create', '-q', '-f', 'luks', '--object', 'secret,id=s0,data=pw', '-o', 'key-secret=s0,iter-time=10', 'a.luks', '16M'), 'a.luks') },
   { name: 'raw', make: (d) => (q(d, 'create', '-q', '-f', 'raw', 'a.img', '64M'), 'a.img') },
-  { name: 'qcow2 on vmdk on raw (mixed chain)', make: (d) => {
-    q(d, 'create', '-q', '-f', 'raw', 'base.img', '64M');
-    q(d, 'create', '-q', '-f', 'vmdk', '-b', 'base.img', '-F', 'raw', 'mid.vmdk');
-    q(d, 'create', '-q', '-f', 'qcow2', '-b', 'mid.vmdk', '-F', 'vmdk', 'top.qcow2');
+  { name: 'qcow2 on qed on vmdk on vmdk (mixed chain)', make: (d) => {
+    q(d, 'create', '-q', '-f', 'vmdk', 'base.vmdk', '64M');
+    q(d, 'create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', 'mid.vmdk');
+    q(d, 'create', '-q', '-f', 'qed', '-b', 'mid.vmdk', '-F', 'vmdk', 'mid.qed');
+    q(d, 'create', '-q', '-f', 'qcow2', '-b', 'mid.qed', '-F', 'qed', 'top.qcow2');
     return 'top.qcow2';
   } },
 ];

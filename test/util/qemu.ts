@@ -15,6 +15,20 @@ export function qemuImg(cwd: string, ...args: string[]): string {
   return execFileSync('qemu-img', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/**
+ * qemu-img for LUKS images: its PBKDF benchmark sometimes fails on a busy machine ("Unable to get
+ * accurate CPU usage"), so try a few times.
+ */
+export function qemuImgLuks(cwd: string, ...args: string[]): string {
+  for (let i = 0; ; i++) {
+    try {
+      return qemuImg(cwd, ...args);
+    } catch (e) {
+      if (i >= 4 || !String((e as Error).message).includes('accurate CPU usage')) throw e;
+    }
+  }
+}
+
 /** `qemu-img info --output=json [--backing-chain] file` parsed. */
 export function qemuInfo(cwd: string, file: string, chain = false): any {
   const args = ['info', '--output=json', ...(chain ? ['--backing-chain'] : []), file];

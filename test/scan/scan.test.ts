@@ -1,0 +1,60 @@
+// Scanning folders: images found by header, the forest of chains, and the bench pool's shape.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scan } from '../../electron/core/scan.js';
+import { runCli } from '../util/cli.js';
+import { qemuImg as q, tempDir } from '../util/qemu.js';
+
+let dir: string;
+let cleanup: () => void;
+beforeAll(() => ({ dir, cleanup } = tempDir('scan-')));
+afterAll(() => cleanup());
+
+describe('scan', () => {
+  it('finds images by header, links bases, data files, orphans and broken chains', () => {
+    const pool = path.join(dir, 'pool');
+    const other = path.join(dir, 'elsewhere');
+    fs.mkdirSync(path.join(pool, 'sub'), { recursive: true });
+    fs.mkdirSync(other);
+    q(pool, 'create', '-q', '-f', 'qcow2', '-o', 'data_file=a.raw,data_file_raw=on', 'baseA.qcow2', '64M');
+    q(pool, 'create', '-q', '-f', 'qcow2', 'baseB.qcow2', '64M');
+    for (const vm of ['vm1.qcow2', 'vm2.qcow2', 'sub/vm3.qcow2']) {
+      q(pool, 'create', '-q', '-f', 'qcow2', '-b', vm.startsWith('sub/') ? '../baseA.qcow2' : 'baseA.qcow2', '-F', 'qcow2', vm);
+    }
+    q(pool, 'create', '-q', '-f', 'qcow2', '-b', 'baseB.qcow2', '-F', 'qcow2', 'notes.txt'); // an image by header, not name
+    q(pool, 'create', '-q', '-f', 'qcow2', '-u', '-b', 'gone.qcow2', '-F', 'qcow2', 'broken.qcow2', '64M');
+    q(other, 'create', '-q', '-f', 'qcow2', 'outside-base.qcow2', '64M');
+    q(pool, 'create', '-q', '-f', 'qcow2', '-b', `${other}/outside-base.qcow2`, '-F', 'qcow2', 'vm-ext.qcow2');
+    fs.writeFileSync(path.join(pool, 'fake.qcow2'), 'not an image at all');
+    fs.symlinkSync('vm1.qcow2', path.join(pool, 'alias.qcow2'));
+
+    const r = scan([pool]);
+    const rel = (ps: string[]) => ps.map((p) => path.relative(dir, p)).sort();
+    expect(rel(r.tops)).toEqual(['pool/broken.qcow2', 'pool/notes.txt', 'pool/sub/vm3.qcow2', 'pool/vm-ext.qcow2', 'pool/vm1.qcow2', 'pool/vm2.qcow2']);
+    expect(rel(r.sharedBases)).toEqual(['pool/baseA.qcow2']);
+    expect(rel(r.orphans)).toEqual(['pool/fake.qcow2']);
+    expect(r.summary).toMatchObject({ files: 10, tops: 6, sharedBases: 1, dataFiles: 1, orphans: 1, broken: 1 });
+    const baseA = r.files.find((f) => f.path === path.join(pool, 'baseA.qcow2'))!;
+    expect(rel(baseA.usedBy)).toEqual(['pool/sub/vm3.qcow2', 'pool/vm1.qcow2', 'pool/vm2.qcow2']);
+    expect(baseA.dataFile).toBe(path.join(pool, 'a.raw'));
+    const ext = r.files.find((f) => f.path === path.join(other, 'outside-base.qcow2'))!;
+    expect(ext.external).toBe(true);
+    const chain = r.chains.find((c) => c.top === path.join(pool, 'vm1.qcow2'))!;
+    expect(rel(chain.files)).toEqual(['pool/a.raw', 'pool/baseA.qcow2', 'pool/vm1.qcow2']);
+    const sum = chain.files.reduce((n, p) => n + fs.statSync(p).blocks * 512, 0);
+    expect(chain.allocated).toBe(sum);
+    expect(r.chains.find((c) => c.top.endsWith('broken.qcow2'))!.broken).toBe(true);
+  });
+
+  it('the bench corpus shape (20 bases) has the exact summary, also through the CLI', () => {
+    const out = path.join(dir, 'bench');
+    execFileSync('python3', [path.resolve(import.meta.dirname, '../../../shared/bench/make-bench-corpus.py'), out, '20'], { stdio: 'ignore' });
+    const r = scan([path.join(out, 'pool')]);
+    expect(r.summary).toMatchObject({ files: 220, tops: 180, sharedBases: 20, dataFiles: 20, orphans: 0, broken: 0, problems: 0 });
+    const cli = runCli(['scan', '--json', path.join(out, 'pool')]);
+    expect(cli.status).toBe(0);
+    expect(JSON.parse(cli.stdout).summary).toEqual(r.summary);
+  });
+});
