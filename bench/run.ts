@@ -1,9 +1,11 @@
 // `npm run bench`: prints numbers, asserts nothing. Uses the shared corpus so runs compare.
 import { benchCorpus } from './corpus.js';
 import { benchInspect } from './inspect.js';
+import { benchRelabel } from './relabel.js';
 import { benchScan } from './scan.js';
 
 const corpus = benchCorpus();
 console.log(`corpus: ${corpus.pool} (11,000 files), ${corpus.deep} (1,000-deep chain)\n`);
 benchInspect(corpus);
 await benchScan(corpus);
+await benchRelabel(corpus);

@@ -9,7 +9,15 @@ const node = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'lin
 const esm = { ...node, format: 'esm', banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } };
 
 const entries = [
+  // The diskchain command (inspect, scan, relabel, restore, undo, recover, serve).
   { entryPoints: ['electron/cli/main.ts'], outfile: `${out}/cli.js`, ...esm, banner: { js: '#!/usr/bin/env node\n' + esm.banner.js } },
+  // The privileged helper, started by pkexec or directly as root; found next to the bundles.
+  { entryPoints: ['electron/helper/main.ts'], outfile: `${out}/helper.js`, ...esm },
+  // Header parsing and scanning off the main event loop (serve and Electron main).
+  { entryPoints: ['electron/server/inspect-worker.ts'], outfile: `${out}/inspect-worker.js`, ...esm },
+  // The Electron main process and its sandboxed preload (which must be CommonJS).
+  { entryPoints: ['electron/main/main.ts'], outfile: `${out}/main.js`, ...esm },
+  { entryPoints: ['electron/main/preload.ts'], outfile: `${out}/preload.cjs`, ...node, format: 'cjs' },
 ];
 
 fs.rmSync(out, { recursive: true, force: true });

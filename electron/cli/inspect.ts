@@ -75,6 +75,7 @@ export function registerInspect(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      await writeOut(opts.json ? JSON.stringify({ root }, null, 2) + '\n' : renderTree(root));
+      // Compact: indenting a chain 1,000 deep would print megabytes of spaces.
+      await writeOut(opts.json ? JSON.stringify({ root }) + '\n' : renderTree(root));
     });
 }

@@ -8,7 +8,7 @@ import { readLabels, ownerOf, toFileStat } from './fileinfo.js';
 import { formatModule, probeFormat } from './formats/index.js';
 import type { ChildName, ParsedImage } from './formats/types.js';
 import { describeName, isUnsafePath } from './names.js';
-import { FileChangedError, refuseType, withImage } from './open.js';
+import { FileChangedError, refuseType, resolveFile, withImage } from './open.js';
 import { HeaderError, type ImageSource } from './source.js';
 
 /** libvirt refuses chains longer than this. */
@@ -38,6 +38,14 @@ export interface Pending {
 }
 
 /** What a visited file yields besides its node: what to walk to next. */
+/** State shared by the visits of one walk. */
+export interface VisitContext {
+  /** device:inode → real path of every file visited in this chain (loop detection). */
+  seen: Map<string, string>;
+  /** Folder → its real path (see resolveFile). */
+  dirs: Map<string, string>;
+}
+
 export interface Visited {
   node: ChainNode;
   parsed: ParsedImage | null;
@@ -91,14 +99,14 @@ export function topPending(topPath: string, format?: FormatName): Pending {
 /** Inspect a chain. Never throws for anything a header or the file system does; problems are in the nodes. */
 export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
   const maxDepth = Math.min(opts.maxDepth ?? HARD_MAX_DEPTH, HARD_MAX_DEPTH);
-  const seen = new Map<string, string>();
+  const ctx: VisitContext = { seen: new Map(), dirs: new Map() };
   let root: ChainNode | null = null;
   let next: Pending | null = topPending(topPath, opts.format);
 
   while (next) {
     const p: Pending = next;
     next = null;
-    const { node, parsed } = visit(p, seen);
+    const { node, parsed } = visit(p, ctx);
     if (p.parent) p.parent.backing = node;
     root ??= node;
     if (p.depth === LIBVIRT_MAX_DEPTH) {
@@ -106,7 +114,7 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
     }
     if (!parsed) break;
 
-    if (parsed.dataFile) node.dataFile = visitDataFile(node, p, parsed.dataFile, seen);
+    if (parsed.dataFile) node.dataFile = visitDataFile(node, p, parsed.dataFile, ctx);
     if (parsed.backing) {
       const child = childPending(node, p, parsed.backing, 'backing');
       if (!child) continue;
@@ -139,14 +147,14 @@ export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pend
   return { name: text, role, depth: role === 'data-file' ? p.depth : p.depth + 1, joined: nameInfo.joined, qemuPath: nameInfo.qemuPath, nameInfo, format, parent: null };
 }
 
-function visitDataFile(node: ChainNode, p: Pending, child: ChildName, seen: Map<string, string>): ChainNode | null {
+function visitDataFile(node: ChainNode, p: Pending, child: ChildName, ctx: VisitContext): ChainNode | null {
   const dp = childPending(node, p, child, 'data-file');
   if (!dp) return null;
   dp.parent = node;
   // qemu 7.2 opens a relative data file from its working folder, not the image's.
   if (dp.nameInfo) dp.nameInfo.qemuPath = dp.name;
   dp.format = { name: 'raw', source: 'header' };
-  const { node: dn } = visit(dp, seen, false);
+  const { node: dn } = visit(dp, ctx, false);
   if (dp.nameInfo?.kind === 'file' && !dp.name.startsWith('/')) {
     dn.problems.push({ code: 'data-file-relative', message: `data file name '${dp.name}' in ${node.path} is relative: libvirt looks for it in ${path.dirname(dp.joined)}, qemu 7.2 in its own working folder` });
   }
@@ -154,7 +162,7 @@ function visitDataFile(node: ChainNode, p: Pending, child: ChildName, seen: Map<
 }
 
 /** Visit one file: stat, owner, labels, and (when it is safe to) its header. */
-export function visit(p: Pending, seen: Map<string, string>, parse = true): Visited {
+export function visit(p: Pending, ctx: VisitContext, parse = true): Visited {
   const node = emptyNode(p);
   const problem = (code: Problem['code'], message: string): Visited => {
     node.problems.push({ code, message });
@@ -165,8 +173,9 @@ export function visit(p: Pending, seen: Map<string, string>, parse = true): Visi
   }
 
   let real: string;
+  let st: fs.Stats;
   try {
-    real = fs.realpathSync.native(p.joined);
+    ({ real, st } = resolveFile(p.joined, ctx.dirs));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return problem('missing', `${what(p)} does not exist`);
@@ -174,13 +183,6 @@ export function visit(p: Pending, seen: Map<string, string>, parse = true): Visi
     return problem('unreadable', `${what(p)}: cannot resolve (${errnoText(e)})`);
   }
   node.path = real;
-
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(real);
-  } catch (e) {
-    return problem('unreadable', `${what(p)}: cannot stat (${errnoText(e)})`);
-  }
   node.stat = toFileStat(st);
   node.owner = ownerOf(st);
   const labels = readLabels(real);
@@ -188,9 +190,9 @@ export function visit(p: Pending, seen: Map<string, string>, parse = true): Visi
   node.remembered = labels.remembered;
 
   const key = `${st.dev}:${st.ino}`;
-  const earlier = seen.get(key);
+  const earlier = ctx.seen.get(key);
   if (earlier !== undefined) return problem('loop', `${what(p)} is ${earlier} again (same device and inode): the chain loops`);
-  seen.set(key, real);
+  ctx.seen.set(key, real);
 
   const refused = refuseType(node.stat.type);
   if (refused) return problem(refused.code, `${what(p)} is ${refused.what}, not a regular file; it is never read`);

@@ -3,7 +3,7 @@
 import type * as fs from 'node:fs';
 import type { FileStat, Owner, Remembered, RememberedRecord } from '../../shared/model.js';
 import { groupName, lgetxattr, llistxattr, userName } from '../native/libc.js';
-import { hostBootTime } from './boottime.js';
+import { sameBoot } from './boottime.js';
 import { fileType } from './open.js';
 
 export const LIBVIRT_XATTR_PREFIX = 'trusted.libvirt.security.';
@@ -38,7 +38,7 @@ function record(values: Map<string, string | null>, driver: 'dac' | 'selinux'): 
   const timestamp = values.get(`${LIBVIRT_XATTR_PREFIX}timestamp_${driver}`) ?? null;
   if (label === null && ref === null && timestamp === null) return null;
   const n = ref !== null && /^\d+$/.test(ref) ? Number(ref) : null;
-  return { label, refcount: n, timestamp, current: timestamp !== null && timestamp === hostBootTime() };
+  return { label, refcount: n, timestamp, current: sameBoot(timestamp) };
 }
 
 export interface Labels {

@@ -70,3 +70,27 @@ export function openNamed(name: string): { src: ImageSource; close: () => void }
   }
   return { src: fdSource(fd, fst.size), close: () => fs.closeSync(fd) };
 }
+
+/**
+ * realpath + lstat in one step, with the folders' real paths cached: a pool of thousands of
+ * images in one folder resolves that folder once, not once per file (realpath(3) readlinks every
+ * component). Falls back to a full realpath when the last component is a link or `.`/`..`.
+ * Throws the errno errors realpath and lstat throw.
+ */
+export function resolveFile(joined: string, dirs: Map<string, string>): { real: string; st: fs.Stats } {
+  const slash = joined.lastIndexOf('/');
+  const base = joined.slice(slash + 1);
+  if (slash >= 0 && base !== '' && base !== '.' && base !== '..') {
+    const dir = slash === 0 ? '/' : joined.slice(0, slash);
+    let rdir = dirs.get(dir);
+    if (rdir === undefined) {
+      rdir = fs.realpathSync.native(dir);
+      dirs.set(dir, rdir);
+    }
+    const candidate = rdir === '/' ? `/${base}` : `${rdir}/${base}`;
+    const st = fs.lstatSync(candidate);
+    if (!st.isSymbolicLink()) return { real: candidate, st };
+  }
+  const real = fs.realpathSync.native(joined);
+  return { real, st: fs.lstatSync(real) };
+}

@@ -8,7 +8,7 @@ import { formatModule, probeFormat } from './formats/index.js';
 import type { ParsedImage } from './formats/types.js';
 import { vmdkExtents, vmdkFormatSpecific, vmdkResolveExtents } from './formats/vmdk.js';
 import { protocolOf, qemuJoin } from './names.js';
-import { FileChangedError, fileType, openNamed, refuseType, withImage } from './open.js';
+import { FileChangedError, fileType, openNamed, refuseType, resolveFile, withImage } from './open.js';
 import { HeaderError } from './source.js';
 
 export type QemuImageInfo = Record<string, unknown>;
@@ -89,6 +89,7 @@ export function qemuInfoChain(top: string, opts: { format?: FormatName; maxDepth
   const entries: QemuImageInfo[] = [];
   const names = new Set<string>();
   const inodes = new Map<string, string>();
+  const dirs = new Map<string, string>();
   const maxDepth = opts.maxDepth ?? 10_000;
   let filename: string | null = top;
   let format: string | null = opts.format ?? null;
@@ -104,8 +105,7 @@ export function qemuInfoChain(top: string, opts: { format?: FormatName; maxDepth
     let real: string;
     let st: fs.Stats;
     try {
-      real = fs.realpathSync.native(filename);
-      st = fs.lstatSync(real);
+      ({ real, st } = resolveFile(filename, dirs));
     } catch (e) {
       return fail(`Could not open '${filename}': Could not open '${filename}': ${describe(e)}`);
     }

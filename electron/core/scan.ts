@@ -6,6 +6,7 @@ import type { ChainNode, ProblemCode } from '../../shared/model.js';
 import type { ScanResult, ScannedChain, ScannedFile } from '../../shared/scan.js';
 import { childPending, topPending, visit } from './chain.js';
 import type { ChildName } from './formats/types.js';
+import { resolveFile } from './open.js';
 
 /** Folders deeper than this below a scanned root are not entered. */
 const MAX_FOLDER_DEPTH = 32;
@@ -83,8 +84,9 @@ export function scan(roots: string[], opts: ScanOptions = {}): ScanResult {
   const byPath = new Map<string, Entry>();
   const order: Entry[] = [];
 
+  const dirs = new Map<string, string>();
   const read = (p: ReturnType<typeof topPending>, external: boolean): Entry | null => {
-    const { node, parsed } = visit(p, new Map());
+    const { node, parsed } = visit(p, { seen: new Map(), dirs });
     if (node.stat === null && !external) return null; // gone since it was listed
     const existing = byPath.get(node.path);
     if (existing) return existing;
@@ -108,7 +110,7 @@ export function scan(roots: string[], opts: ScanOptions = {}): ScanResult {
       if (!child) continue;
       const cp = childPending(entry.file, pending, child, role === 'backing' ? 'backing' : 'data-file');
       if (!cp) continue;
-      const target = cp.nameInfo?.kind === 'file' ? resolveTarget(cp.joined) : null;
+      const target = cp.nameInfo?.kind === 'file' ? resolveTarget(cp.joined, dirs) : null;
       let ref = target ? byPath.get(target) : undefined;
       if (!ref && target) ref = read(cp, true) ?? undefined;
       entry.file[role] = ref ? ref.file.path : cp.name;
@@ -126,9 +128,9 @@ export function scan(roots: string[], opts: ScanOptions = {}): ScanResult {
   return summarize(roots, order.map((e) => e.file));
 }
 
-function resolveTarget(joined: string): string | null {
+function resolveTarget(joined: string, dirs: Map<string, string>): string | null {
   try {
-    return fs.realpathSync.native(joined);
+    return resolveFile(joined, dirs).real;
   } catch {
     return null;
   }

@@ -36,6 +36,7 @@ export function probeFormat(src: ImageSource): FormatName {
     if (score > bestScore) {
       best = f;
       bestScore = score;
+      if (score >= 100) break; // nothing scores higher; spares the probes that read further
     }
   }
   return best.name;

@@ -1,0 +1,131 @@
+// The VM profile: owner ids as libvirt parses them, the image label with libvirt's random
+// categories, and the checks a profile must pass before anything is planned with it.
+import { randomInt } from 'node:crypto';
+import * as fs from 'node:fs';
+import { DEFAULT_IMAGE_LABEL_BASE, type Driver, type VmProfile } from '../../shared/plan.js';
+import { lookupGroup, lookupUser } from '../native/libc.js';
+
+const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to chown
+
+function parseNumeric(s: string): number | null {
+  if (!/^\d{1,10}$/.test(s)) return null;
+  const n = Number(s);
+  return n <= MAX_ID ? n : null;
+}
+
+/**
+ * libvirt's virGetUserID: `+N` is always the number N; otherwise a user name first, then a
+ * number. Throws when it is neither.
+ */
+export function parseUser(user: string): number {
+  if (user.startsWith('+')) {
+    const n = parseNumeric(user.slice(1));
+    if (n === null) throw new Error(`Failed to parse user '${user}'`);
+    return n;
+  }
+  const u = user === '' ? null : lookupUser(user);
+  if (u) return u.uid;
+  const n = parseNumeric(user);
+  if (n === null) throw new Error(`Failed to parse user '${user}': no such user`);
+  return n;
+}
+
+/** libvirt's virGetGroupID, same rules as parseUser. */
+export function parseGroup(group: string): number {
+  if (group.startsWith('+')) {
+    const n = parseNumeric(group.slice(1));
+    if (n === null) throw new Error(`Failed to parse group '${group}'`);
+    return n;
+  }
+  const g = group === '' ? null : lookupGroup(group);
+  if (g !== null) return g;
+  const n = parseNumeric(group);
+  if (n === null) throw new Error(`Failed to parse group '${group}': no such group`);
+  return n;
+}
+
+/** libvirt's virParseOwnershipIds: `user:group` (each a name or `+N`), as in remembered dac labels. */
+export function parseOwnership(label: string): { uid: number; gid: number } {
+  const colon = label.indexOf(':');
+  if (colon < 0) throw new Error(`Failed to parse ownership '${label}'`);
+  return { uid: parseUser(label.slice(0, colon)), gid: parseGroup(label.slice(colon + 1)) };
+}
+
+/** libvirt's virSecuritySELinuxMCSFind over c0.c1023: two distinct random categories, lower first. */
+export function randomImageLabel(base = DEFAULT_IMAGE_LABEL_BASE): string {
+  for (;;) {
+    const a = randomInt(1024);
+    const b = randomInt(1024);
+    if (a === b) continue;
+    return `${base}:c${Math.min(a, b)},c${Math.max(a, b)}`;
+  }
+}
+
+/** user:role:type:level[:categories]; conservative characters, bounded length. */
+const CONTEXT_RE = /^[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.,:-]+$/;
+
+export function isContext(s: string): boolean {
+  return s.length <= 255 && CONTEXT_RE.test(s);
+}
+
+const NAME_RE = /^\+?[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,63}\$?$/;
+
+/** Problems with a profile (empty when it is usable). */
+export function profileProblems(p: VmProfile, action: 'relabel' | 'restore' = 'relabel'): string[] {
+  const out: string[] = [];
+  if (typeof p !== 'object' || p === null) return ['no profile'];
+  if (!Array.isArray(p.drivers) || p.drivers.length === 0) out.push('no security driver chosen (dac, selinux or both)');
+  for (const d of p.drivers ?? []) if (d !== 'dac' && d !== 'selinux') out.push(`unknown driver '${String(d)}'`);
+  if (action === 'relabel' && p.drivers?.includes('dac')) {
+    if (!NAME_RE.test(p.user)) out.push(`invalid user '${p.user}'`);
+    else {
+      try { parseUser(p.user); } catch (e) { out.push((e as Error).message); }
+    }
+    if (!NAME_RE.test(p.group)) out.push(`invalid group '${p.group}'`);
+    else {
+      try { parseGroup(p.group); } catch (e) { out.push((e as Error).message); }
+    }
+  }
+  if (p.imageLabel !== undefined && !isContext(p.imageLabel)) out.push(`invalid SELinux label '${p.imageLabel}'`);
+  return out;
+}
+
+/** The same profile with its drivers in a fixed order and an image label chosen once. */
+export function settleProfile(p: VmProfile): VmProfile {
+  const drivers = (['dac', 'selinux'] as Driver[]).filter((d) => p.drivers.includes(d));
+  return {
+    ...p,
+    drivers,
+    imageLabel: p.imageLabel ?? (drivers.includes('selinux') ? randomImageLabel() : undefined),
+    allowRoots: [...(p.allowRoots ?? [])],
+    allowHardLinks: !!p.allowHardLinks,
+    openedFolders: [...(p.openedFolders ?? [])],
+  };
+}
+
+/** qemu.conf's `key = "value"` (commented lines ignored); null when absent or unreadable. */
+function qemuConf(key: string): string | null {
+  let text: string;
+  try {
+    text = fs.readFileSync('/etc/libvirt/qemu.conf', 'utf8');
+  } catch {
+    return null;
+  }
+  const re = new RegExp(`^\\s*${key}\\s*=\\s*"([^"]*)"`, 'm');
+  return re.exec(text)?.[1] ?? null;
+}
+
+/**
+ * The VM's user and group when none is given: qemu.conf's, else the distribution's usual
+ * (libvirt-qemu:kvm on Debian, qemu:qemu on Fedora). Null when none of them exists here.
+ */
+export function defaultOwner(): { user: string; group: string } | null {
+  const user = qemuConf('user') ?? ['libvirt-qemu', 'qemu'].find((u) => lookupUser(u) !== null) ?? null;
+  if (!user) return null;
+  let group = qemuConf('group') ?? ['kvm', 'qemu'].find((g) => lookupGroup(g) !== null) ?? null;
+  if (!group) {
+    const u = lookupUser(user);
+    if (u) group = `+${u.gid}`;
+  }
+  return group ? { user, group } : null;
+}

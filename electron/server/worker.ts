@@ -1,0 +1,69 @@
+// The inspection worker, seen from the owning process: typed calls, one thread, restarted if it
+// dies. Works from source (tsx) and from the esbuild bundle (dist/electron/inspect-worker.js).
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { WorkerOps } from './inspect-worker.js';
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+/** The worker's script: the bundle's inspect-worker.js, or from source the .ts through tsx. */
+function workerScript(): URL {
+  if (!import.meta.url.endsWith('.ts')) return new URL('./inspect-worker.js', import.meta.url);
+  // Node 20 does not apply --import to workers: register tsx inside the worker, then load it.
+  const req = createRequire(import.meta.url);
+  const api = pathToFileURL(path.join(path.dirname(req.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+  const script = new URL('./inspect-worker.ts', import.meta.url).href;
+  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(script)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+}
+
+export class InspectWorker {
+  private worker: Worker | null = null;
+  private next = 1;
+  private pending = new Map<number, Pending>();
+  private closed = false;
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(workerScript());
+    w.unref();
+    w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) w.unref();
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new Error(m.error));
+    });
+    const fail = (e: Error) => {
+      if (this.worker !== w) return;
+      this.worker = null;
+      for (const p of this.pending.values()) p.reject(new Error(`the inspection worker stopped: ${e.message}`));
+      this.pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    this.worker = w;
+    return w;
+  }
+
+  call<K extends keyof WorkerOps>(op: K, ...args: Parameters<WorkerOps[K]>): Promise<ReturnType<WorkerOps[K]>> {
+    if (this.closed) return Promise.reject(new Error('the inspection worker is closed'));
+    const w = this.start();
+    const id = this.next++;
+    w.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      w.postMessage({ id, op, args });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+}

@@ -1,0 +1,192 @@
+// The window: toolbar, open disks, the graph, and the details or relabel panel. Handles the
+// keyboard (arrows walk the graph) and files dropped on the window.
+import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import { useEffect, type DragEvent } from 'react';
+import { getApi } from '../api.js';
+import { neighbour } from '../graph/model.js';
+import {
+  closePanel,
+  dismiss,
+  focusOpenPath,
+  notify,
+  openDialog,
+  openPanel,
+  openPaths,
+  reloadAll,
+  select,
+  useStore,
+} from '../store.js';
+import { DetailsPanel } from './DetailsPanel.js';
+import { GraphView } from './GraphView.js';
+import { RelabelPanel } from './RelabelPanel.js';
+import { Sidebar } from './Sidebar.js';
+import { Toolbar } from './Toolbar.js';
+
+function isTyping(t: EventTarget | null): boolean {
+  const el = t as HTMLElement | null;
+  return !!el && (el.tagName === 'INPUT' || el.tagName === 'SELECT' || el.tagName === 'TEXTAREA' || el.isContentEditable);
+}
+
+/** Paths from a drop: real paths under Electron, file:// URIs from a file manager elsewhere. */
+function droppedPaths(e: DragEvent): string[] {
+  const api = getApi();
+  const out: string[] = [];
+  for (const f of Array.from(e.dataTransfer.files)) {
+    const p = api.pathForFile(f);
+    if (p) out.push(p);
+  }
+  if (out.length) return out;
+  const uris = e.dataTransfer.getData('text/uri-list') || e.dataTransfer.getData('text/plain');
+  for (const line of uris.split(/\r?\n/)) {
+    const s = line.trim();
+    if (s.startsWith('file://')) {
+      try {
+        const u = new URL(s);
+        if (!u.host || u.host === 'localhost') out.push(decodeURIComponent(u.pathname));
+      } catch {
+        // Not a URI.
+      }
+    } else if (s.startsWith('/')) {
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+function Notices() {
+  const notices = useStore((s) => s.notices);
+  const connected = useStore((s) => s.connected);
+  return (
+    <div className="notices" aria-live="assertive">
+      {!connected && (
+        <div className="notice error" role="alert">
+          Lost the connection to diskchain serve; trying again…
+        </div>
+      )}
+      {notices.map((n) => (
+        <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'} data-testid={n.kind === 'error' ? 'error' : 'notice'}>
+          <span>{n.text}</span>
+          <button type="button" className="icon small" aria-label="dismiss" onClick={() => dismiss(n.id)}>
+            ✕
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function Keyboard() {
+  const flow = useReactFlow();
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey;
+      if (mod && !e.altKey && (e.key === 'l' || e.key === 'L')) {
+        e.preventDefault();
+        focusOpenPath();
+        return;
+      }
+      if (mod && (e.key === 'o' || e.key === 'O')) {
+        e.preventDefault();
+        if (useStore.getState().info?.dialogs) void openDialog(e.shiftKey ? 'folder' : 'image');
+        else focusOpenPath();
+        return;
+      }
+      if (e.key === 'F5') {
+        e.preventDefault();
+        void reloadAll();
+        return;
+      }
+      if (e.key === 'Escape') {
+        if (useStore.getState().panel) closePanel();
+        else if (!isTyping(e.target)) select(null);
+        return;
+      }
+      if (isTyping(e.target) || mod || e.altKey) return;
+      const s = useStore.getState();
+      if (e.key === '/') {
+        e.preventDefault();
+        focusOpenPath();
+      } else if (e.key === 'r' && s.disks.length) {
+        openPanel('relabel');
+      } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'ArrowUp' || e.key === 'ArrowDown') {
+        const fromFocus = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.react-flow__node')?.dataset.id ?? null;
+        const next = neighbour(s.graph, s.boxes, s.selected ?? fromFocus, e.key);
+        if (!next) return;
+        e.preventDefault();
+        select(next);
+        const box = s.boxes.get(next);
+        if (box) void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom: Math.max(flow.getZoom(), 0.6), duration: 150 });
+        requestAnimationFrame(() => document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(next)}"]`)?.focus({ preventScroll: true }));
+      } else if ((e.key === 'Enter' || e.key === ' ') && document.activeElement?.closest('.react-flow__node')) {
+        const id = (document.activeElement as HTMLElement).closest<HTMLElement>('.react-flow__node')?.dataset.id;
+        if (id) select(id);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [flow]);
+  return null;
+}
+
+function Main() {
+  const theme = useStore((s) => s.theme);
+  const panel = useStore((s) => s.panel);
+  const empty = useStore((s) => s.disks.length === 0);
+  const loading = useStore((s) => s.loading.length > 0);
+  const dialogs = useStore((s) => !!s.info?.dialogs);
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+
+  const onDragOver = (e: DragEvent) => {
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+  };
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    const paths = droppedPaths(e);
+    if (paths.length) void openPaths(paths);
+    else if (e.dataTransfer.files.length) notify('error', 'a browser does not say where a dropped file lives; type its path instead');
+  };
+
+  return (
+    <div className="app" onDragOver={onDragOver} onDrop={onDrop}>
+      <Keyboard />
+      <Toolbar />
+      <div className={`body${panel ? ' with-relabel' : ''}`}>
+        <Sidebar />
+        <main className="canvas" aria-label="graph of the open disks" aria-busy={loading}>
+          <GraphView />
+          {empty && (
+            <div className="empty">
+              {loading ? (
+                <p>
+                  <span className="spinner" /> Reading…
+                </p>
+              ) : (
+                <>
+                  <h2>Open a disk</h2>
+                  <p>
+                    Type the path of an image or folder above{dialogs ? ', use File ▸ Open,' : ''} or drop an image on this window.
+                  </p>
+                  <p className="muted">Arrow keys walk the graph; Esc closes a panel; Ctrl+L types a path.</p>
+                </>
+              )}
+            </div>
+          )}
+        </main>
+        {panel ? <RelabelPanel /> : <DetailsPanel />}
+      </div>
+      <Notices />
+    </div>
+  );
+}
+
+export function App() {
+  return (
+    <ReactFlowProvider>
+      <Main />
+    </ReactFlowProvider>
+  );
+}

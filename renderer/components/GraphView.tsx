@@ -1,0 +1,158 @@
+// The canvas: React Flow showing the graph model's nodes at elkjs's positions. Cards are laid
+// out first with estimated sizes, then once more with the sizes the browser measured.
+import {
+  Background,
+  Controls,
+  MarkerType,
+  MiniMap,
+  ReactFlow,
+  useNodesInitialized,
+  useNodesState,
+  useReactFlow,
+  type Edge,
+  type NodeTypes,
+  type OnSelectionChangeParams,
+} from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { NODE_WIDTH, attachedDataFiles, estimateHeight } from '../graph/model.js';
+import { relayout, select, useStore } from '../store.js';
+import { ChainNodeCard, type ChainFlowNode } from './ChainNodeCard.js';
+
+const nodeTypes: NodeTypes = { chain: ChainNodeCard };
+
+/** Many nodes: draw only what is on screen. */
+const VISIBLE_ONLY_ABOVE = 300;
+
+export function GraphView() {
+  const graph = useStore((s) => s.graph);
+  const boxes = useStore((s) => s.boxes);
+  const graphVersion = useStore((s) => s.graphVersion);
+  const selected = useStore((s) => s.selected);
+  const theme = useStore((s) => s.theme);
+  const panelOpen = useStore((s) => s.panel !== null);
+  const [nodes, setNodes, onNodesChange] = useNodesState<ChainFlowNode>([]);
+  const initialized = useNodesInitialized();
+  const flow = useReactFlow();
+  const measuredFor = useRef(-1);
+  const fitted = useRef<{ ids: string; measured: boolean }>({ ids: '', measured: false });
+
+  // Graph, positions or selection changed: rebuild React Flow's nodes, keeping measured sizes.
+  useEffect(() => {
+    setNodes((prev) => {
+      const old = new Map(prev.map((n) => [n.id, n]));
+      return graph.nodes
+        .filter((g) => boxes.has(g.id))
+        .map((g) => {
+          const b = boxes.get(g.id)!;
+          const before = old.get(g.id);
+          const node: ChainFlowNode = {
+            id: g.id,
+            type: 'chain',
+            position: { x: b.x, y: b.y },
+            data: { g },
+            selected: g.id === selected,
+            draggable: false,
+            connectable: false,
+            width: NODE_WIDTH,
+            ariaLabel: `${g.role} ${g.id}`,
+          };
+          if (before?.measured && before.data.g === g) node.measured = before.measured;
+          return node;
+        });
+    });
+  }, [graph, boxes, selected, setNodes]);
+
+  // Once the browser has drawn every card: lay out again with their real heights.
+  useEffect(() => {
+    if (!initialized || measuredFor.current === graphVersion || nodes.length !== graph.nodes.length) return;
+    if (!nodes.every((n) => graph.byId.get(n.id) === n.data.g)) return;
+    measuredFor.current = graphVersion;
+    const sizes = new Map<string, { width: number; height: number }>();
+    let differs = false;
+    for (const n of nodes) {
+      const w = n.measured?.width ?? NODE_WIDTH;
+      const h = n.measured?.height ?? estimateHeight(n.data.g);
+      sizes.set(n.id, { width: w, height: h });
+      const b = boxes.get(n.id);
+      if (!b || Math.abs(b.height - h) > 2 || Math.abs(b.width - w) > 2) differs = true;
+    }
+    if (differs) void relayout(sizes);
+  }, [initialized, nodes, graph, boxes, graphVersion]);
+
+  // Frame the graph when the set of files changed, and again once real sizes are in.
+  useEffect(() => {
+    if (!nodes.length) return;
+    const ids = graph.nodes.map((n) => n.id).join('\n');
+    const measured = measuredFor.current === graphVersion;
+    if (fitted.current.ids === ids && (fitted.current.measured || !measured)) return;
+    fitted.current = { ids, measured };
+    const raf = requestAnimationFrame(() => void flow.fitView({ padding: 0.12, maxZoom: 1, duration: 0 }));
+    return () => cancelAnimationFrame(raf);
+  }, [boxes, nodes.length, graph, graphVersion, flow]);
+
+  // The canvas got narrower or wider (a panel opened or closed): frame the graph again.
+  const firstPanel = useRef(true);
+  useEffect(() => {
+    if (firstPanel.current) {
+      firstPanel.current = false;
+      return;
+    }
+    const raf = requestAnimationFrame(() => void flow.fitView({ padding: 0.12, maxZoom: 1, duration: 0 }));
+    return () => cancelAnimationFrame(raf);
+  }, [panelOpen, flow]);
+
+  const edges = useMemo<Edge[]>(() => {
+    const attached = attachedDataFiles(graph);
+    return graph.edges.map((e) => {
+      const under = e.kind === 'data-file' && attached.get(e.target) === e.source;
+      return {
+        id: e.id,
+        source: e.source,
+        target: e.target,
+        sourceHandle: under ? 'data-out' : 'out',
+        targetHandle: under ? 'data-in' : 'in',
+        type: e.kind === 'backing' ? 'default' : under ? 'straight' : 'smoothstep',
+        className: e.kind === 'backing' ? 'edge-backing' : 'edge-data',
+        label: e.kind === 'backing' ? 'backing' : 'data file',
+        markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
+        selectable: false,
+        focusable: false,
+        ariaLabel: `${e.kind === 'backing' ? 'backing file' : 'data file'} of ${e.source}: ${e.target}`,
+      };
+    });
+  }, [graph]);
+
+  const onSelectionChange = useCallback(({ nodes: sel }: OnSelectionChangeParams) => {
+    const id = sel[0]?.id ?? null;
+    if (id && id !== useStore.getState().selected) select(id);
+  }, []);
+
+  return (
+    <ReactFlow
+      nodes={nodes}
+      edges={edges}
+      nodeTypes={nodeTypes}
+      onNodesChange={onNodesChange}
+      onNodeClick={(_, n) => select(n.id)}
+      onPaneClick={() => select(null)}
+      onSelectionChange={onSelectionChange}
+      nodesDraggable={false}
+      nodesConnectable={false}
+      edgesFocusable={false}
+      elementsSelectable
+      deleteKeyCode={null}
+      selectionKeyCode={null}
+      multiSelectionKeyCode={null}
+      minZoom={0.05}
+      maxZoom={2}
+      onlyRenderVisibleElements={graph.nodes.length > VISIBLE_ONLY_ABOVE}
+      colorMode={theme}
+      proOptions={{ hideAttribution: true }}
+      aria-label="disk chains"
+    >
+      <Background gap={24} />
+      <Controls showInteractive={false} />
+      {graph.nodes.length > 12 && <MiniMap pannable zoomable />}
+    </ReactFlow>
+  );
+}

@@ -1,0 +1,235 @@
+// Relabel / Restore: the VM profile, a live preview of every file's before → after, Apply with
+// progress, and the outcome. Apply only runs the exact plan the table shows.
+import type { Role } from '../../shared/model.js';
+import type { PlanEntry, Refusal } from '../../shared/plan.js';
+import {
+  applyCurrent,
+  canApply,
+  closePanel,
+  setAction,
+  setPanelTop,
+  updateForm,
+  useStore,
+  type DriverChoice,
+} from '../store.js';
+import { ROLE_LABEL, fileName } from './ChainNodeCard.js';
+
+function stateText(e: PlanEntry, which: 'before' | 'after'): string[] {
+  const s = e[which];
+  const names = s.user !== undefined || s.group !== undefined ? `${s.user ?? s.uid}:${s.group ?? s.gid} ` : '';
+  return [`${names}(${s.uid}:${s.gid})`, s.selinux ?? 'no label'];
+}
+
+/** The engine speaks to the command line too; say its hints the way this window works. */
+export function inPlainWords(message: string): string {
+  return message.replace(/add its folder with --allow-root/g, 'open its folder (type the folder path, or Open folder…) to allow changes there');
+}
+
+const ROLE_WORDS: Record<Role, string> = { image: 'image', backing: 'backing file', 'data-file': 'data file' };
+
+/** "data file /etc/shadow is outside the allowed folders": the file, what it is, and why. */
+export function refusalText(r: Refusal, role: Role | undefined): string {
+  const msg = inPlainWords(r.message);
+  if (!r.path) return msg;
+  const who = `${role ? `${ROLE_WORDS[role]} ` : ''}${r.path}`;
+  if (/^outside\b/.test(msg)) return `${who} is ${msg}`;
+  if (/^(is|has|was|cannot|could|names|still)\b/.test(msg)) return `${who} ${msg}`;
+  return `${who}: ${msg}`;
+}
+
+function PlanRow({ e }: { e: PlanEntry }) {
+  const changes = e.changes.length > 0;
+  const [bOwner, bLabel] = stateText(e, 'before');
+  const [aOwner, aLabel] = stateText(e, 'after');
+  return (
+    <tr data-testid="plan-row" data-path={e.path} data-role={e.role} data-changes={changes ? 'true' : 'false'} className={changes ? 'changes' : 'same'}>
+      <td className="mono wrap" title={e.path}>
+        {fileName(e.path)}
+      </td>
+      <td>{ROLE_LABEL[e.role]}{e.top ? ' (top)' : ''}</td>
+      <td>
+        {changes ? (
+          <ul className="change-list">
+            {e.changes.map((c) => (
+              <li key={c} className="mono">{c}</li>
+            ))}
+          </ul>
+        ) : (
+          <span className="muted">
+            unchanged: <span className="mono">{bOwner}</span>, <span className="mono">{bLabel}</span>
+          </span>
+        )}
+        {e.note && <div className="note">{e.note}</div>}
+        <span className="sr-only">
+          before {bOwner} {bLabel}; after {aOwner} {aLabel}
+        </span>
+      </td>
+      <td>{e.remembered ? 'yes' : 'no'}</td>
+    </tr>
+  );
+}
+
+export function RelabelPanel() {
+  const panel = useStore((s) => s.panel);
+  const disks = useStore((s) => s.disks);
+  const form = useStore((s) => s.form);
+  const plan = useStore((s) => s.plan);
+  const apply = useStore((s) => s.apply);
+  const info = useStore((s) => s.info);
+  const applicable = useStore(canApply);
+  const graph = useStore((s) => s.graph);
+  if (!panel) return null;
+  const roleOf = (p: string): Role | undefined => graph.byId.get(p)?.role;
+  const p = plan.plan;
+  const running = apply.status === 'running';
+  const nothing = plan.status === 'ready' && p && p.refusals.length === 0 && !p.entries.some((e) => e.changes.length > 0);
+
+  return (
+    <aside className="relabel" data-testid="relabel-panel" aria-label={`${panel.action} a disk`}>
+      <header className="panel-head">
+        <div className="segmented" role="tablist" aria-label="action">
+          <button type="button" role="tab" aria-selected={panel.action === 'relabel'} onClick={() => setAction('relabel')} disabled={running}>
+            Relabel
+          </button>
+          <button type="button" role="tab" aria-selected={panel.action === 'restore'} onClick={() => setAction('restore')} disabled={running}>
+            Restore
+          </button>
+        </div>
+        <button type="button" className="icon" aria-label="close" title="Close (Esc)" onClick={closePanel}>
+          ✕
+        </button>
+      </header>
+      <p className="muted explain">
+        {panel.action === 'relabel'
+          ? 'Give the files of this disk the owner and label a VM with this profile gets from libvirt; the originals are remembered.'
+          : 'Put back the owner and label libvirt remembered before the VM started, as libvirt does when it stops.'}
+      </p>
+      <form className="profile" onSubmit={(e) => e.preventDefault()} aria-label="VM profile">
+        <label className="wide">
+          <span>disk</span>
+          <select data-testid="relabel-disk" value={panel.top} onChange={(e) => setPanelTop(e.target.value)} disabled={running}>
+            {disks.map((d) => (
+              <option key={d.top} value={d.top}>{d.top}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <span>drivers</span>
+          <select data-testid="relabel-driver" value={form.driver} onChange={(e) => updateForm({ driver: e.target.value as DriverChoice })} disabled={running}>
+            <option value="dac">dac</option>
+            <option value="selinux">selinux</option>
+            <option value="dac,selinux">dac + selinux</option>
+          </select>
+        </label>
+        <label>
+          <span>user</span>
+          <input data-testid="relabel-user" value={form.user} placeholder={info?.defaultUser ?? 'qemu'} spellCheck={false} autoComplete="off" onChange={(e) => updateForm({ user: e.target.value })} disabled={running} />
+        </label>
+        <label>
+          <span>group</span>
+          <input data-testid="relabel-group" value={form.group} placeholder={info?.defaultGroup ?? 'qemu'} spellCheck={false} autoComplete="off" onChange={(e) => updateForm({ group: e.target.value })} disabled={running} />
+        </label>
+        <label className="wide">
+          <span>image label</span>
+          <input
+            data-testid="relabel-label"
+            value={form.label}
+            placeholder="system_u:object_r:svirt_image_t:s0:cX,cY (random categories when empty)"
+            spellCheck={false}
+            autoComplete="off"
+            onChange={(e) => updateForm({ label: e.target.value })}
+            disabled={running}
+          />
+        </label>
+        <label className="check">
+          <input type="checkbox" data-testid="relabel-readonly" checked={form.readonly} onChange={(e) => updateForm({ readonly: e.target.checked })} disabled={running} />
+          <span>read-only</span>
+        </label>
+        <label className="check">
+          <input type="checkbox" data-testid="relabel-shareable" checked={form.shareable} onChange={(e) => updateForm({ shareable: e.target.checked })} disabled={running} />
+          <span>shareable</span>
+        </label>
+        <label className="check">
+          <input type="checkbox" data-testid="relabel-hardlinks" checked={form.allowHardLinks} onChange={(e) => updateForm({ allowHardLinks: e.target.checked })} disabled={running} />
+          <span>files with several hard links too</span>
+        </label>
+      </form>
+
+      <section className="preview" data-testid="preview" data-state={plan.status} aria-live="polite" aria-busy={plan.status === 'pending'}>
+        <h3>
+          Preview {plan.status === 'pending' && <span className="spinner" aria-label="computing" />}
+        </h3>
+        {plan.status === 'error' && (
+          <div className="alert error" role="alert" data-testid="plan-error">{plan.error}</div>
+        )}
+        {p && p.refusals.length > 0 && (
+          <div className="alert error" role="alert" data-testid="refusals">
+            <b>Nothing will be changed:</b>
+            <ul>
+              {p.refusals.map((r) => (
+                <li key={`${r.path}:${r.message}`} data-testid="refusal">
+                  {refusalText(r, roleOf(r.path))}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {p && (
+          <table className="plan" data-testid="plan-table">
+            <thead>
+              <tr>
+                <th>file</th>
+                <th>role</th>
+                <th>before → after</th>
+                <th>remembered</th>
+              </tr>
+            </thead>
+            <tbody>
+              {p.entries.map((e) => (
+                <PlanRow key={e.path} e={e} />
+              ))}
+            </tbody>
+          </table>
+        )}
+        {p?.notes?.map((n) => (
+          <p key={n} className="note">{n}</p>
+        ))}
+        {nothing && <p className="muted" data-testid="plan-nothing">Nothing to change: the files already look like this.</p>}
+      </section>
+
+      <footer className="panel-foot">
+        <button type="button" className="primary" data-testid="apply" disabled={!applicable} onClick={() => void applyCurrent()}>
+          Apply {panel.action}
+        </button>
+        {running && (
+          <progress data-testid="progress" max={Math.max(apply.total, 1)} value={apply.done} aria-label="applying" />
+        )}
+        {apply.status === 'done' && apply.message && (
+          <span className="ok" role="status" data-testid="apply-result">{apply.message}</span>
+        )}
+        {apply.status === 'error' && apply.message && (
+          <div className="alert error" role="alert" data-testid="apply-error">
+            {apply.message}
+            {apply.refusals.length > 0 && (
+              <ul>
+                {apply.refusals.map((r) => (
+                  <li key={`${r.path}:${r.message}`}>{refusalText(r, roleOf(r.path))}</li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+        {apply.status === 'done' && apply.refusals.length > 0 && (
+          <div className="alert error" role="alert">
+            Left alone:
+            <ul>
+              {apply.refusals.map((r) => (
+                <li key={`${r.path}:${r.message}`}>{r.path}: {r.message}</li>
+              ))}
+            </ul>
+          </div>
+        )}
+      </footer>
+    </aside>
+  );
+}

@@ -1,0 +1,79 @@
+// The top bar: open a typed path (or through native dialogs), the change actions, theme.
+import { useState } from 'react';
+import { openDialog, openPanel, openPaths, reloadAll, toggleTheme, undoLast, useStore } from '../store.js';
+
+export function Toolbar() {
+  const [text, setText] = useState('');
+  const info = useStore((s) => s.info);
+  const hasDisks = useStore((s) => s.disks.length > 0);
+  const lastJournalId = useStore((s) => s.lastJournalId);
+  const panel = useStore((s) => s.panel);
+  const busy = useStore((s) => s.apply.status === 'running');
+  const theme = useStore((s) => s.theme);
+  const loading = useStore((s) => s.loading.length > 0);
+
+  const go = () => {
+    const p = text.trim();
+    if (!p) return;
+    void openPaths([p]).then(() => setText(''));
+  };
+
+  return (
+    <header className="toolbar" role="toolbar" aria-label="diskchain">
+      <span className="brand" aria-hidden="true">
+        <span className="logo" />
+        diskchain
+      </span>
+      <form
+        className="open-form"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          go();
+        }}
+      >
+        <input
+          data-testid="open-path"
+          type="text"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          placeholder="/var/lib/libvirt/images/vm.qcow2 or a folder"
+          aria-label="path of an image or folder to open"
+          spellCheck={false}
+          autoComplete="off"
+          title="Type the path of an image or a folder (Ctrl+L)"
+        />
+        <button type="submit" data-testid="open-path-go" disabled={!text.trim()}>
+          Open
+        </button>
+      </form>
+      {info?.dialogs && (
+        <>
+          <button type="button" onClick={() => void openDialog('image')} title="Open image… (Ctrl+O)">
+            Image…
+          </button>
+          <button type="button" onClick={() => void openDialog('folder')} title="Open folder… (Ctrl+Shift+O)">
+            Folder…
+          </button>
+        </>
+      )}
+      <span className="spacer" />
+      {loading && <span className="spinner" role="status" aria-label="reading images" />}
+      <button type="button" onClick={() => void reloadAll()} disabled={!hasDisks} title="Read every open disk again (F5)">
+        Reload
+      </button>
+      <button type="button" data-testid="relabel" disabled={!hasDisks || busy} aria-pressed={panel?.action === 'relabel'} onClick={() => openPanel('relabel')}>
+        Relabel…
+      </button>
+      <button type="button" data-testid="restore" disabled={!hasDisks || busy} aria-pressed={panel?.action === 'restore'} onClick={() => openPanel('restore')}>
+        Restore…
+      </button>
+      <button type="button" data-testid="undo" disabled={!lastJournalId || busy} onClick={() => void undoLast()} title="Undo the last change">
+        Undo
+      </button>
+      <button type="button" data-testid="theme" className="icon" onClick={toggleTheme} aria-label={`switch to ${theme === 'dark' ? 'light' : 'dark'} theme`} title="Light / dark theme">
+        {theme === 'dark' ? '☀' : '☾'}
+      </button>
+    </header>
+  );
+}

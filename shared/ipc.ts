@@ -1,0 +1,212 @@
+// The one IPC contract between the renderer and the process that owns the files (Electron main,
+// or `diskchain serve`). Channel names map to zod schemas; both ends import this file: the
+// preload and the WebSocket client derive their typed API from it, and every request is
+// validated against it on arrival. Plain data and zod only: no Node APIs (the renderer imports it).
+import { z } from 'zod';
+import type { ChainNode } from './model.js';
+import type { ApplyResult, Plan } from './plan.js';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+/** Longest path accepted (Linux PATH_MAX). */
+export const MAX_PATH = 4096;
+
+export const PathSchema = z
+  .string()
+  .min(1, 'a path is empty')
+  .max(MAX_PATH, 'a path is longer than 4096 characters')
+  .refine((s) => !s.includes('\0'), 'a path contains a NUL byte');
+
+export const DriverSchema = z.enum(['dac', 'selinux']);
+export const ActionSchema = z.enum(['relabel', 'restore']);
+
+/** `name` or `+N`, as qemu.conf and <seclabel model='dac'> take them. */
+export const IdNameSchema = z
+  .string()
+  .regex(/^(\+\d{1,10}|[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)$/, 'a user or group is a name or +N (for instance qemu or +107)');
+
+/** An SELinux context, user:role:type[:level]. */
+export const ContextSchema = z
+  .string()
+  .max(255, 'an SELinux label is longer than 255 characters')
+  .regex(
+    /^[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.]+(:[A-Za-z0-9_.,:-]+)?$/,
+    'an SELinux label reads user:role:type:level (for instance system_u:object_r:svirt_image_t:s0:c1,c2)',
+  );
+
+/**
+ * The VM profile as the renderer may send it. `allowRoots` is deliberately absent: the folders
+ * that may change are the ones the user opened, and only the owning process knows those.
+ */
+export const ProfileInputSchema = z.strictObject({
+  drivers: z
+    .array(DriverSchema)
+    .min(1, 'choose at least one driver')
+    .max(2)
+    .refine((d) => new Set(d).size === d.length, 'a driver is listed twice'),
+  user: IdNameSchema,
+  group: IdNameSchema,
+  imageLabel: ContextSchema.optional(),
+  readonly: z.boolean(),
+  shareable: z.boolean(),
+  allowHardLinks: z.boolean().optional(),
+});
+export type ProfileInput = z.infer<typeof ProfileInputSchema>;
+
+const IdSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, 'not an id');
+
+// ---------------------------------------------------------------------------------------------
+// Response shapes (produced by the trusted side; typed, not re-validated)
+
+/** One opened disk: a top image and its inspected chain. */
+export interface Disk {
+  /** The top image's real path (root.path). */
+  top: string;
+  /** What was opened to find it: the image itself, or its folder. */
+  openedAs: string;
+  root: ChainNode;
+  /** What `qemu-img info --backing-chain --output=json` prints for it (entries by qemu's filename). */
+  qemu?: { entries: Record<string, unknown>[]; error: string | null };
+}
+
+export interface OpenError {
+  path: string;
+  message: string;
+}
+
+export interface OpenResult {
+  disks: Disk[];
+  errors: OpenError[];
+}
+
+export interface HostInfo {
+  mode: 'electron' | 'serve';
+  version: string;
+  /** SELinux is enabled on this host (labels can still be read from files elsewhere). */
+  selinux: boolean;
+  /** The DAC user and group qemu runs as here (qemu.conf), as the relabel form's defaults. */
+  defaultUser: string;
+  defaultGroup: string;
+  /** Native open dialogs exist (Electron). Without them, type a path. */
+  dialogs: boolean;
+  /** Paths the session has open (given at start, or opened since): the renderer opens them. */
+  opened: string[];
+  /** The last change this session applied, which `undo` reverts. */
+  lastJournalId: string | null;
+  /** Things to tell the user once (an interrupted change that was put back at start). */
+  notices: string[];
+}
+
+export const HostInfoSchema = z.custom<HostInfo>();
+const PathsResult = z.object({ paths: z.array(z.string()) });
+
+// ---------------------------------------------------------------------------------------------
+// Channels: renderer → owner, request/response
+
+export const channels = {
+  /** Who serves the UI and the relabel form's defaults. */
+  info: { req: z.strictObject({}), res: HostInfoSchema },
+  /** Open images or folders (a folder opens the images in it no other image there uses). */
+  open: {
+    req: z.strictObject({
+      paths: z.array(PathSchema).min(1, 'no path to open').max(64, 'at most 64 paths at once'),
+      /** Re-read paths already open (after a change): no recent-files entry. */
+      reload: z.boolean().optional(),
+    }),
+    res: z.custom<OpenResult>(),
+  },
+  /** Forget an opened disk. */
+  close: { req: z.strictObject({ path: PathSchema }), res: z.object({}) },
+  /** Preview a relabel or restore of an opened disk; nothing changes. */
+  plan: {
+    req: z.strictObject({ action: ActionSchema, top: PathSchema, profile: ProfileInputSchema }),
+    res: z.custom<Plan>(),
+  },
+  /** Apply a plan this process made, by id: exactly what the preview showed. */
+  apply: { req: z.strictObject({ planId: IdSchema }), res: z.custom<ApplyResult>() },
+  /** Revert a change (the last one when no id). */
+  undo: { req: z.strictObject({ journalId: IdSchema.optional() }), res: z.custom<ApplyResult>() },
+  /** Recently opened paths, newest first. */
+  recent: { req: z.strictObject({}), res: PathsResult },
+  /** A native open dialog (Electron only). */
+  dialog: { req: z.strictObject({ kind: z.enum(['image', 'folder']) }), res: PathsResult },
+} as const;
+
+export type Channel = keyof typeof channels;
+export const CHANNELS = Object.keys(channels) as Channel[];
+export type Req<C extends Channel> = z.input<(typeof channels)[C]['req']>;
+export type ParsedReq<C extends Channel> = z.output<(typeof channels)[C]['req']>;
+export type Res<C extends Channel> = z.output<(typeof channels)[C]['res']>;
+
+// ---------------------------------------------------------------------------------------------
+// Events: owner → renderer
+
+export const COMMANDS = ['open-image', 'open-folder', 'reload', 'relabel', 'restore', 'undo', 'toggle-theme', 'focus-open'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export const events = {
+  /** Open these paths (menu, recent files, command line, second instance). */
+  'open-paths': z.object({ paths: z.array(z.string()) }),
+  /** A plan being applied: `done` of `total` files. */
+  progress: z.object({ planId: z.string(), done: z.number(), total: z.number() }),
+  /** A menu command the renderer carries out. */
+  command: z.object({ name: z.enum(COMMANDS) }),
+} as const;
+
+export type EventName = keyof typeof events;
+export const EVENTS = Object.keys(events) as EventName[];
+export type EventData<E extends EventName> = z.output<(typeof events)[E]>;
+
+// ---------------------------------------------------------------------------------------------
+// Envelopes and the API object both transports expose
+
+/** What every handler returns: errors travel as plain words, never as stack traces. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** The one object the renderer talks through (`window.diskchain` under Electron). */
+export interface DiskchainApi {
+  invoke<C extends Channel>(channel: C, req: Req<C>): Promise<Res<C>>;
+  on<E extends EventName>(event: E, listener: (data: EventData<E>) => void): () => void;
+  /** The real path of a dropped file (Electron only; null elsewhere). */
+  pathForFile(file: File): string | null;
+}
+
+/** The WebSocket framing `diskchain serve` uses. */
+export const ClientMessageSchema = z.strictObject({
+  id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  channel: z.string().max(64),
+  payload: z.unknown(),
+});
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+export type ServerMessage =
+  | ({ type: 'result'; id: number } & Result<unknown>)
+  | { type: 'event'; event: EventName; data: unknown };
+
+export function isChannel(name: unknown): name is Channel {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(channels, name);
+}
+
+export function isEvent(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(events, name);
+}
+
+/** One line of plain words for a failed validation. */
+export function describeIssues(error: z.ZodError): string {
+  const first = error.issues[0];
+  if (!first) return 'invalid request';
+  const where = first.path.length ? ` (at ${first.path.join('.')})` : '';
+  return `${first.message}${where}`;
+}
+
+export class ContractError extends Error {}
+
+/** Validate a request on arrival: unknown channels and malformed payloads are refused. */
+export function parseRequest<C extends Channel>(channel: C, payload: unknown): ParsedReq<C>;
+export function parseRequest(channel: unknown, payload: unknown): unknown;
+export function parseRequest(channel: unknown, payload: unknown): unknown {
+  if (!isChannel(channel)) throw new ContractError(`unknown request '${String(channel).slice(0, 64)}'`);
+  const r = channels[channel].req.safeParse(payload);
+  if (!r.success) throw new ContractError(`refused ${channel} request: ${describeIssues(r.error)}`);
+  return r.data;
+}

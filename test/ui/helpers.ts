@@ -1,0 +1,166 @@
+// Shared by the UI tests: qemu-img chains, the built renderer, `diskchain serve` as a child
+// process, Debian's chromium, and reading owners and labels straight from the files.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { qemuImg } from '../util/qemu.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const SHOTS = path.join(ROOT, 'test-results/ui');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  const stack = [dir];
+  while (stack.length) {
+    const d = stack.pop()!;
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else newest = Math.max(newest, fs.statSync(p).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/**
+ * A build of the current renderer: dist/renderer when it is newer than every source it is made
+ * from, else a fresh `vite build` into test-results (never racing the real build's folder).
+ */
+export function rendererDir(): string {
+  const dist = path.join(ROOT, 'dist/renderer');
+  const sources = Math.max(newestMtime(path.join(ROOT, 'renderer')), newestMtime(path.join(ROOT, 'shared')), fs.statSync(path.join(ROOT, 'vite.config.ts')).mtimeMs);
+  const fresh = (d: string) => fs.existsSync(path.join(d, 'index.html')) && fs.statSync(path.join(d, 'index.html')).mtimeMs >= sources;
+  if (fresh(dist)) return dist;
+  const own = path.join(SHOTS, `renderer-${process.pid}`);
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', '--outDir', own, '--emptyOutDir'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return own;
+}
+
+export interface ServeProcess {
+  url: string;
+  token: string;
+  origin: string;
+  proc: ChildProcess;
+  stderr: () => string;
+  stop(): Promise<void>;
+}
+
+/** `diskchain serve ARGS` from source; resolves once the first line (the URL) is out. */
+export function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'electron/cli/main.ts'), 'serve', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve printed no URL in 30 s; stderr: ${err}`)), 30_000);
+    proc.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      const url = out.slice(0, nl);
+      const u = new URL(url);
+      resolve({
+        url,
+        token: u.pathname.split('/')[1]!,
+        origin: u.origin,
+        proc,
+        stderr: () => err,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (proc.exitCode !== null) return done();
+            proc.once('exit', () => done());
+            proc.kill('SIGTERM');
+            setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
+          }),
+      });
+    });
+  });
+}
+
+export interface Chain {
+  dir: string;
+  top: string;
+  mid: string;
+  base: string;
+  topData: string;
+  midData: string;
+  baseData: string;
+  all: string[];
+}
+
+/** top → mid → base, each qcow2 with its own external data file (absolute names). */
+export function makeChain(dir: string, prefix = ''): Chain {
+  const f = (n: string) => path.join(dir, `${prefix}${n}`);
+  const c: Chain = {
+    dir,
+    top: f('top.qcow2'),
+    mid: f('mid.qcow2'),
+    base: f('base.qcow2'),
+    topData: f('top.data'),
+    midData: f('mid.data'),
+    baseData: f('base.data'),
+    all: [],
+  };
+  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${c.baseData}`, c.base, '16M');
+  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${c.midData}`, '-b', c.base, '-F', 'qcow2', c.mid);
+  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${c.topData}`, '-b', c.mid, '-F', 'qcow2', c.top);
+  c.all = [c.top, c.topData, c.mid, c.midData, c.base, c.baseData];
+  return c;
+}
+
+export function owner(file: string): string {
+  const st = fs.statSync(file);
+  return `${st.uid}:${st.gid}`;
+}
+
+export function xattr(file: string, name: string): string | null {
+  try {
+    return execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', name, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\0$/, '');
+  } catch {
+    return null;
+  }
+}
+
+export function setXattr(file: string, name: string, value: string): void {
+  execFileSync('setfattr', ['-n', name, '-v', value, file]);
+}
+
+export function selinux(file: string): string | null {
+  return xattr(file, 'security.selinux');
+}
+
+/** Everything a relabel may touch, for "nothing changed" checks. */
+export function snapshot(files: string[]): string {
+  return JSON.stringify(
+    files.map((f) => {
+      const list = execFileSync('getfattr', ['--absolute-names', '-d', '-m', '-', f], { encoding: 'utf8' });
+      const st = fs.statSync(f);
+      return [f, st.uid, st.gid, st.mode, list];
+    }),
+  );
+}
