@@ -7,6 +7,7 @@ export default defineConfig({
     // tests inside a file in order.
     pool: 'forks',
     globalSetup: ['test/setup/build.ts'],
+    reporters: ['default', './test/setup/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -147,7 +147,6 @@ export function GraphView() {
       maxZoom={2}
       onlyRenderVisibleElements={graph.nodes.length > VISIBLE_ONLY_ABOVE}
       colorMode={theme}
-      proOptions={{ hideAttribution: true }}
       aria-label="disk chains"
     >
       <Background gap={24} />

@@ -43,6 +43,8 @@ function newestMtime(dir: string): number {
  * from, else a fresh `vite build` into test-results (never racing the real build's folder).
  */
 export function rendererDir(): string {
+  // A build of one's choosing (a development build, to read React's full errors).
+  if (process.env.DISKCHAIN_TEST_RENDERER) return path.resolve(process.env.DISKCHAIN_TEST_RENDERER);
   const dist = path.join(ROOT, 'dist/renderer');
   const sources = Math.max(newestMtime(path.join(ROOT, 'renderer')), newestMtime(path.join(ROOT, 'shared')), fs.statSync(path.join(ROOT, 'vite.config.ts')).mtimeMs);
   const fresh = (d: string) => fs.existsSync(path.join(d, 'index.html')) && fs.statSync(path.join(d, 'index.html')).mtimeMs >= sources;
