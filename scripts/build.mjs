@@ -10,7 +10,9 @@ const esm = { ...node, format: 'esm', banner: { js: "import { createRequire as _
 
 const entries = [
   // The diskchain command (inspect, scan, relabel, restore, undo, recover, serve).
-  { entryPoints: ['electron/cli/main.ts'], outfile: `${out}/cli.js`, ...esm, banner: { js: '#!/usr/bin/env node\n' + esm.banner.js } },
+  // Split so each command loads only its own code; chunks sit beside the entries (the helper and
+  // the worker are found relative to the code that starts them).
+  { entryPoints: { cli: 'electron/cli/main.ts' }, outdir: out, splitting: true, chunkNames: 'chunk-[hash]', ...esm, banner: { js: '#!/usr/bin/env node\n' + esm.banner.js } },
   // The privileged helper, started by pkexec or directly as root; found next to the bundles.
   { entryPoints: ['electron/helper/main.ts'], outfile: `${out}/helper.js`, ...esm },
   // Header parsing and scanning off the main event loop (serve and Electron main).

@@ -1,20 +1,33 @@
 // diskchain's command line: each command lives in its own module and registers itself here.
+// Modules load on demand, so `diskchain inspect` does not compile the server or the relabel engine.
 import { Command } from 'commander';
-import { registerInspect } from './inspect.js';
-import { registerServe } from './serve.js';
-import { registerRelabel } from './relabel.js';
-import { registerScan } from './scan.js';
+
+type Register = (program: Command) => void;
+
+const MODULES: Record<string, () => Promise<Register>> = {
+  inspect: () => import('./inspect.js').then((m) => m.registerInspect),
+  scan: () => import('./scan.js').then((m) => m.registerScan),
+  relabel: () => import('./relabel.js').then((m) => m.registerRelabel),
+  serve: () => import('./serve.js').then((m) => m.registerServe),
+};
+/** Which module registers each command. */
+const COMMANDS: Record<string, keyof typeof MODULES> = {
+  inspect: 'inspect', scan: 'scan', serve: 'serve', relabel: 'relabel', restore: 'relabel', undo: 'relabel', recover: 'relabel',
+};
 
 const program = new Command('diskchain')
   .description('Show and fix the files of VM disk chains: backing images, qcow2 data files, owners and labels')
   .showHelpAfterError();
 
-registerInspect(program);
-registerServe(program);
-registerRelabel(program);
-registerScan(program);
+async function main(): Promise<void> {
+  const wanted = COMMANDS[process.argv[2] ?? ''];
+  // Help, a typo, or no command: register everything so commander can list and suggest.
+  const names = wanted ? [wanted] : [...new Set(Object.values(COMMANDS))];
+  for (const register of await Promise.all(names.map((n) => MODULES[n]!()))) register(program);
+  await program.parseAsync(process.argv);
+}
 
-program.parseAsync(process.argv).catch((e: unknown) => {
+main().catch((e: unknown) => {
   process.stderr.write(`diskchain: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 });
