@@ -1,4 +1,5 @@
 // The renderer's entry: styles, the layout engine in a web worker, the app, then start-up.
+import './zod-config.js';
 import '@xyflow/react/dist/style.css';
 import './styles.css';
 import ELK from 'elkjs/lib/elk-api.js';

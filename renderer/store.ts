@@ -2,10 +2,10 @@
 // form with its live preview, and the apply/undo lifecycle. Components read it through
 // selectors; every call out goes through api.ts.
 import { create } from 'zustand';
-import { ProfileInputSchema, describeIssues, type Command, type Disk, type HostInfo, type ProfileInput } from '../shared/ipc.js';
+import { ProfileInputSchema, describeIssues, type Command, type Disk, type HostInfo, type OpenResult, type ProfileInput } from '../shared/ipc.js';
 import type { Action, ApplyResult, Plan, Refusal } from '../shared/plan.js';
 import { getApi } from './api.js';
-import { buildGraph, diskFor, layoutGraph, type Box, type ChainGraph, type ElkLike, type GraphNode } from './graph/model.js';
+import { NODE_WIDTH, buildGraph, diskFor, estimateHeight, layoutGraph, type Box, type ChainGraph, type ElkLike, type GraphNode } from './graph/model.js';
 
 export type Theme = 'light' | 'dark';
 export type DriverChoice = 'dac' | 'selinux' | 'dac,selinux';
@@ -54,6 +54,8 @@ export interface State {
   boxes: Map<string, Box>;
   /** Bumped on every new graph, so a late layout never overwrites a newer one. */
   graphVersion: number;
+  /** The graphVersion `boxes` were laid out for. */
+  layoutVersion: number;
   layingOut: boolean;
   selected: string | null;
   theme: Theme;
@@ -88,6 +90,7 @@ export const useStore = create<State>()(() => ({
   graph: emptyGraph,
   boxes: new Map(),
   graphVersion: 0,
+  layoutVersion: 0,
   layingOut: false,
   selected: null,
   theme: initialTheme(),
@@ -139,7 +142,9 @@ function setDisks(disks: Disk[]): void {
     graphVersion: s.graphVersion + 1,
     selected: selected && graph.byId.has(selected) ? selected : null,
   }));
-  void relayout();
+  // Files drawn before keep their measured size as the first guess: less jumping on reload.
+  const known = new Map([...get().boxes].map(([id, b]) => [id, { width: b.width, height: b.height }]));
+  void relayout(known.size ? known : undefined);
 }
 
 /** Lay the current graph out; with measured sizes once the browser has drawn the cards. */
@@ -148,9 +153,9 @@ export async function relayout(sizes?: Map<string, { width: number; height: numb
   if (!elk) return;
   set({ layingOut: true });
   try {
-    const sizeOf = sizes ? (n: GraphNode) => sizes.get(n.id) ?? { width: 320, height: 200 } : undefined;
+    const sizeOf = sizes ? (n: GraphNode) => sizes.get(n.id) ?? { width: NODE_WIDTH, height: estimateHeight(n) } : undefined;
     const boxes = await layoutGraph(graph, elk, sizeOf);
-    if (get().graphVersion === graphVersion) set({ boxes, layingOut: false });
+    if (get().graphVersion === graphVersion) set({ boxes, layoutVersion: graphVersion, layingOut: false });
   } catch (e) {
     if (get().graphVersion === graphVersion) set({ layingOut: false });
     notify('error', `the graph could not be laid out: ${message(e)}`);
@@ -174,12 +179,23 @@ function mergeDisks(old: Disk[], fresh: Disk[]): Disk[] {
   return out;
 }
 
+/** The contract takes 64 paths per request: ask in batches. */
+async function openInBatches(paths: string[], reload: boolean | undefined): Promise<OpenResult> {
+  const out: OpenResult = { disks: [], errors: [] };
+  for (let i = 0; i < paths.length; i += 64) {
+    const r = await getApi().invoke('open', { paths: paths.slice(i, i + 64), reload });
+    out.disks.push(...r.disks);
+    out.errors.push(...r.errors);
+  }
+  return out;
+}
+
 export async function openPaths(paths: string[], opts: { reload?: boolean; quiet?: boolean } = {}): Promise<void> {
   const list = paths.map((p) => p.trim()).filter(Boolean);
   if (!list.length) return;
   set((s) => ({ loading: [...s.loading, ...list] }));
   try {
-    const r = await getApi().invoke('open', { paths: list, reload: opts.reload });
+    const r = await openInBatches(list, opts.reload);
     for (const e of r.errors) notify('error', e.message);
     if (r.disks.length) {
       const before = new Set(get().disks.map((d) => d.top));
@@ -205,7 +221,7 @@ export async function reloadAll(): Promise<void> {
   if (!tops.length) return;
   set((s) => ({ loading: [...s.loading, ...tops] }));
   try {
-    const r = await getApi().invoke('open', { paths: tops, reload: true });
+    const r = await openInBatches(tops, true);
     for (const e of r.errors) notify('error', e.message);
     const fresh = new Map(r.disks.map((d) => [d.top, d]));
     setDisks(get().disks.map((d) => (fresh.has(d.top) ? { ...fresh.get(d.top)!, openedAs: d.openedAs } : d)));
@@ -316,7 +332,7 @@ export function closePanel(): void {
 export function setPanelTop(top: string): void {
   const p = get().panel;
   if (!p) return;
-  set({ panel: { ...p, top } });
+  set({ panel: { ...p, top }, apply: IDLE_APPLY });
   requestPlan(0);
 }
 
@@ -328,16 +344,20 @@ export function setAction(action: Action): void {
 }
 
 export function updateForm(patch: Partial<FormState>): void {
-  set((s) => ({ form: { ...s.form, ...patch }, formTouched: true }));
+  set((s) => ({ form: { ...s.form, ...patch }, formTouched: true, apply: s.apply.status === 'running' ? s.apply : IDLE_APPLY }));
   requestPlan();
 }
 
-/** True when Apply may run: a current preview, no refusals, something to change. */
+/**
+ * True when Apply may run: a current preview, no refusals, something to change, and not just
+ * applied (applying again would be a second VM taking the disk: change the form, or reopen it).
+ */
 export function canApply(s: State): boolean {
   const p = s.plan;
   return (
     !!s.panel &&
     s.apply.status !== 'running' &&
+    s.apply.status !== 'done' &&
     p.status === 'ready' &&
     !!p.plan &&
     p.key === JSON.stringify([s.panel.action, s.panel.top, s.form]) &&

@@ -2,6 +2,7 @@
 // shaped by shared/ipc.ts. It forwards contract channels only, hands back plain values or plain
 // Errors, and never exposes ipcRenderer, events' senders, or anything of Node.
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import './zod-config.js';
 import { events, isChannel, isEvent, type DiskchainApi, type Result } from '../../shared/ipc.js';
 
 const api: DiskchainApi = {

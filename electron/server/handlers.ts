@@ -170,9 +170,10 @@ export class Session {
         this.tops.add(d.top);
         disks.push(d);
       }
-      if (r.disks.length || r.folder) {
+      // A reload re-reads what is open already: neither a new entry nor a recent file.
+      if ((r.disks.length || r.folder) && !reload) {
         this.remember(p);
-        if (!reload) this.host.recent.add(p);
+        this.host.recent.add(p);
       }
     }
     return { disks, errors };

@@ -80,6 +80,9 @@ function Keyboard() {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const mod = e.ctrlKey || e.metaKey;
+      // Under Electron the native menu owns these accelerators (and sends a command).
+      const menuOwns = useStore.getState().info?.mode === 'electron';
+      if (menuOwns && (e.key === 'F5' || (mod && /^[lLoO]$/.test(e.key)))) return;
       if (mod && !e.altKey && (e.key === 'l' || e.key === 'L')) {
         e.preventDefault();
         focusOpenPath();

@@ -1,7 +1,7 @@
 // One file of a chain as a graph node: name, format, sizes, owner, mode, SELinux context,
 // libvirt's remembered labels and one badge per problem.
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
-import { memo } from 'react';
+import { Fragment, memo } from 'react';
 import type { RememberedRecord } from '../../shared/model.js';
 import { humanSize, modeString, ownerString } from '../../shared/text.js';
 import type { GraphNode } from '../graph/model.js';
@@ -24,6 +24,21 @@ export function formatText(g: GraphNode): string {
   if (!n.format) return 'not read';
   const how = n.formatSource === 'probed' ? ' (probed)' : n.formatSource === 'assumed-raw' ? ' (assumed raw)' : n.formatSource === 'given' ? ' (given)' : '';
   return `${n.format}${how}`;
+}
+
+/** A label or path that may break only after its separators (`:`, `,`, `/`). */
+export function Breakable({ text }: { text: string }) {
+  const parts = text.split(/(?<=[:,/])/);
+  return (
+    <>
+      {parts.map((p, i) => (
+        <Fragment key={i}>
+          {p}
+          {i < parts.length - 1 && <wbr />}
+        </Fragment>
+      ))}
+    </>
+  );
 }
 
 function RememberedBadge({ driver, r }: { driver: 'dac' | 'selinux'; r: RememberedRecord }) {
@@ -82,8 +97,8 @@ function ChainNodeCardImpl({ data, selected }: NodeProps<ChainFlowNode>) {
           {n.owner ? modeString(n.owner.mode) : '—'}
         </dd>
         <dt>selinux</dt>
-        <dd data-testid="node-selinux" className="mono wrap">
-          {n.stat ? (n.selinux ?? 'none') : '—'}
+        <dd data-testid="node-selinux" className="mono breakable">
+          {n.stat ? <Breakable text={n.selinux ?? 'none'} /> : '—'}
         </dd>
       </dl>
       {(n.remembered.dac || n.remembered.selinux) && (

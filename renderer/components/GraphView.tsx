@@ -10,8 +10,8 @@ import {
   useNodesState,
   useReactFlow,
   type Edge,
+  type NodeChange,
   type NodeTypes,
-  type OnSelectionChangeParams,
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { NODE_WIDTH, attachedDataFiles, estimateHeight } from '../graph/model.js';
@@ -27,6 +27,7 @@ export function GraphView() {
   const graph = useStore((s) => s.graph);
   const boxes = useStore((s) => s.boxes);
   const graphVersion = useStore((s) => s.graphVersion);
+  const layoutVersion = useStore((s) => s.layoutVersion);
   const selected = useStore((s) => s.selected);
   const theme = useStore((s) => s.theme);
   const panelOpen = useStore((s) => s.panel !== null);
@@ -64,7 +65,8 @@ export function GraphView() {
 
   // Once the browser has drawn every card: lay out again with their real heights.
   useEffect(() => {
-    if (!initialized || measuredFor.current === graphVersion || nodes.length !== graph.nodes.length) return;
+    // Only once this graph's own first layout is in: measured cards against their own boxes.
+    if (!initialized || layoutVersion !== graphVersion || measuredFor.current === graphVersion || nodes.length !== graph.nodes.length) return;
     if (!nodes.every((n) => graph.byId.get(n.id) === n.data.g)) return;
     measuredFor.current = graphVersion;
     const sizes = new Map<string, { width: number; height: number }>();
@@ -77,7 +79,7 @@ export function GraphView() {
       if (!b || Math.abs(b.height - h) > 2 || Math.abs(b.width - w) > 2) differs = true;
     }
     if (differs) void relayout(sizes);
-  }, [initialized, nodes, graph, boxes, graphVersion]);
+  }, [initialized, nodes, graph, boxes, graphVersion, layoutVersion]);
 
   // Frame the graph when the set of files changed, and again once real sizes are in.
   useEffect(() => {
@@ -122,20 +124,18 @@ export function GraphView() {
     });
   }, [graph]);
 
-  const onSelectionChange = useCallback(({ nodes: sel }: OnSelectionChangeParams) => {
-    const id = sel[0]?.id ?? null;
-    if (id && id !== useStore.getState().selected) select(id);
-  }, []);
+  // The store's `selected` is the one truth: React Flow's own selection changes are dropped
+  // (clicks and keys select through the store, which marks the node).
+  const onChange = useCallback((changes: NodeChange<ChainFlowNode>[]) => onNodesChange(changes.filter((c) => c.type !== 'select')), [onNodesChange]);
 
   return (
     <ReactFlow
       nodes={nodes}
       edges={edges}
       nodeTypes={nodeTypes}
-      onNodesChange={onNodesChange}
+      onNodesChange={onChange}
       onNodeClick={(_, n) => select(n.id)}
       onPaneClick={() => select(null)}
-      onSelectionChange={onSelectionChange}
       nodesDraggable={false}
       nodesConnectable={false}
       edgesFocusable={false}

@@ -12,7 +12,7 @@ import {
   useStore,
   type DriverChoice,
 } from '../store.js';
-import { ROLE_LABEL, fileName } from './ChainNodeCard.js';
+import { Breakable, ROLE_LABEL, fileName } from './ChainNodeCard.js';
 
 function stateText(e: PlanEntry, which: 'before' | 'after'): string[] {
   const s = e[which];
@@ -51,12 +51,12 @@ function PlanRow({ e }: { e: PlanEntry }) {
         {changes ? (
           <ul className="change-list">
             {e.changes.map((c) => (
-              <li key={c} className="mono">{c}</li>
+              <li key={c} className="mono breakable"><Breakable text={c} /></li>
             ))}
           </ul>
         ) : (
           <span className="muted">
-            unchanged: <span className="mono">{bOwner}</span>, <span className="mono">{bLabel}</span>
+            unchanged: <span className="mono">{bOwner}</span>, <span className="mono breakable"><Breakable text={bLabel!} /></span>
           </span>
         )}
         {e.note && <div className="note">{e.note}</div>}

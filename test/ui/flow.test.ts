@@ -59,6 +59,9 @@ describe('the UI, served to chromium', () => {
       if (m.type() === 'error') problems.push(`console: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+    await page.addInitScript(() =>
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`)),
+    );
   });
 
   afterAll(async () => {
@@ -202,6 +205,7 @@ describe('the UI, served to chromium', () => {
     await page.getByTestId('open-path').fill(top);
     await page.getByTestId('open-path-go').click();
     await node(top).waitFor();
+    await page.getByTestId('relabel').click();
     await page.getByTestId('relabel-disk').selectOption(top);
     await page.getByTestId('relabel-driver').selectOption('dac');
     await page.locator('[data-testid="preview"][data-state="ready"]').waitFor();

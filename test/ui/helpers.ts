@@ -49,7 +49,8 @@ export function rendererDir(): string {
   const sources = Math.max(newestMtime(path.join(ROOT, 'renderer')), newestMtime(path.join(ROOT, 'shared')), fs.statSync(path.join(ROOT, 'vite.config.ts')).mtimeMs);
   const fresh = (d: string) => fs.existsSync(path.join(d, 'index.html')) && fs.statSync(path.join(d, 'index.html')).mtimeMs >= sources;
   if (fresh(dist)) return dist;
-  const own = path.join(SHOTS, `renderer-${process.pid}`);
+  const own = path.join(ROOT, 'test-results/renderer');
+  if (fresh(own)) return own;
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', '--outDir', own, '--emptyOutDir'], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
