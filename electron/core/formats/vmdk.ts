@@ -8,6 +8,7 @@
 // A descriptor file's extents live in other files. parse() sees only this file, so it reports
 // what the descriptor says; vmdkResolveExtents() opens the extents (through a callback) and
 // refines sizes, cluster sizes and errors exactly as qemu does after opening them.
+import { qemuJoin } from '../names.js';
 import type { HeaderInfo } from '../../../shared/model.js';
 import { HeaderError, type ImageSource } from '../source.js';
 import type { FormatModule, ParsedImage } from './types.js';
@@ -749,12 +750,6 @@ export function vmdkExtents(parsed: ParsedImage): string[] {
   return extentsOf(parsed).filter((e) => !e.self).map((e) => e.name);
 }
 
-/** qemu's dirname + name join: absolute names stay, others get the folder of `base` prepended. */
-function qemuJoin(base: string, name: string): string {
-  if (name.startsWith('/')) return name;
-  const slash = base.lastIndexOf('/');
-  return slash < 0 ? name : base.slice(0, slash + 1) + name;
-}
 
 /**
  * qemu-img's `format-specific` object for a parsed vmdk opened under the name `filename` (the
