@@ -2,7 +2,7 @@
 // report what qemu-img info -f raw reports: the file size rounded up to 512-byte sectors, no
 // cluster size, no format-specific data. The volume descriptors only feed `fields`.
 import { HeaderError, type ImageSource } from '../source.js';
-import type { FormatModule, ParsedImage } from './types.js';
+import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 const SECTOR = 2048;
 const FIRST_DESCRIPTOR = 16 * SECTOR;
@@ -65,20 +65,10 @@ export const iso: FormatModule = {
     fields.descriptor_types = types.join(',');
     fields.terminated = terminated;
     fields.primary_descriptor = fields.volume_id !== undefined;
-    return {
-      header: {
-        format: 'iso',
-        virtualSize: Math.ceil(src.size / 512) * 512,
-        clusterSize: null,
-        encrypted: false,
-        dirty: false,
-        fields,
-        extensions: [],
-        formatSpecific: null,
-      },
-      backing: null,
-      dataFile: null,
-      problems: [],
-    };
+    return standalone({
+      format: 'iso',
+      virtualSize: Math.ceil(src.size / 512) * 512,
+      fields,
+    });
   },
 };

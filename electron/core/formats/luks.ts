@@ -3,7 +3,7 @@
 // qcrypto_block_luks_open() does without a key (qemu-img info opens with no I/O), and the
 // payload must start inside the file, as block_crypto_co_getlength() requires.
 import { HeaderError, type ImageSource } from '../source.js';
-import type { FormatModule, ParsedImage } from './types.js';
+import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 const MAGIC = Buffer.from('LUKS\xba\xbe', 'latin1');
 const HEADER_LEN = 592;
@@ -201,20 +201,12 @@ export const luks: FormatModule = {
       fields[`slot${i}_stripes`] = s.stripes;
     });
 
-    return {
-      header: {
-        format: 'luks',
-        virtualSize,
-        clusterSize: null,
-        encrypted: true,
-        dirty: false,
-        fields,
-        extensions: [],
-        formatSpecific: { type: 'luks', data },
-      },
-      backing: null,
-      dataFile: null,
-      problems: [],
-    };
+    return standalone({
+      format: 'luks',
+      virtualSize,
+      encrypted: true,
+      fields,
+      formatSpecific: { type: 'luks', data },
+    });
   },
 };

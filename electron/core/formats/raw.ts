@@ -1,7 +1,7 @@
 // Raw: no header at all. qemu's raw_probe() gives every file the lowest score (1), and the
 // virtual size is the file size rounded up to whole 512-byte sectors, as bdrv_getlength() has it.
 import type { ImageSource } from '../source.js';
-import type { FormatModule, ParsedImage } from './types.js';
+import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 export const raw: FormatModule = {
   name: 'raw',
@@ -11,20 +11,10 @@ export const raw: FormatModule = {
   },
 
   parse(src: ImageSource): ParsedImage {
-    return {
-      header: {
-        format: 'raw',
-        virtualSize: Math.ceil(src.size / 512) * 512,
-        clusterSize: null,
-        encrypted: false,
-        dirty: false,
-        fields: { file_size: src.size },
-        extensions: [],
-        formatSpecific: null,
-      },
-      backing: null,
-      dataFile: null,
-      problems: [],
-    };
+    return standalone({
+      format: 'raw',
+      virtualSize: Math.ceil(src.size / 512) * 512,
+      fields: { file_size: src.size },
+    });
   },
 };

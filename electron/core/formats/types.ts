@@ -35,3 +35,32 @@ export interface FormatModule {
   /** Parse and validate as qemu does; throws HeaderError for what qemu refuses to open. */
   parse(src: ImageSource): ParsedImage;
 }
+
+/** What a header of a format without extensions, dirty bit or children says (the common case). */
+export interface StandaloneHeader {
+  format: FormatName;
+  virtualSize: number;
+  fields: HeaderInfo['fields'];
+  clusterSize?: number | null;
+  encrypted?: boolean;
+  formatSpecific?: HeaderInfo['formatSpecific'];
+}
+
+/** An image that names no backing file and no data file. */
+export function standalone(h: StandaloneHeader): ParsedImage {
+  return {
+    header: {
+      format: h.format,
+      virtualSize: h.virtualSize,
+      clusterSize: h.clusterSize ?? null,
+      encrypted: h.encrypted ?? false,
+      dirty: false,
+      fields: h.fields,
+      extensions: [],
+      formatSpecific: h.formatSpecific ?? null,
+    },
+    backing: null,
+    dataFile: null,
+    problems: [],
+  };
+}

@@ -1,7 +1,7 @@
 // VDI (VirtualBox): one 512-byte little-endian header, checked as qemu 7.2's vdi_open() does.
 // qemu ignores header_size and reads past the end of the file as zeros; so do we.
 import { HeaderError, type ImageSource } from '../source.js';
-import type { FormatModule, ParsedImage } from './types.js';
+import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 const VDI_SIGNATURE = 0xbeda107f;
 const VDI_VERSION_1_1 = 0x00010001;
@@ -102,42 +102,33 @@ export const vdi: FormatModule = {
     // qemu's pread fills what lies past the end of the file with zeros.
 
     const textEnd = h.subarray(0, 64).indexOf(0);
-    return {
-      header: {
-        format: 'vdi',
-        virtualSize: Number(diskSize),
-        clusterSize: blockSize,
-        encrypted: false,
-        dirty: false,
-        fields: {
-          text: h.toString('latin1', 0, textEnd < 0 ? 64 : textEnd).replace(/\n$/, ''),
-          signature: `0x${hex(signature, 8)}`,
-          version: `${version >>> 16}.${version & 0xffff}`,
-          header_size: headerSize,
-          image_type: imageType === 1 ? 'dynamic' : imageType === 2 ? 'static' : imageType,
-          image_flags: imageFlags,
-          offset_bmap: offsetBmap,
-          offset_data: offsetData,
-          cylinders: h.readUInt32LE(348),
-          heads: h.readUInt32LE(352),
-          sectors: h.readUInt32LE(356),
-          sector_size: sectorSize,
-          disk_size: Number(rawDiskSize),
-          block_size: blockSize,
-          block_extra: blockExtra,
-          blocks_in_image: blocksInImage,
-          blocks_allocated: blocksAllocated,
-          uuid_image: uuid(h, 392),
-          uuid_last_snap: uuid(h, 408),
-          uuid_link: uuid(h, 424),
-          uuid_parent: uuid(h, 440),
-        },
-        extensions: [],
-        formatSpecific: null,
+    return standalone({
+      format: 'vdi',
+      virtualSize: Number(diskSize),
+      clusterSize: blockSize,
+      fields: {
+        text: h.toString('latin1', 0, textEnd < 0 ? 64 : textEnd).replace(/\n$/, ''),
+        signature: `0x${hex(signature, 8)}`,
+        version: `${version >>> 16}.${version & 0xffff}`,
+        header_size: headerSize,
+        image_type: imageType === 1 ? 'dynamic' : imageType === 2 ? 'static' : imageType,
+        image_flags: imageFlags,
+        offset_bmap: offsetBmap,
+        offset_data: offsetData,
+        cylinders: h.readUInt32LE(348),
+        heads: h.readUInt32LE(352),
+        sectors: h.readUInt32LE(356),
+        sector_size: sectorSize,
+        disk_size: Number(rawDiskSize),
+        block_size: blockSize,
+        block_extra: blockExtra,
+        blocks_in_image: blocksInImage,
+        blocks_allocated: blocksAllocated,
+        uuid_image: uuid(h, 392),
+        uuid_last_snap: uuid(h, 408),
+        uuid_link: uuid(h, 424),
+        uuid_parent: uuid(h, 440),
       },
-      backing: null,
-      dataFile: null,
-      problems: [],
-    };
+    });
   },
 };

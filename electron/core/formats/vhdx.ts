@@ -4,7 +4,7 @@
 // replaying makes qemu refuse, as it does for qemu-img info). qemu cannot open differencing
 // VHDX files at all: a parent locator makes it fail with "Operation not supported".
 import { HeaderError, MAX_READ, READ_BUDGET, type ImageSource } from '../source.js';
-import type { FormatModule, ParsedImage } from './types.js';
+import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -387,44 +387,35 @@ export const vhdx: FormatModule = {
     }
 
     const h = cur;
-    return {
-      header: {
-        format: 'vhdx',
-        virtualSize: Number(virtualSize),
-        clusterSize: blockSize,
-        encrypted: false,
-        dirty: false,
-        fields: {
-          creator: sig.length ? preadZ(src, 8n, 512, 'VHDX creator').toString('utf16le').replace(/\0[\s\S]*$/, '') : '',
-          current_header: curIndex + 1,
-          sequence_number: n(h.seq),
-          log_guid: guidText(h.logGuid, 0),
-          log_version: h.logVersion,
-          version: h.version,
-          log_length: h.logLength,
-          log_offset: n(h.logOffset),
-          region_count: rtCount,
-          bat_offset: n(bat.offset),
-          bat_length: bat.length,
-          metadata_offset: n(meta.offset),
-          metadata_length: meta.length,
-          metadata_count: mtCount,
-          block_size: blockSize,
-          leave_blocks_allocated: (paramBits & 1) !== 0,
-          has_parent: false,
-          virtual_disk_size: n(vds),
-          logical_sector_size: lss,
-          physical_sector_size: pss,
-          chunk_ratio: Number(chunkRatio),
-          bat_entries: batEntries,
-          present_blocks: present,
-        },
-        extensions: [],
-        formatSpecific: null,
+    return standalone({
+      format: 'vhdx',
+      virtualSize: Number(virtualSize),
+      clusterSize: blockSize,
+      fields: {
+        creator: sig.length ? preadZ(src, 8n, 512, 'VHDX creator').toString('utf16le').replace(/\0[\s\S]*$/, '') : '',
+        current_header: curIndex + 1,
+        sequence_number: n(h.seq),
+        log_guid: guidText(h.logGuid, 0),
+        log_version: h.logVersion,
+        version: h.version,
+        log_length: h.logLength,
+        log_offset: n(h.logOffset),
+        region_count: rtCount,
+        bat_offset: n(bat.offset),
+        bat_length: bat.length,
+        metadata_offset: n(meta.offset),
+        metadata_length: meta.length,
+        metadata_count: mtCount,
+        block_size: blockSize,
+        leave_blocks_allocated: (paramBits & 1) !== 0,
+        has_parent: false,
+        virtual_disk_size: n(vds),
+        logical_sector_size: lss,
+        physical_sector_size: pss,
+        chunk_ratio: Number(chunkRatio),
+        bat_entries: batEntries,
+        present_blocks: present,
       },
-      backing: null,
-      dataFile: null,
-      problems: [],
-    };
+    });
   },
 };

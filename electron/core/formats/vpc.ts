@@ -2,7 +2,7 @@
 // differencing disks, only at the end for fixed ones. Follows qemu 7.2's vpc_probe() (offset 0
 // only: a fixed VHD probes as raw) and vpc_open(). qemu does not follow VHD parent locators.
 import { HeaderError, MAX_READ, READ_BUDGET, type ImageSource } from '../source.js';
-import type { FormatModule, ParsedImage } from './types.js';
+import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 const HEADER_SIZE = 512;
 const VHD_FIXED = 2;
@@ -194,20 +194,11 @@ export const vpc: FormatModule = {
       if (type !== VHD_FIXED) clusterSize = blockSize;
     }
 
-    return {
-      header: {
-        format: 'vpc',
-        virtualSize: Number(totalSectors * 512n),
-        clusterSize,
-        encrypted: false,
-        dirty: false,
-        fields,
-        extensions: [],
-        formatSpecific: null,
-      },
-      backing: null,
-      dataFile: null,
-      problems: [],
-    };
+    return standalone({
+      format: 'vpc',
+      virtualSize: Number(totalSectors * 512n),
+      clusterSize,
+      fields,
+    });
   },
 };

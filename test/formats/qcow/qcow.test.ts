@@ -6,16 +6,11 @@ import { qcow } from '../../../electron/core/formats/qcow.js';
 import { bufferSource } from '../../../electron/core/source.js';
 import { tempDir } from '../../util/qemu.js';
 import {
-  READ_BOUND,
   be32,
   be64,
   codes,
-  copy,
-  expectLikeQemu,
-  mustParse,
+  likeQemu,
   mustRefuse,
-  patchFile,
-  qemuAccepts,
   qemuImg,
   qemuRefuses,
   u8,
@@ -32,25 +27,7 @@ beforeAll(() => {
 });
 afterAll(() => cleanup());
 
-function compare(name: string) {
-  const file = path.join(dir, name);
-  const p = mustParse(qcow, file);
-  expect(p.bytesRead).toBeLessThanOrEqual(READ_BOUND);
-  expectLikeQemu(p, qemuAccepts(dir, file, 'qcow'));
-  return p;
-}
-
-function variant(from: string, name: string, patches: Array<[number, Buffer]>): string {
-  const file = copy(dir, from, name);
-  for (const [off, bytes] of patches) patchFile(file, off, bytes);
-  return file;
-}
-
-function refusedLikeQemu(file: string, message: string) {
-  const err = mustRefuse(qcow, file);
-  expect(err.message).toBe(message);
-  expect(qemuRefuses(dir, file, 'qcow')).toBe(message);
-}
+const { compare, variant, refused: refusedLikeQemu } = likeQemu(qcow, 'qcow', () => dir);
 
 describe('qcow probe', () => {
   it('scores 100 only for version 1', () => {

@@ -227,3 +227,32 @@ export function makeLuksQcow2(dir: string, name: string, extra = ''): string {
   }
   throw last;
 }
+
+/**
+ * The three checks every qcow-family test file makes against qemu-img, bound to one format
+ * module and the folder its beforeAll fills (read lazily: the folder exists only then).
+ */
+export function likeQemu(mod: FormatModule, format: string, folder: () => string) {
+  /** A fresh copy of one of the valid images, patched. */
+  function variant(from: string, name: string, patches: Array<[number, Buffer]> = []): string {
+    const file = copy(folder(), from, name);
+    for (const [off, bytes] of patches) patchFile(file, off, bytes);
+    return file;
+  }
+  /** Both qemu-img and the module open the file; the module's view equals qemu-img's. */
+  function accepted(file: string): ParsedImage & { bytesRead: number } {
+    const p = mustParse(mod, file);
+    expect(p.bytesRead).toBeLessThanOrEqual(READ_BOUND);
+    expectLikeQemu(p, qemuAccepts(folder(), file, format));
+    return p;
+  }
+  /** Both refuse it with the same message (and, when given, the module with this code). */
+  function refused(file: string, message: string, code?: HeaderError['code']): HeaderError {
+    const err = mustRefuse(mod, file);
+    expect(err.message).toBe(message);
+    if (code) expect(err.code).toBe(code);
+    expect(qemuRefuses(folder(), file, format)).toBe(message);
+    return err;
+  }
+  return { variant, accepted, refused, compare: (name: string) => accepted(path.join(folder(), name)) };
+}

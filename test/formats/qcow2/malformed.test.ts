@@ -9,18 +9,14 @@ import { tempDir } from '../../util/qemu.js';
 import {
   EXT,
   type Ext,
-  READ_BOUND,
   be32,
   be64,
   codes,
-  copy,
-  expectLikeQemu,
   featureEntry,
+  likeQemu,
   makeLuksQcow2,
-  mustParse,
   mustRefuse,
   patchFile,
-  qemuAccepts,
   qemuImg,
   qemuRefuses,
   qemuVerdict,
@@ -42,29 +38,11 @@ beforeAll(() => {
 });
 afterAll(() => cleanup());
 
-/** A fresh copy of one of the valid images, patched. */
-function variant(from: string, name: string, patches: Array<[number, Buffer]> = []): string {
-  const file = copy(dir, from, name);
-  for (const [off, bytes] of patches) patchFile(file, off, bytes);
-  return file;
-}
-
-/** Both qemu-img and the module refuse the file, with the same message. */
-function refusedLikeQemu(file: string, message: string, code: 'invalid-header' | 'unsupported-feature' = 'invalid-header') {
-  const err = mustRefuse(qcow2, file);
-  expect(err.message).toBe(message);
-  expect(err.code).toBe(code);
-  expect(qemuRefuses(dir, file, 'qcow2')).toBe(message);
-  return err;
-}
-
-/** Both qemu-img and the module open the file; the module's view equals qemu-img's. */
-function acceptedLikeQemu(file: string) {
-  const p = mustParse(qcow2, file);
-  expect(p.bytesRead).toBeLessThanOrEqual(READ_BOUND);
-  expectLikeQemu(p, qemuAccepts(dir, file, 'qcow2'));
-  return p;
-}
+const harness = likeQemu(qcow2, 'qcow2', () => dir);
+const { variant, accepted: acceptedLikeQemu } = harness;
+/** Both refuse it with the same message; the module says invalid-header unless told otherwise. */
+const refusedLikeQemu = (file: string, message: string, code: 'invalid-header' | 'unsupported-feature' = 'invalid-header') =>
+  harness.refused(file, message, code);
 
 describe('malformed qcow2 headers qemu refuses', () => {
   it('truncated file (header cut at 50 bytes)', () => {

@@ -6,31 +6,14 @@ import { qed } from '../../../electron/core/formats/qed.js';
 import { bufferSource } from '../../../electron/core/source.js';
 import { tempDir } from '../../util/qemu.js';
 import {
-  READ_BOUND,
   codes,
-  copy,
-  expectLikeQemu,
-  mustParse,
-  mustRefuse,
-  patchFile,
-  qemuAccepts,
+  likeQemu,
   qemuImg,
-  qemuRefuses,
 } from '../qcow2/fixtures.js';
+import { le32, le64 } from '../raw/common.js';
 
 let dir: string;
 let cleanup: () => void;
-
-const le32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(n >>> 0);
-  return b;
-};
-const le64 = (n: bigint | number) => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(n));
-  return b;
-};
 
 beforeAll(() => {
   ({ dir, cleanup } = tempDir('diskchain-qed-'));
@@ -42,26 +25,7 @@ beforeAll(() => {
 });
 afterAll(() => cleanup());
 
-function compare(name: string) {
-  const file = path.join(dir, name);
-  const p = mustParse(qed, file);
-  expect(p.bytesRead).toBeLessThanOrEqual(READ_BOUND);
-  expectLikeQemu(p, qemuAccepts(dir, file, 'qed'));
-  return p;
-}
-
-function variant(from: string, name: string, patches: Array<[number, Buffer]>): string {
-  const file = copy(dir, from, name);
-  for (const [off, bytes] of patches) patchFile(file, off, bytes);
-  return file;
-}
-
-function refusedLikeQemu(file: string, message: string) {
-  const err = mustRefuse(qed, file);
-  expect(err.message).toBe(message);
-  expect(qemuRefuses(dir, file, 'qed')).toBe(message);
-  return err;
-}
+const { compare, variant, refused: refusedLikeQemu } = likeQemu(qed, 'qed', () => dir);
 
 describe('qed probe', () => {
   it('scores 100 for the QED magic', () => {

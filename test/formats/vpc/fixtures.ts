@@ -3,6 +3,8 @@
 import * as fs from 'node:fs';
 import { qemuImg } from '../../util/qemu.js';
 
+export { be32, be64 } from '../../util/qemu.js';
+
 export function makeVpc(dir: string, name: string, size: string, fixed = false): string {
   qemuImg(dir, 'create', '-q', '-f', 'vpc', ...(fixed ? ['-o', 'subformat=fixed'] : []), name, size);
   return name;
@@ -38,16 +40,4 @@ export function fixChecksum(file: string, at: number): void {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-export function be32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-
-export function be64(n: bigint | number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
-  return b;
 }
