@@ -28,6 +28,36 @@ export interface VmProfile {
   allowHardLinks?: boolean;
   /** Folders the user opened in the app. The top image's own folder always counts as opened. */
   openedFolders?: string[];
+  /**
+   * qemu.conf's remember_owner (default true). False: libvirt writes no trusted.libvirt.security.*
+   * records on start and reads none on stop (owner back to root:root, the policy's default context).
+   */
+  rememberOwner?: boolean;
+  /** What the domain XML says about each disk; a disk not listed here uses the flags above. */
+  disks?: DiskProfile[];
+}
+
+/** A `<seclabel>` inside a disk's (or a backing layer's) `<source>`. */
+export interface DiskSeclabel {
+  model: Driver;
+  /** relabel='no': this driver leaves the file alone. */
+  relabel: boolean;
+  /** `user:group` for dac, a context for selinux; used instead of the VM's label. */
+  label?: string;
+}
+
+/** One disk of the domain, for the plan: flags and seclabels from its `<disk>` element. */
+export interface DiskProfile {
+  /** The top image (its real path once planned). */
+  path: string;
+  /** `<target dev>`, for display. */
+  target?: string;
+  readonly: boolean;
+  shareable: boolean;
+  /** The disk's own `<source><seclabel>`s: they apply to every file of its chain without one of its own. */
+  seclabels: DiskSeclabel[];
+  /** `<seclabel>`s inside a `<backingStore>`'s `<source>`, by that layer's path. */
+  layerSeclabels?: Record<string, DiskSeclabel[]>;
 }
 
 /** What a file looks like, as far as labelling goes. Checked again right before each change. */
@@ -45,6 +75,22 @@ export interface FileState {
   /** NSS names of uid and gid, for display; null when the id has no name. */
   user?: string | null;
   group?: string | null;
+  /** Folders only: the access ACL in getfacl's short text form ("user::rwx,user:107:--x,..."), null when there is none. */
+  acl?: string | null;
+}
+
+/**
+ * An access fix on a folder the VM's process must search (check-access --fix): an ACL entry
+ * that gives the VM's uid search permission, never anything else (see electron/access/rule.ts).
+ */
+export interface FolderAclEntry {
+  path: string;
+  before: FileState;
+  after: FileState;
+  /** Human-readable lines: "add user:107:--x", "mask --- → --x". */
+  changes: string[];
+  /** The chain files whose path goes through this folder. */
+  for: string[];
 }
 
 export interface PlanEntry {
@@ -90,6 +136,20 @@ export interface Plan {
   notes?: string[];
   /** When the plan was made (ms since the epoch). */
   createdMs?: number;
+  /**
+   * Present on a plan made by check-access --fix: `entries` are then the relabel entries of the
+   * files that block the VM only, and `access.folders` the folder ACL changes. Applied through
+   * the same helper and journal as a relabel (the helper re-checks and re-plans it all).
+   */
+  access?: AccessFixPart;
+}
+
+export interface AccessFixPart {
+  /** The top as given (symlinks and all: the path qemu is given is the path walked). */
+  path: string;
+  /** Supplementary groups given instead of NSS's. */
+  groups?: number[];
+  folders: FolderAclEntry[];
 }
 
 export interface ApplyResult {
@@ -106,7 +166,7 @@ export interface ApplyResult {
   conflicts?: Refusal[];
 }
 
-export type JournalKind = Action | 'undo';
+export type JournalKind = Action | 'undo' | 'access-fix';
 export type JournalStatus = 'committed' | 'rolled-back' | 'interrupted' | 'recovered' | 'undone';
 
 /** One journalled change (a relabel, a restore or an undo) as `listJournal()` shows it. */

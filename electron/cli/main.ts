@@ -9,10 +9,15 @@ const MODULES: Record<string, () => Promise<Register>> = {
   scan: () => import('./scan.js').then((m) => m.registerScan),
   relabel: () => import('./relabel.js').then((m) => m.registerRelabel),
   serve: () => import('./serve.js').then((m) => m.registerServe),
+  domain: () => import('./domain.js').then((m) => m.registerDomain),
+  export: () => import('./export.js').then((m) => m.registerExport),
+  'check-access': () => import('./check-access.js').then((m) => m.registerCheckAccess),
 };
 /** Which module registers each command. */
 const COMMANDS: Record<string, keyof typeof MODULES> = {
   inspect: 'inspect', scan: 'scan', serve: 'serve', relabel: 'relabel', restore: 'relabel', undo: 'relabel', recover: 'relabel',
+  domain: 'domain', export: 'export',
+  'check-access': 'check-access',
 };
 
 const program = new Command('diskchain')

@@ -2,8 +2,11 @@
 // Without --dry-run the plan is printed and applied (no prompt) through the privileged helper;
 // the plan printed is the plan applied. A refusal exits 2 with one line per offending file.
 import { Command, Option } from 'commander';
+import type { ResolvedProfile } from '../../shared/domain.js';
 import type { Action, ApplyResult, Driver, Plan, PlanEntry, Refusal, VmProfile } from '../../shared/plan.js';
 import { selinuxEnabled } from '../native/libc.js';
+import { domainText, parseDomainXml, plannableDisks, profileFor, qemuConfPath } from '../libvirt/index.js';
+import { domainInput, renderProfile } from './domain.js';
 import {
   applyPlan, closeHelper, defaultOwner, listJournal, planChanges, previewChange, recover, undo,
 } from '../relabel/index.js';
@@ -20,6 +23,9 @@ interface ChangeOpts {
   dryRun?: boolean;
   json?: boolean;
   helper: boolean;
+  domain?: string;
+  virsh?: string;
+  qemuConf?: string;
 }
 
 const EXIT_REFUSED = 2;
@@ -56,6 +62,50 @@ function profileFrom(action: Action, o: ChangeOpts): VmProfile {
     allowRoots: o.allowRoot,
     allowHardLinks: !!o.allowHardLinks,
   };
+}
+
+interface FromDomain {
+  profile: VmProfile;
+  tops: string[];
+  resolved: ResolvedProfile;
+  origin: string;
+}
+
+/**
+ * The profile libvirt would use, from qemu.conf and (when given) the domain XML; explicit
+ * --user, --group, --label, --driver, --readonly and --shareable still win.
+ */
+async function profileFromLibvirt(action: Action, paths: string[], o: ChangeOpts): Promise<FromDomain> {
+  const confPath = qemuConfPath(o.qemuConf);
+  let def = null;
+  let origin = confPath;
+  if (o.domain || o.virsh) {
+    const t = await domainText(await domainInput(o.domain, o.virsh));
+    def = parseDomainXml(t.text, t.origin);
+    origin = `${t.origin} and ${confPath}`;
+  }
+  const r = profileFor(def, confPath);
+  if (!r.profile) throw new Error(r.profileError ?? 'the VM profile cannot be resolved');
+  const resolved = r.profile;
+  const p: VmProfile = { ...resolved.profile, disks: [...(resolved.profile.disks ?? [])] };
+  const cli = (flag: string) => `command line ${flag}`;
+  if (o.user) resolved.dac.user = { value: (p.user = o.user), source: cli('--user') };
+  if (o.group) resolved.dac.group = { value: (p.group = o.group), source: cli('--group') };
+  if (o.label) resolved.selinux.imageLabel = { value: (p.imageLabel = o.label), source: cli('--label') };
+  if (o.driver) p.drivers = drivers(o.driver);
+  if (o.readonly || o.shareable) {
+    p.readonly ||= !!o.readonly;
+    p.shareable ||= !!o.shareable;
+    p.disks = p.disks!.map((d) => ({ ...d, readonly: d.readonly || !!o.readonly, shareable: d.shareable || !!o.shareable }));
+  }
+  p.allowRoots = o.allowRoot;
+  p.allowHardLinks = !!o.allowHardLinks;
+  if (action === 'relabel' && p.drivers.includes('dac') && (!p.user || !p.group)) {
+    throw new Error('no VM user found (qemu.conf, the domain, libvirt-qemu, qemu): pass --user and --group');
+  }
+  const tops = paths.length ? paths : def ? plannableDisks(def.disks).map((i) => def!.disks[i]!.xmlChain[0]!.path!) : [];
+  if (!tops.length) throw new Error(def ? 'the domain has no disk that is a local file' : 'no disk image given');
+  return { profile: p, tops, resolved, origin };
 }
 
 function stateText(s: PlanEntry['before'], withSelinux: boolean): string {
@@ -106,26 +156,43 @@ async function runChange(action: Action, paths: string[], o: ChangeOpts): Promis
   }
 }
 
-async function runChangeInner(action: Action, paths: string[], o: ChangeOpts): Promise<void> {
-  const profile = profileFrom(action, o);
+async function runChangeInner(action: Action, pathsIn: string[], o: ChangeOpts): Promise<void> {
+  let profile: VmProfile;
+  let paths = pathsIn;
+  let sources: FromDomain | null = null;
+  if (o.domain || o.virsh || o.qemuConf) {
+    sources = await profileFromLibvirt(action, pathsIn, o);
+    profile = sources.profile;
+    paths = sources.tops;
+    if (!o.json) out([`profile from ${sources.origin}:`, ...renderProfile(sources.resolved)].join('\n'));
+    if (profile.drivers.length === 0) {
+      if (o.json) out(JSON.stringify({ plan: null, profileSources: sources.resolved }, null, 2));
+      else out('nothing to do: libvirt would leave these files as they are');
+      return;
+    }
+  } else {
+    if (!paths.length) throw new Error('no disk image given (or use --domain FILE / --virsh NAME)');
+    profile = profileFrom(action, o);
+  }
+  const withSources = <T extends object>(x: T) => (sources ? { ...x, profileSources: sources.resolved } : x);
   // Without privileges the helper makes the plan that is printed and applied (a dry run stays
   // unprivileged and says what it cannot see).
   const viaHelper = o.helper && !o.dryRun && process.getuid?.() !== 0;
   const plan = viaHelper ? await previewChange(action, paths, profile) : planChanges(action, paths, profile);
   if (plan.refusals.length) {
-    if (o.json) out(JSON.stringify({ plan, result: null }, null, 2));
+    if (o.json) out(JSON.stringify(withSources({ plan, result: null }), null, 2));
     else out(formatPlan(plan));
     printRefusals(plan.refusals);
     process.exitCode = EXIT_REFUSED;
     return;
   }
   if (o.dryRun) {
-    out(o.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+    out(o.json ? JSON.stringify(sources ? withSources({ plan }) : plan, null, 2) : formatPlan(plan));
     return;
   }
   if (!o.json) out(formatPlan(plan));
   const result = await applyPlan(plan, { inProcess: !o.helper });
-  if (o.json) out(JSON.stringify({ plan, result }, null, 2));
+  if (o.json) out(JSON.stringify(withSources({ plan, result }), null, 2));
   if (result.ok === false) {
     printRefusals(result.refusals ?? [{ path: '', message: result.message ?? 'failed' }]);
     if (result.rolledBack && !o.json) process.stderr.write(`${result.message ?? 'rolled back'}\n`);
@@ -137,7 +204,7 @@ async function runChangeInner(action: Action, paths: string[], o: ChangeOpts): P
 
 function changeCommand(program: Command, action: Action): void {
   const cmd = program
-    .command(`${action} <paths...>`)
+    .command(`${action} [paths...]`)
     .description(action === 'relabel'
       ? "give every file of each disk's chain the VM's owner and SELinux labels, as libvirt does when the VM starts"
       : 'put back the top image and its data file as libvirt does when the VM stops')
@@ -151,6 +218,9 @@ function changeCommand(program: Command, action: Action): void {
   cmd
     .option('--readonly', 'the disk is readonly')
     .option('--shareable', 'the disk is shareable')
+    .option('--domain <file>', "take the profile and the disks from a domain XML (virsh dumpxml output; - for stdin), as libvirt would")
+    .option('--virsh <name>', 'the same, from `virsh dumpxml NAME`')
+    .option('--qemu-conf <file>', 'qemu.conf for the profile (default: /etc/libvirt/qemu.conf, or $DISKCHAIN_QEMU_CONF)')
     .option('--allow-root <dir>', 'also allow changes inside this folder (repeatable)', collect, [])
     .option('--allow-hard-links', 'change files that have more than one hard link')
     .option('--dry-run', 'print the plan, change nothing')

@@ -13,6 +13,22 @@ const IdName = z.string().regex(/^\+?[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,63}\$?$/, 'a
 const Context = z.string().max(255).regex(/^[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.,:-]+$/, 'not an SELinux context');
 const Uint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/** A disk's or layer's own <seclabel> (shared/plan.ts DiskSeclabel); its label is checked by profileProblems. */
+const SeclabelSchema = z.object({
+  model: z.enum(['dac', 'selinux']),
+  relabel: z.boolean(),
+  label: z.string().max(255).optional(),
+});
+
+const DiskProfileSchema = z.object({
+  path: Path,
+  target: z.string().max(64).optional(),
+  readonly: z.boolean(),
+  shareable: z.boolean(),
+  seclabels: z.array(SeclabelSchema).max(8),
+  layerSeclabels: z.record(Path, z.array(SeclabelSchema).max(8)).optional(),
+});
+
 export const ProfileSchema = z.object({
   drivers: z.array(z.enum(['dac', 'selinux'])).min(1).max(2),
   user: IdName.or(z.literal('')),
@@ -23,6 +39,8 @@ export const ProfileSchema = z.object({
   allowRoots: z.array(Path).max(64),
   allowHardLinks: z.boolean().optional(),
   openedFolders: z.array(Path).max(1024).optional(),
+  rememberOwner: z.boolean().optional(),
+  disks: z.array(DiskProfileSchema).max(256).optional(),
 });
 
 const FileStateSchema = z.object({
@@ -36,6 +54,35 @@ const FileStateSchema = z.object({
   nlink: Uint.optional(),
   user: Text.nullable().optional(),
   group: Text.nullable().optional(),
+  acl: Text.nullable().optional(),
+});
+
+const Gid = z.number().int().min(0).max(0xfffffffe);
+
+const FolderAclSchema = z.object({
+  path: Path,
+  before: FileStateSchema,
+  after: FileStateSchema,
+  changes: z.array(Text).max(64),
+  for: z.array(Path).max(MAX_FILES),
+});
+
+const AccessFixSchema = z.object({
+  path: Path,
+  groups: z.array(Gid).max(65536).optional(),
+  folders: z.array(FolderAclSchema).max(MAX_FILES),
+});
+
+/** check-access's options (shared/access.ts AccessProfile). */
+export const AccessProfileSchema = z.object({
+  user: IdName,
+  group: IdName,
+  readonly: z.boolean().optional(),
+  shareable: z.boolean().optional(),
+  groups: z.array(Gid).max(65536).optional(),
+  allowRoots: z.array(Path).max(64).optional(),
+  openedFolders: z.array(Path).max(1024).optional(),
+  imageLabel: Context.optional(),
 });
 
 const EntrySchema = z.object({
@@ -65,6 +112,7 @@ export const PlanSchema = z.object({
   allowedRoots: z.array(Path).max(2048).optional(),
   notes: z.array(Text).max(1024).optional(),
   createdMs: Uint.optional(),
+  access: AccessFixSchema.optional(),
 });
 
 const JournalId = z.string().regex(/^\d{8}-\d{9}-[0-9a-f]{6}$/, 'not a journal id');
@@ -77,6 +125,7 @@ export const RequestSchema = z.discriminatedUnion('verb', [
   z.object({ id: Uint, verb: z.literal('undo'), journalId: JournalId.optional() }),
   z.object({ id: Uint, verb: z.literal('recover') }),
   z.object({ id: Uint, verb: z.literal('list') }),
+  z.object({ id: Uint, verb: z.literal('access-plan'), path: Path, profile: AccessProfileSchema }),
 ]);
 export type HelperRequest = z.infer<typeof RequestSchema>;
 export type HelperVerb = HelperRequest['verb'];

@@ -6,6 +6,7 @@ import { selinuxEnabled, selinuxPolicyAvailable } from '../native/libc.js';
 import { applyPlanInProcess, listJournalInProcess, recoverInProcess, undoInProcess } from '../relabel/apply.js';
 import { journalDir } from '../relabel/journal.js';
 import { planChanges } from '../relabel/plan.js';
+import { planAccessFix } from '../access/fix.js';
 import { HELPER_PROTOCOL, RequestSchema, type HelperResponse, type ProbeResult } from './protocol.js';
 
 function idOf(raw: unknown): number | null {
@@ -53,6 +54,8 @@ export function handleLine(line: string): HelperResponse {
         return { id: req.id, ok: true, result: recoverInProcess() };
       case 'list':
         return { id: req.id, ok: true, result: listJournalInProcess() };
+      case 'access-plan':
+        return { id: req.id, ok: true, result: planAccessFix(req.path, req.profile) };
     }
   } catch (e) {
     return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) };

@@ -32,6 +32,7 @@ function bind() {
     getgrgid_r: c.func(`int getgrgid_r(uint32_t gid, _Out_ ${'diskchain_group'} *grp, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`),
     getpwnam_r: c.func(`int getpwnam_r(const char *name, _Out_ ${'diskchain_passwd'} *pwd, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`),
     getgrnam_r: c.func(`int getgrnam_r(const char *name, _Out_ ${'diskchain_group'} *grp, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`),
+    getgrouplist: c.func('int getgrouplist(const char *user, uint32_t group, _Out_ uint32_t *groups, _Inout_ int *ngroups)'),
     passwd, group,
   };
 }
@@ -157,6 +158,29 @@ export function lookupUser(name: string): { uid: number; gid: number } | null {
 
 export function lookupGroup(name: string): number | null {
   return nss(libc().getgrnam_r as unknown as Lookup, name, (r) => Number(r.gr_gid));
+}
+
+/**
+ * The groups a process started for `user` with primary group `gid` gets (getgrouplist, as
+ * libvirt's virGetGroupList does before exec'ing qemu): `gid` first, then every group NSS lists
+ * the user in. Sorted after the first, without duplicates.
+ */
+export function groupList(user: string, gid: number): number[] {
+  let n = 64;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const buf = new Uint32Array(n);
+    const count = [n];
+    const rc = Number(libc().getgrouplist(user, gid, buf, count));
+    const got = count[0] ?? 0;
+    if (rc >= 0) {
+      const rest = [...new Set(Array.from(buf.subarray(0, Math.min(got, n))).filter((g) => g !== gid))].sort((a, b) => a - b);
+      return [gid, ...rest];
+    }
+    // -1: the buffer was too small and `count` now says how many there are.
+    if (got <= n || got > 65536) break;
+    n = got;
+  }
+  throw new Error(`getgrouplist ${user}: cannot list the groups`);
 }
 
 // libselinux (optional): the policy's default context for a path, as restorecon/matchpathcon

@@ -2,6 +2,7 @@
 // the helper already): trust nothing from the request but the user's choices, re-make the plan
 // from the files themselves, refuse any difference from what the user was shown, then apply.
 import type { ApplyResult, JournalSummary, Plan, RecoverResult } from '../../shared/plan.js';
+import { applyAccessFixInProcess } from '../access/apply.js';
 import { execute, recoverAll, undoJournal } from './engine.js';
 import { SYSTEM_JOURNAL_DIR, journalDir, readAll, summarize } from './journal.js';
 import { bootTimeFor, planChangesDetailed, planDifferences, type PlanOptions } from './plan.js';
@@ -12,6 +13,8 @@ function refused(refusals: ApplyResult['refusals'] & object, message: string): A
 
 /** Apply a previewed plan in this process. */
 export function applyPlanInProcess(asked: Plan, opts: Pick<PlanOptions, 'resolve'> = {}): ApplyResult {
+  // An access fix (check-access --fix) is re-checked and re-planned by its own planner.
+  if (asked.access) return applyAccessFixInProcess(asked, opts);
   if (asked.refusals?.length) return refused(asked.refusals, 'the plan has refusals; nothing was changed');
   const tops = asked.tops?.length ? asked.tops : [asked.top];
   const { plan: fresh, changes } = planChangesDetailed(asked.action, tops, asked.profile, {

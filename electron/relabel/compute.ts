@@ -5,7 +5,7 @@
 import type { ChainNode, ProblemCode } from '../../shared/model.js';
 import {
   CONTENT_LABEL, SHARED_IMAGE_LABEL,
-  type Action, type Driver, type PlanEntry, type Refusal, type VmProfile,
+  type Action, type DiskProfile, type DiskSeclabel, type Driver, type PlanEntry, type Refusal, type VmProfile,
 } from '../../shared/plan.js';
 import { groupName, userName } from '../native/libc.js';
 import { insideAny } from './allowed.js';
@@ -167,6 +167,19 @@ class FilePlanner {
   }
 }
 
+/**
+ * The seclabel that decides `driver` for a file of a disk, as security_dac.c and
+ * security_selinux.c pick it: the file's own layer's, else the disk's, when it says relabel='no'
+ * or gives a label; null: the VM's label applies.
+ */
+export function seclabelFor(disk: DiskProfile | undefined, imagePath: string, driver: Driver): DiskSeclabel | null {
+  if (!disk) return null;
+  const decides = (s: DiskSeclabel | undefined) => (s && (!s.relabel || s.label) ? s : undefined);
+  return decides(disk.layerSeclabels?.[imagePath]?.find((s) => s.model === driver))
+    ?? decides(disk.seclabels.find((s) => s.model === driver))
+    ?? null;
+}
+
 function nodeRefusal(node: ChainNode, roots: readonly string[], allowHardLinks: boolean): string | null {
   const p = node.problems.find((x) => BLOCKING.has(x.code));
   if (p) return p.message;
@@ -200,12 +213,30 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
   }
   const imageLabel = profile.imageLabel;
   if (action === 'relabel' && selinux && !imageLabel) throw new Error('the profile has no image label');
-  const remember = !profile.readonly && !profile.shareable;
+  // remember_owner = 0: no records written on start, none read on stop.
+  const rememberOwner = profile.rememberOwner !== false;
 
   for (const root of roots) {
     const disk = root.path;
+    const dp = profile.disks?.find((d) => d.path === root.path);
+    const readonly = dp ? dp.readonly : profile.readonly;
+    const shareable = dp ? dp.shareable : profile.shareable;
+    const remember = !readonly && !shareable;
+    let image = root.path;
     for (const { node, top } of diskFiles(root)) {
-      const target = action === 'relabel' || (top && remember);
+      if (node.role !== 'data-file') image = node.path;
+      // A driver the disk's seclabel turns off (relabel='no') leaves this file alone; on stop
+      // libvirt looks at the disk's own seclabel only.
+      const skip = (d: Driver): DiskSeclabel | null => {
+        const s = action === 'relabel' ? seclabelFor(dp, image, d) : dp?.seclabels.find((x) => x.model === d && !x.relabel) ?? null;
+        return s && !s.relabel ? s : null;
+      };
+      const dacSkip = dac ? skip('dac') : null;
+      const selinuxSkip = selinux ? skip('selinux') : null;
+      const doDac = dac && !dacSkip;
+      const doSelinux = selinux && !selinuxSkip;
+      const skipNote = [dacSkip, selinuxSkip].filter(Boolean).map((s) => `${s!.model} left alone: the disk's <seclabel model='${s!.model}' relabel='no'>`);
+      const target = (doDac || doSelinux) && (action === 'relabel' || (top && remember));
       const refusedWhy = target ? nodeRefusal(node, allowedRoots, !!profile.allowHardLinks) : null;
       if (refusedWhy) {
         refusals.push({ path: node.path, message: refusedWhy });
@@ -219,7 +250,8 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
         const state = toFileState(st);
         entries.push({
           path: node.path, role: node.role, top, before: state, after: state, remembered: false, changes: [], disk, target: false,
-          note: top ? 'readonly and shareable disks are not restored (other VMs may use them), as in libvirt' : "backing images keep the VM's labels, as in libvirt",
+          note: !doDac && !doSelinux ? skipNote.join('; ')
+            : top ? 'readonly and shareable disks are not restored (other VMs may use them), as in libvirt' : "backing images keep the VM's labels, as in libvirt",
         });
         continue;
       }
@@ -251,8 +283,8 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
       let remembered = false;
 
       if (action === 'relabel') {
-        const rememberThis = top && remember;
-        if (dac) {
+        const rememberThis = top && remember && rememberOwner;
+        if (doDac) {
           if (rememberThis) {
             const n = fp.remember('dac', `+${start.uid}:+${start.gid}`);
             if (n !== null) remembered = true;
@@ -260,10 +292,21 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
               fp.refusals.push(`Setting different DAC user or group on ${node.path} which is already in use`);
             }
           }
-          fp.chown(uid, gid);
+          const own = seclabelFor(dp, image, 'dac')?.label;
+          if (own) {
+            try {
+              const o = parseOwnership(own);
+              fp.chown(o.uid, o.gid);
+            } catch (e) {
+              fp.refusals.push(`the disk's DAC label '${own}': ${(e as Error).message}`);
+            }
+          } else {
+            fp.chown(uid, gid);
+          }
         }
-        if (selinux) {
-          const tcon = top ? (profile.shareable ? SHARED_IMAGE_LABEL : profile.readonly ? CONTENT_LABEL : imageLabel!) : CONTENT_LABEL;
+        if (doSelinux) {
+          const own = seclabelFor(dp, image, 'selinux')?.label;
+          const tcon = own ?? (top ? (shareable ? SHARED_IMAGE_LABEL : readonly ? CONTENT_LABEL : imageLabel!) : CONTENT_LABEL);
           const econ = fp.get(SELINUX_XATTR);
           if (rememberThis) {
             if (econ === null) {
@@ -279,7 +322,10 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
           fp.setContext(tcon);
         }
       } else {
-        if (dac) {
+        if (doDac && !rememberOwner) {
+          fp.notes.push('remember_owner = 0: libvirt reads no record, owner back to root:root');
+          fp.chown(0, 0);
+        } else if (doDac) {
           const r = fp.recall('dac');
           if (r?.kind === 'none') {
             fp.notes.push('no valid dac record: owner back to root:root, as libvirt does');
@@ -296,8 +342,8 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
             fp.notes.push(`owner kept: still used by another VM (dac refcount ${r.refcount})`);
           }
         }
-        if (selinux) {
-          const r = fp.recall('selinux');
+        if (doSelinux) {
+          const r = rememberOwner ? fp.recall('selinux') : { kind: 'none' as const };
           if (r?.kind === 'none') {
             const def = ctx.defaultContext(node.path, start.mode);
             if (def) {
@@ -315,6 +361,7 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
         }
       }
 
+      if (skipNote.length) fp.notes.push(...skipNote);
       if (fp.refusals.length) {
         for (const m of fp.refusals) refusals.push({ path: node.path, message: m });
         continue;

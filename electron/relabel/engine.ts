@@ -1,6 +1,8 @@
 // Applying changes: on descriptors opened without following links, each file checked against
 // the state the plan was made from, each change journalled (synced) before it is made, all or
 // nothing (a failure undoes what was done, in reverse order). Also undo and crash recovery.
+// Two kinds of change: a file's labels (relabel, restore) and a folder's access ACL
+// (check-access --fix); both journalled, rolled back and undone the same way.
 import * as fs from 'node:fs';
 import type { ApplyResult, JournalKind, RecoverResult, Refusal } from '../../shared/plan.js';
 import { fremovexattr, fsetxattr } from '../native/libc.js';
@@ -11,9 +13,25 @@ import {
   type ChangeRecord, type JournalFile,
 } from './journal.js';
 import {
-  LIBVIRT_PREFIX, MANAGED_XATTRS, SELINUX_XATTR, captureFd, diffStates, isRegular, openNoFollow,
-  sameIdentity, sameXattr, type RawState,
+  ACL_XATTR, COMPARED_XATTRS, LIBVIRT_PREFIX, MANAGED_XATTRS, SELINUX_XATTR, captureFd, captureFolderFd,
+  diffStates, isFolder, isRegular, openFolderNoFollow, openNoFollow, sameIdentity, sameXattr,
+  type ChangeKind, type RawState,
 } from './state.js';
+
+/** One change as the engine takes it: a relabel's RawChange, or a folder ACL change. */
+export type EngineChange = RawChange & { kind?: ChangeKind };
+
+function kindOf(c: { kind?: ChangeKind }): ChangeKind {
+  return c.kind ?? 'file';
+}
+
+function openKind(path: string, kind: ChangeKind): number {
+  return kind === 'folder-acl' ? openFolderNoFollow(path) : openNoFollow(path);
+}
+
+function captureKind(fd: number, kind: ChangeKind): RawState {
+  return kind === 'folder-acl' ? captureFolderFd(fd) : captureFd(fd);
+}
 
 /** Files journalled (and synced) together before any of them changes. */
 export const BATCH_SIZE = 256;
@@ -29,6 +47,8 @@ export interface ExecuteOptions {
   precheck?: boolean;
   /** When given, each opened file must still lie inside one of these folders. */
   allowedRoots?: string[];
+  /** When given, each folder ACL change must be on one of these folders (exact real paths). */
+  allowedFolders?: string[];
 }
 
 class Refused extends Error {
@@ -65,7 +85,8 @@ class Hooks {
  * order: records go away with the refcount first, come with the refcount last; owner; context.
  * `step` is called before each change (test hooks).
  */
-function converge(fd: number, target: RawState, step: (op: number) => void = () => {}): void {
+function converge(fd: number, target: RawState, step: (op: number) => void = () => {}, kind: ChangeKind = 'file'): void {
+  if (kind === 'folder-acl') return convergeFolder(fd, target, step);
   let op = 0;
   const cur = captureFd(fd);
   const libvirtNames = MANAGED_XATTRS.filter((n) => n.startsWith(LIBVIRT_PREFIX));
@@ -101,6 +122,26 @@ function converge(fd: number, target: RawState, step: (op: number) => void = () 
 }
 
 /**
+ * A folder: its access ACL first (setting it sets the mode's permission bits from the ACL, as
+ * the kernel keeps them in step), then the mode when it still differs (removing an ACL leaves the
+ * mode as it was). The owner is never changed.
+ */
+function convergeFolder(fd: number, target: RawState, step: (op: number) => void): void {
+  let op = 0;
+  const cur = captureFolderFd(fd);
+  const want = target.xattrs[ACL_XATTR];
+  if (!sameXattr(ACL_XATTR, cur.xattrs[ACL_XATTR], want)) {
+    step(op++);
+    if (want === undefined) fremovexattr(fd, ACL_XATTR);
+    else fsetxattr(fd, ACL_XATTR, Buffer.from(want, 'hex'));
+  }
+  if ((fs.fstatSync(fd).mode & 0o7777) !== (target.mode & 0o7777)) {
+    step(op++);
+    fs.fchmodSync(fd, target.mode & 0o7777);
+  }
+}
+
+/**
  * The state to go back to: each component (owner, mode, each xattr) goes back to `from` when it
  * is `from` or `to` now; anything else changed since and is left as it is (a conflict).
  */
@@ -116,7 +157,7 @@ function backTarget(cur: RawState, from: RawState, to: RawState): { target: RawS
   // A chown of ours may have cleared setuid/setgid: that counts as ours too.
   if (modeIs(from) || modeIs(to) || (cur.mode & 0o7777) === (from.mode & 0o1777)) target.mode = from.mode;
   else conflicts.push(`mode is ${(cur.mode & 0o7777).toString(8)} (expected ${(to.mode & 0o7777).toString(8)})`);
-  for (const n of MANAGED_XATTRS) {
+  for (const n of COMPARED_XATTRS) {
     const c = cur.xattrs[n];
     if (sameXattr(n, c, from.xattrs[n]) || sameXattr(n, c, to.xattrs[n])) {
       if (from.xattrs[n] === undefined) delete target.xattrs[n];
@@ -132,24 +173,27 @@ interface Opened {
 }
 
 /** Open a change's file and check it is the very file, in the very state, it was planned on. */
-function openChecked(c: { path: string; from: RawState }, expect: RawState, roots?: string[]): Opened {
+function openChecked(c: { path: string; from: RawState; kind?: ChangeKind }, expect: RawState, roots?: string[], folders?: string[]): Opened {
+  const kind = kindOf(c);
   let fd: number;
   try {
-    fd = openNoFollow(c.path);
+    fd = openKind(c.path, kind);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Refused({ path: c.path, message: code === 'ELOOP' ? 'is a symbolic link now (swapped since the preview)' : code === 'ENOENT' ? 'is gone' : `cannot be opened (${code ?? (e as Error).message})` });
+    throw new Refused({ path: c.path, message: code === 'ELOOP' ? 'is a symbolic link now (swapped since the preview)' : code === 'ENOENT' ? 'is gone' : code === 'ENOTDIR' ? 'is not a folder any more' : `cannot be opened (${code ?? (e as Error).message})` });
   }
   try {
-    const state = captureFd(fd);
-    if (!isRegular(state.mode)) throw new Refused({ path: c.path, message: 'is not a regular file any more' });
+    const state = captureKind(fd, kind);
+    if (kind === 'file' && !isRegular(state.mode)) throw new Refused({ path: c.path, message: 'is not a regular file any more' });
+    if (kind === 'folder-acl' && !isFolder(state.mode)) throw new Refused({ path: c.path, message: 'is not a folder any more' });
     if (!sameIdentity(state, c.from)) throw new Refused({ path: c.path, message: 'was replaced by another file since the preview' });
     let real: string | null = null;
     try {
       real = fs.readlinkSync(`/proc/self/fd/${fd}`);
     } catch { /* no /proc: the identity check above stands */ }
     if (real !== null && real !== c.path) throw new Refused({ path: c.path, message: `now reached as ${real}` });
-    if (roots && !insideAny(c.path, roots)) throw new Refused({ path: c.path, message: 'is outside the allowed folders' });
+    if (kind === 'file' && roots && !insideAny(c.path, roots)) throw new Refused({ path: c.path, message: 'is outside the allowed folders' });
+    if (kind === 'folder-acl' && folders && !folders.includes(c.path)) throw new Refused({ path: c.path, message: 'is not a folder on the way to a file of the chain' });
     const diff = diffStates(state, expect);
     if (diff.length) throw new Refused({ path: c.path, message: `changed since the preview (${diff.join(', ')})` });
     return { fd, state };
@@ -166,27 +210,28 @@ function closeQuietly(fd: number): void {
 }
 
 /** Put files back to their `from` state, newest change first. Returns what could not be put back. */
-function revert(records: { path: string; from: RawState; to: RawState }[]): { files: number; conflicts: Refusal[] } {
+function revert(records: { path: string; from: RawState; to: RawState; kind?: ChangeKind }[]): { files: number; conflicts: Refusal[] } {
   const conflicts: Refusal[] = [];
   let files = 0;
   for (let i = records.length - 1; i >= 0; i--) {
     const r = records[i]!;
+    const kind = kindOf(r);
     let fd: number;
     try {
-      fd = openNoFollow(r.path);
+      fd = openKind(r.path, kind);
     } catch (e) {
       conflicts.push({ path: r.path, message: `cannot be opened to put it back (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
       continue;
     }
     try {
-      const cur = captureFd(fd);
-      if (!sameIdentity(cur, r.from) || !isRegular(cur.mode)) {
+      const cur = captureKind(fd, kind);
+      if (!sameIdentity(cur, r.from) || !(kind === 'folder-acl' ? isFolder(cur.mode) : isRegular(cur.mode))) {
         conflicts.push({ path: r.path, message: 'is another file now; left alone' });
         continue;
       }
       const { target, conflicts: c } = backTarget(cur, r.from, r.to);
       if (diffStates(cur, target).length) {
-        converge(fd, target);
+        converge(fd, target, undefined, kind);
         files++;
       }
       if (c.length) conflicts.push({ path: r.path, message: `partly left as it is: ${c.join('; ')}` });
@@ -205,7 +250,7 @@ function interruptedRefusal(dir: string): Refusal[] {
 }
 
 /** Apply `changes` (one per file) all or nothing, journalled. The caller holds no lock. */
-export function execute(changes: RawChange[], opts: ExecuteOptions): ApplyResult {
+export function execute(changes: EngineChange[], opts: ExecuteOptions): ApplyResult {
   const release = acquireLock(opts.dir);
   try {
     return executeLocked(changes, opts);
@@ -214,14 +259,14 @@ export function execute(changes: RawChange[], opts: ExecuteOptions): ApplyResult
   }
 }
 
-function executeLocked(changes: RawChange[], opts: ExecuteOptions): ApplyResult {
+function executeLocked(changes: EngineChange[], opts: ExecuteOptions): ApplyResult {
   const pending = interruptedRefusal(opts.dir);
   if (pending.length) return { ok: false, journalId: '', changed: 0, refusals: pending, message: pending[0]!.message };
   if (opts.precheck) {
     const refusals: Refusal[] = [];
     for (const c of changes) {
       try {
-        closeQuietly(openChecked(c, c.from, opts.allowedRoots).fd);
+        closeQuietly(openChecked(c, c.from, opts.allowedRoots, opts.allowedFolders).fd);
       } catch (e) {
         if (e instanceof Refused) refusals.push(e.refusal);
         else refusals.push({ path: c.path, message: (e as Error).message });
@@ -248,8 +293,8 @@ function executeLocked(changes: RawChange[], opts: ExecuteOptions): ApplyResult 
       const batch = changes.slice(start, start + BATCH_SIZE);
       const opened: Opened[] = [];
       try {
-        for (const c of batch) opened.push(openChecked(c, c.from, opts.allowedRoots));
-        const recs = journal.changes(batch.map((c) => ({ path: c.path, disk: c.disk, from: c.from, to: c.to })));
+        for (const c of batch) opened.push(openChecked(c, c.from, opts.allowedRoots, opts.allowedFolders));
+        const recs = journal.changes(batch.map((c) => ({ path: c.path, disk: c.disk, from: c.from, to: c.to, ...(c.kind && c.kind !== 'file' ? { kind: c.kind } : {}) })));
         for (let i = 0; i < batch.length; i++) {
           const o = opened[i]!;
           const c = batch[i]!;
@@ -261,8 +306,8 @@ function executeLocked(changes: RawChange[], opts: ExecuteOptions): ApplyResult 
           touched.push(recs[i]!);
           const n = fileIndex++;
           hooks.at(n, 0);
-          converge(o.fd, c.to, (op) => hooks.at(n, op + 1));
-          const diff = diffStates(captureFd(o.fd), c.to);
+          converge(o.fd, c.to, (op) => hooks.at(n, op + 1), kindOf(c));
+          const diff = diffStates(captureKind(o.fd, kindOf(c)), c.to);
           if (diff.length) throw new Refused({ path: c.path, message: `did not take the change (${diff.join(', ')})` });
         }
       } finally {
@@ -313,7 +358,7 @@ export function undoJournal(dir: string, id?: string): ApplyResult {
     }
     const status = summary.find((x) => x.id === target!.id)!;
     if (status.status !== 'committed') return fail(`journal ${target!.id} is ${status.status}; only a committed change can be undone`);
-    const changes: RawChange[] = [...target!.changes].reverse().map((c) => ({ path: c.path, disk: c.disk, from: c.to, to: c.from }));
+    const changes: EngineChange[] = [...target!.changes].reverse().map((c) => ({ path: c.path, disk: c.disk, from: c.to, to: c.from, ...(c.kind ? { kind: c.kind } : {}) }));
     return executeLocked(changes, {
       dir,
       kind: 'undo',

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { JournalKind, JournalStatus, JournalSummary, Refusal } from '../../shared/plan.js';
-import type { RawState } from './state.js';
+import type { ChangeKind, RawState } from './state.js';
 
 export const JOURNAL_VERSION = 1;
 export const SYSTEM_JOURNAL_DIR = '/var/lib/diskchain/journal';
@@ -41,6 +41,8 @@ export interface ChangeRecord {
   disk: string;
   from: RawState;
   to: RawState;
+  /** Absent for a file's labels; 'folder-acl' for a folder's access ACL (check-access --fix). */
+  kind?: ChangeKind;
 }
 
 export interface EndRecord {

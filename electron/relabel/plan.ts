@@ -49,10 +49,26 @@ function resolveTop(p: string): string {
   }
 }
 
+/** The domain's disks keyed by real paths, as the chains' nodes are (the XML may name a symlink). */
+function withRealDiskPaths(p: VmProfile): VmProfile {
+  if (!p.disks) return p;
+  return {
+    ...p,
+    disks: p.disks.map((d) => ({
+      ...d,
+      path: resolveTop(d.path),
+      seclabels: [...(d.seclabels ?? [])],
+      ...(d.layerSeclabels
+        ? { layerSeclabels: Object.fromEntries(Object.entries(d.layerSeclabels).map(([k, v]) => [resolveTop(k), v])) }
+        : {}),
+    })),
+  };
+}
+
 /** Plan `action` for several disks of one VM at once (one transaction when applied). */
 export function planChangesDetailed(action: Action, topPaths: string[], profileIn: VmProfile, opts: PlanOptions = {}): PlanWithChanges {
   const problems = profileProblems(profileIn, action);
-  const profile = problems.length ? profileIn : settleProfile(profileIn);
+  const profile = problems.length ? profileIn : withRealDiskPaths(settleProfile(profileIn));
   const bootTime = opts.bootTime ?? hostBootTime();
   const plan: Plan = {
     id: opts.id ?? randomUUID(),

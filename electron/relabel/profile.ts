@@ -1,9 +1,9 @@
 // The VM profile: owner ids as libvirt parses them, the image label with libvirt's random
 // categories, and the checks a profile must pass before anything is planned with it.
 import { randomInt } from 'node:crypto';
-import * as fs from 'node:fs';
 import { DEFAULT_IMAGE_LABEL_BASE, type Driver, type VmProfile } from '../../shared/plan.js';
 import { lookupGroup, lookupUser } from '../native/libc.js';
+import { DEFAULT_QEMU_CONF, confString, readQemuConf } from '../libvirt/qemu-conf.js';
 
 const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to chown
 
@@ -87,6 +87,28 @@ export function profileProblems(p: VmProfile, action: 'relabel' | 'restore' = 'r
     }
   }
   if (p.imageLabel !== undefined && !isContext(p.imageLabel)) out.push(`invalid SELinux label '${p.imageLabel}'`);
+  if (p.rememberOwner !== undefined && typeof p.rememberOwner !== 'boolean') out.push('rememberOwner must be true or false');
+  if (p.disks !== undefined && !Array.isArray(p.disks)) out.push('disks must be a list');
+  for (const d of Array.isArray(p.disks) ? p.disks : []) {
+    const name = d?.target ?? d?.path;
+    if (typeof d?.path !== 'string' || !d.path) {
+      out.push('a disk of the profile has no path');
+      continue;
+    }
+    const labels = [...(d.seclabels ?? []), ...Object.values(d.layerSeclabels ?? {}).flat()];
+    for (const s of labels) {
+      if (s.model !== 'dac' && s.model !== 'selinux') out.push(`disk ${name}: unknown seclabel model '${String(s.model)}'`);
+      else if (s.label !== undefined && !s.relabel) out.push(`disk ${name}: a ${s.model} label with relabel='no'`);
+      else if (s.label !== undefined && s.model === 'selinux' && !isContext(s.label)) out.push(`disk ${name}: invalid SELinux label '${s.label}'`);
+      else if (s.label !== undefined && s.model === 'dac' && action === 'relabel') {
+        try {
+          parseOwnership(s.label);
+        } catch (e) {
+          out.push(`disk ${name}: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
   return out;
 }
 
@@ -103,16 +125,14 @@ export function settleProfile(p: VmProfile): VmProfile {
   };
 }
 
-/** qemu.conf's `key = "value"` (commented lines ignored); null when absent or unreadable. */
+/** qemu.conf's string setting `key` (libvirt's virConf syntax); null when absent, unreadable or malformed. */
 function qemuConf(key: string): string | null {
-  let text: string;
   try {
-    text = fs.readFileSync('/etc/libvirt/qemu.conf', 'utf8');
+    const { conf } = readQemuConf(process.env.DISKCHAIN_QEMU_CONF ?? DEFAULT_QEMU_CONF);
+    return confString(conf, key)?.value ?? null;
   } catch {
     return null;
   }
-  const re = new RegExp(`^\\s*${key}\\s*=\\s*"([^"]*)"`, 'm');
-  return re.exec(text)?.[1] ?? null;
 }
 
 /**

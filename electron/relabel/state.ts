@@ -2,6 +2,7 @@
 // libvirt's remembered-label xattrs, exactly as bytes (the journal restores bytes, not text).
 import * as fs from 'node:fs';
 import type { FileState } from '../../shared/plan.js';
+import { ACL_XATTR, AclError, aclText, parseAcl, serializeAcl } from '../access/acl.js';
 import { fgetxattr, flistxattr, groupName, lgetxattr, llistxattr, userName } from '../native/libc.js';
 
 export const SELINUX_XATTR = 'security.selinux';
@@ -11,6 +12,14 @@ export type LibvirtShortName = (typeof LIBVIRT_SHORT_NAMES)[number];
 /** Every xattr diskchain may change; nothing else on a file is ever touched. */
 export const MANAGED_XATTRS: readonly string[] = [SELINUX_XATTR, ...LIBVIRT_SHORT_NAMES.map((n) => LIBVIRT_PREFIX + n)];
 const MANAGED = new Set(MANAGED_XATTRS);
+export { ACL_XATTR };
+/**
+ * What a change is about: a file's labels (owner, mode, managed xattrs), or a folder's access
+ * ACL (check-access --fix: owner, mode and system.posix_acl_access; nothing else on a folder).
+ */
+export type ChangeKind = 'file' | 'folder-acl';
+/** Every xattr the engine compares or sets (a file's state never holds the ACL, a folder's only the ACL). */
+export const COMPARED_XATTRS: readonly string[] = [...MANAGED_XATTRS, ACL_XATTR];
 
 /** Owner, mode and the managed xattrs (hex of their exact bytes; absent names are absent). */
 export interface RawState {
@@ -73,10 +82,24 @@ export function textHex(value: string): string {
   return Buffer.from(value, 'utf8').toString('hex');
 }
 
-/** Two values of one xattr are the same: the SELinux context compares as text (NUL or not). */
+/** An ACL xattr in the kernel's canonical form (hex), or the bytes as they are when they do not parse. */
+function canonicalAcl(hex: string): string {
+  try {
+    return serializeAcl(parseAcl(Buffer.from(hex, 'hex'))).toString('hex');
+  } catch (e) {
+    if (e instanceof AclError) return hex;
+    throw e;
+  }
+}
+
+/**
+ * Two values of one xattr are the same: the SELinux context compares as text (NUL or not), an
+ * ACL as the entries it holds.
+ */
 export function sameXattr(name: string, a: string | undefined, b: string | undefined): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined) return false;
+  if (name === ACL_XATTR) return canonicalAcl(a) === canonicalAcl(b);
   return name === SELINUX_XATTR && xattrText(a) === xattrText(b);
 }
 
@@ -85,7 +108,7 @@ export function diffStates(a: RawState, b: RawState): string[] {
   const out: string[] = [];
   if (a.uid !== b.uid || a.gid !== b.gid) out.push('owner');
   if ((a.mode & 0o7777) !== (b.mode & 0o7777)) out.push('mode');
-  for (const name of MANAGED_XATTRS) {
+  for (const name of COMPARED_XATTRS) {
     if (!sameXattr(name, a.xattrs[name], b.xattrs[name])) out.push(name);
   }
   return out;
@@ -150,4 +173,65 @@ function captureLink(path: string): RawState {
     if (v) xattrs[name] = v.toString('hex');
   }
   return { dev: st.dev, ino: st.ino, nlink: st.nlink, mode: st.mode, uid: st.uid, gid: st.gid, xattrs };
+}
+
+// ---- folders (check-access --fix) ---------------------------------------------------------------
+
+export function isFolder(mode: number): boolean {
+  return (mode & 0o170000) === 0o040000;
+}
+
+const FOLDER_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
+
+/** Open a folder to read or change its ACL: never through a symlink, never anything but a folder. */
+export function openFolderNoFollow(path: string): number {
+  return fs.openSync(path, FOLDER_FLAGS);
+}
+
+/** A folder's state: owner, mode and its access ACL (the only xattr kept). */
+export function captureFolderFd(fd: number): RawState {
+  const st = fs.fstatSync(fd);
+  const xattrs: Record<string, string> = {};
+  const acl = fgetxattr(fd, ACL_XATTR);
+  if (acl) xattrs[ACL_XATTR] = acl.toString('hex');
+  return { dev: st.dev, ino: st.ino, nlink: st.nlink, mode: st.mode, uid: st.uid, gid: st.gid, xattrs };
+}
+
+/** A folder's state by path; without privileges a folder we may not open is read through lstat. */
+export function captureFolderPath(path: string): RawState {
+  let fd: number;
+  try {
+    fd = openFolderNoFollow(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code === 'EACCES' || code === 'EPERM') && process.getuid?.() !== 0) {
+      const st = fs.lstatSync(path);
+      const xattrs: Record<string, string> = {};
+      const acl = lgetxattr(path, ACL_XATTR);
+      if (acl) xattrs[ACL_XATTR] = acl.toString('hex');
+      return { dev: st.dev, ino: st.ino, nlink: st.nlink, mode: st.mode, uid: st.uid, gid: st.gid, xattrs };
+    }
+    throw e;
+  }
+  try {
+    return captureFolderFd(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The ACL of a state as getfacl's short text; null without one; the error text for bytes that do not parse. */
+export function aclTextOf(s: RawState): string | null {
+  const hex = s.xattrs[ACL_XATTR];
+  if (hex === undefined) return null;
+  try {
+    return aclText(parseAcl(Buffer.from(hex, 'hex')));
+  } catch (e) {
+    return `(unreadable ACL: ${(e as Error).message})`;
+  }
+}
+
+/** The plan's view of a folder's raw state. */
+export function toFolderState(s: RawState): FileState {
+  return { ...toFileState({ ...s, xattrs: {} }), acl: aclTextOf(s) };
 }
