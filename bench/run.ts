@@ -3,9 +3,11 @@ import { benchCorpus } from './corpus.js';
 import { benchInspect } from './inspect.js';
 import { benchRelabel } from './relabel.js';
 import { benchScan } from './scan.js';
+import { benchUi } from './ui.js';
 
 const corpus = benchCorpus();
 console.log(`corpus: ${corpus.pool} (11,000 files), ${corpus.deep} (1,000-deep chain)\n`);
 benchInspect(corpus);
 await benchScan(corpus);
+await benchUi(corpus);
 await benchRelabel(corpus);

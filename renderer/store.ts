@@ -5,6 +5,7 @@ import { create } from 'zustand';
 import { ProfileInputSchema, describeIssues, type Command, type Disk, type HostInfo, type OpenResult, type ProfileInput } from '../shared/ipc.js';
 import type { Action, ApplyResult, Plan, Refusal } from '../shared/plan.js';
 import { getApi } from './api.js';
+import { applyDelta, forestTop, onScanProgress, scanFolders, useForest } from './forest-store.js';
 import { NODE_WIDTH, buildGraph, diskFor, estimateHeight, layoutGraph, type Box, type ChainGraph, type ElkLike, type GraphNode } from './graph/model.js';
 
 export type Theme = 'light' | 'dark';
@@ -180,12 +181,14 @@ function mergeDisks(old: Disk[], fresh: Disk[]): Disk[] {
 }
 
 /** The contract takes 64 paths per request: ask in batches. */
-async function openInBatches(paths: string[], reload: boolean | undefined): Promise<OpenResult> {
-  const out: OpenResult = { disks: [], errors: [] };
+async function openInBatches(paths: string[], reload: boolean | undefined): Promise<OpenResult & { folders: string[] }> {
+  const out: OpenResult & { folders: string[] } = { disks: [], errors: [], folders: [] };
   for (let i = 0; i < paths.length; i += 64) {
-    const r = await getApi().invoke('open', { paths: paths.slice(i, i + 64), reload });
+    // Folders come back unopened: they are scanned into the forest.
+    const r = await getApi().invoke('open', { paths: paths.slice(i, i + 64), reload, scanFolders: true });
     out.disks.push(...r.disks);
     out.errors.push(...r.errors);
+    out.folders.push(...(r.folders ?? []));
   }
   return out;
 }
@@ -203,6 +206,7 @@ export async function openPaths(paths: string[], opts: { reload?: boolean; quiet
       const added = r.disks.find((d) => !before.has(d.top));
       if (added && !opts.quiet) select(added.top);
     }
+    for (let i = 0; i < r.folders.length; i += 64) await scanFolders(r.folders.slice(i, i + 64));
     if (!opts.reload) void refreshRecent();
   } catch (e) {
     notify('error', message(e));
@@ -309,9 +313,12 @@ async function fetchPlan(key: string): Promise<void> {
 
 export function openPanel(action: Action): void {
   const s = get();
-  const top = s.panel?.top && s.disks.some((d) => d.top === s.panel!.top) ? s.panel.top : diskFor(s.graph, s.selected, s.disks);
+  const inForest = useForest.getState().view === 'forest';
+  const top = inForest
+    ? forestTop()
+    : s.panel?.top && s.disks.some((d) => d.top === s.panel!.top) ? s.panel.top : diskFor(s.graph, s.selected, s.disks);
   if (!top) {
-    notify('error', 'open a disk first');
+    notify('error', inForest ? 'select a disk in the forest first (an image nothing else uses, or a base to act on its first user)' : 'open a disk first');
     return;
   }
   const form = s.formTouched || !s.info ? s.form : {
@@ -464,6 +471,8 @@ export async function start(): Promise<void> {
     if (a.status === 'running') set({ apply: { ...a, done: d.done, total: d.total } });
   });
   api.on('command', (d) => runCommand(d.name));
+  api.on('scan-progress', onScanProgress);
+  api.on('forest-delta', applyDelta);
   const statusApi = api as { onStatus?: (fn: (up: boolean) => void) => void };
   statusApi.onStatus?.((up) => set({ connected: up }));
   try {

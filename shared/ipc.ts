@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { ChainNode } from './model.js';
 import type { ApplyResult, Plan } from './plan.js';
+import type { ForestDelta, ScanOutcome } from './scan.js';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -78,6 +79,8 @@ export interface OpenError {
 export interface OpenResult {
   disks: Disk[];
   errors: OpenError[];
+  /** With `scanFolders`: the folders among the paths (real paths), left for `scan`. */
+  folders?: string[];
 }
 
 export interface HostInfo {
@@ -113,9 +116,24 @@ export const channels = {
       paths: z.array(PathSchema).min(1, 'no path to open').max(64, 'at most 64 paths at once'),
       /** Re-read paths already open (after a change): no recent-files entry. */
       reload: z.boolean().optional(),
+      /** Folders are not opened but listed in `folders`, for the renderer to `scan` them. */
+      scanFolders: z.boolean().optional(),
     }),
     res: z.custom<OpenResult>(),
   },
+  /**
+   * Scan folders into the forest of every chain in them (with the folders already scanned):
+   * progress arrives as `scan-progress` events, then the forest; a watcher then sends
+   * `forest-delta` events as files change. The folders count as opened (plans may change files there).
+   */
+  scan: {
+    req: z.strictObject({ paths: z.array(PathSchema).min(1, 'no folder to scan').max(64, 'at most 64 folders at once') }),
+    res: z.custom<ScanOutcome>(),
+  },
+  /** Stop a running scan (its worker stops between two files). */
+  cancelScan: { req: z.strictObject({ id: IdSchema }), res: z.object({ cancelled: z.boolean() }) },
+  /** Forget the scanned forest and stop watching its folders. */
+  closeForest: { req: z.strictObject({}), res: z.object({}) },
   /** Forget an opened disk. */
   close: { req: z.strictObject({ path: PathSchema }), res: z.object({}) },
   /** Preview a relabel or restore of an opened disk; nothing changes. */
@@ -152,6 +170,13 @@ export const events = {
   progress: z.object({ planId: z.string(), done: z.number(), total: z.number() }),
   /** A menu command the renderer carries out. */
   command: z.object({ name: z.enum(COMMANDS) }),
+  /** A scan running: `done` of `total` files read. */
+  'scan-progress': z.object({ id: z.string(), done: z.number(), total: z.number() }),
+  /** Files of the scanned forest changed on disk: the changed records only. */
+  'forest-delta': z.custom<ForestDelta>((d) => {
+    const x = d as Partial<ForestDelta> | null;
+    return !!x && typeof x.id === 'string' && Array.isArray(x.upsert) && Array.isArray(x.remove) && Array.isArray(x.reread);
+  }),
 } as const;
 
 export type EventName = keyof typeof events;

@@ -1,5 +1,11 @@
 // A scanned folder forest: every file once, references by real path. Plain JSON data.
-import type { FormatName, Owner, Problem, Remembered } from './model.js';
+import type { FormatName, Owner, Problem, ProblemCode, Remembered } from './model.js';
+
+/** Problems that make a chain unusable by qemu/libvirt, so the chain counts as broken. */
+export const BREAKING: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
+  'missing', 'unreadable', 'loop', 'too-deep', 'not-regular', 'device', 'unsafe-path', 'invalid-header',
+  'unsupported-feature', 'no-backing-format', 'bad-name',
+]);
 
 export interface ScannedFile {
   path: string;
@@ -52,3 +58,42 @@ export interface ScanResult {
   summary: ScanSummary;
 }
 
+
+/** What changed in a scanned forest after files changed on disk (a watcher's update). */
+export interface ForestChange {
+  /** Records that are new or differ (owner, label, references, users...). */
+  upsert: ScannedFile[];
+  /** Real paths no longer in the forest. */
+  remove: string[];
+  /** The files whose headers were read again for this change: only what changed on disk. */
+  reread: string[];
+  /** How many header reads the update made. */
+  reads: number;
+  /** Folders that appeared (to watch too). */
+  newDirs: string[];
+  summary: ScanSummary;
+}
+
+/** A scanned forest as the renderer gets it: the files (tops, bases, chains follow from them). */
+export interface ForestSnapshot {
+  /** This scan's id: deltas and progress name it. */
+  id: string;
+  roots: string[];
+  files: ScannedFile[];
+  summary: ScanSummary;
+  /** Header reads the scan made. */
+  reads: number;
+  /** Milliseconds the scan took in the worker. */
+  ms: number;
+}
+
+/** A watcher's update, pushed to the renderer. */
+export interface ForestDelta extends Omit<ForestChange, 'newDirs'> {
+  id: string;
+  /** Header reads since the scan began, the scan's own included. */
+  totalReads: number;
+}
+
+export type ScanOutcome =
+  | { status: 'done'; forest: ForestSnapshot }
+  | { status: 'cancelled'; id: string; done: number; total: number };

@@ -1,6 +1,8 @@
 // The IPC handler table both front ends share: Electron main calls it from ipcMain.handle, and
 // `diskchain serve` from its WebSocket. Every request is checked against shared/ipc.ts before
 // anything runs; every answer is a Result with the error in plain words.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -17,9 +19,12 @@ import {
   type Result,
 } from '../../shared/ipc.js';
 import type { Plan } from '../../shared/plan.js';
+import type { ScanOutcome, ScannedFile } from '../../shared/scan.js';
 import { applyPlan, closeHelper, recover, undo } from '../relabel/index.js';
+import { CANCELLED } from './forest-ops.js';
 import { defaultAccount, selinuxEnabled } from './hostinfo.js';
 import type { RecentStore } from './recent.js';
+import { FolderWatcher } from './watch.js';
 import { InspectWorker } from './worker.js';
 
 export interface HandlerHost {
@@ -45,6 +50,11 @@ export function userPath(p: string): string {
   return path.normalize(s).replace(/(.)\/+$/, '$1');
 }
 
+/** A scanned image nothing uses: a disk a plan may start from. */
+function isTop(f: ScannedFile): boolean {
+  return f.isImage && !f.external && f.usedBy.length === 0;
+}
+
 export class Session {
   private readonly worker = new InspectWorker();
   /** What the user opened, in order (images and folders): the renderer reopens these. */
@@ -55,6 +65,10 @@ export class Session {
   private readonly tops = new Set<string>();
   private readonly plans = new Map<string, Plan>();
   private lastJournalId: string | null = null;
+  /** The scanned forest: its folders, their watcher, and its tops (plans may start from them). */
+  private forest: { id: string; roots: string[]; watcher: FolderWatcher; tops: Set<string>; updating: Promise<unknown> } | null = null;
+  /** Running scans' cancel flags (shared with the worker, which checks them between files). */
+  private readonly scans = new Map<string, Int32Array>();
   /** One change at a time: a plan is applied or undone whole before the next starts. */
   private changing: Promise<unknown> = Promise.resolve();
 
@@ -63,14 +77,25 @@ export class Session {
       await this.recovering;
       return this.info();
     },
-    open: async (req) => this.open(req.paths, !!req.reload),
+    open: async (req) => this.open(req.paths, !!req.reload, !!req.scanFolders),
+    scan: async (req) => this.scan(req.paths),
+    cancelScan: async (req) => {
+      const flag = this.scans.get(req.id);
+      if (flag) Atomics.store(flag, 0, 1);
+      return { cancelled: !!flag };
+    },
+    closeForest: async () => {
+      if (this.forest) this.opened = this.opened.filter((p) => !this.forest!.roots.includes(p));
+      this.dropForest();
+      return {};
+    },
     close: async (req) => {
       const p = userPath(req.path);
       this.opened = this.opened.filter((x) => x !== p);
       return {};
     },
     plan: async (req) => {
-      if (!this.tops.has(req.top)) throw new ContractError(`${req.top} is not an open disk; open it first`);
+      if (!this.tops.has(req.top) && !this.forest?.tops.has(req.top)) throw new ContractError(`${req.top} is not an open disk; open it first`);
       const plan = await this.worker.call('plan', req.action, req.top, req.profile, [...this.folders]);
       this.plans.set(plan.id, plan);
       while (this.plans.size > MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
@@ -113,6 +138,7 @@ export class Session {
 
   constructor(private readonly host: HandlerHost, initialPaths: string[] = [], opts: { recover?: boolean } = {}) {
     for (const p of initialPaths) this.remember(p);
+    this.worker.warm();
     // A change killed half-way is put back before anything else changes files.
     this.recovering = opts.recover === false ? Promise.resolve() : this.exclusive(async () => {
       try {
@@ -152,9 +178,10 @@ export class Session {
     };
   }
 
-  async open(paths: string[], reload: boolean): Promise<OpenResult> {
+  async open(paths: string[], reload: boolean, scanFolders = false): Promise<OpenResult> {
     const disks: Disk[] = [];
     const errors: OpenResult['errors'] = [];
+    const folders: string[] = [];
     for (const typed of paths) {
       let p: string;
       try {
@@ -163,8 +190,12 @@ export class Session {
         errors.push({ path: typed, message: (e as Error).message });
         continue;
       }
-      const r = await this.worker.call('open', p);
+      const r = await this.worker.call('open', p, scanFolders);
       errors.push(...r.errors);
+      if (scanFolders && r.folder) {
+        folders.push(r.folder);
+        continue;
+      }
       if (r.folder) this.folders.add(r.folder);
       for (const d of r.disks) {
         this.tops.add(d.top);
@@ -176,7 +207,82 @@ export class Session {
         this.host.recent.add(p);
       }
     }
-    return { disks, errors };
+    return scanFolders ? { disks, errors, folders } : { disks, errors };
+  }
+
+  /** Scan folders (with those scanned already) into the forest, then watch them. */
+  async scan(paths: string[]): Promise<ScanOutcome> {
+    const given: string[] = [];
+    for (const typed of paths) {
+      const p = userPath(typed);
+      let real: string;
+      try {
+        real = fs.realpathSync.native(p);
+        if (!fs.statSync(real).isDirectory()) throw new ContractError(`${p} is not a folder; open an image to see its chain`);
+      } catch (e) {
+        if (e instanceof ContractError) throw e;
+        throw new ContractError(`${p} cannot be scanned: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}`);
+      }
+      given.push(real);
+    }
+    // Folders inside another scanned folder are scanned with it.
+    const all = [...new Set([...(this.forest?.roots ?? []), ...given])].sort();
+    const roots = all.filter((r) => !all.some((o) => o !== r && (r.startsWith(o.endsWith('/') ? o : `${o}/`))));
+    const id = randomBytes(9).toString('hex');
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
+    this.scans.set(id, cancel);
+    let last = { done: 0, total: 0 };
+    this.host.emit('scan-progress', { id, ...last });
+    let r;
+    try {
+      r = await this.worker.callWithProgress('scan', (done, total) => {
+        last = { done, total };
+        this.host.emit('scan-progress', { id, done, total });
+      }, id, roots, cancel);
+    } catch (e) {
+      if ((e as Error).message === CANCELLED) return { status: 'cancelled', id, ...last };
+      throw e;
+    } finally {
+      this.scans.delete(id);
+    }
+    this.dropForest();
+    const watcher = new FolderWatcher((changed) => this.forestChanged(id, changed));
+    watcher.add(r.dirs);
+    const tops = new Set<string>();
+    for (const f of r.forest.files) if (isTop(f)) tops.add(f.path);
+    this.forest = { id, roots, watcher, tops, updating: Promise.resolve() };
+    for (const root of roots) {
+      this.folders.add(root);
+      this.remember(root);
+    }
+    for (const p of given) this.host.recent.add(p);
+    return { status: 'done', forest: r.forest };
+  }
+
+  /** Files changed under the scanned folders: re-read those, send the renderer what changed. */
+  private forestChanged(id: string, paths: string[]): void {
+    const f = this.forest;
+    if (!f || f.id !== id) return;
+    f.updating = f.updating.then(async () => {
+      if (this.forest !== f) return;
+      const d = await this.worker.call('updateForest', id, paths);
+      if (!d || this.forest !== f) return;
+      if (d.newDirs.length) f.watcher.add(d.newDirs);
+      for (const p of d.remove) f.tops.delete(p);
+      for (const file of d.upsert) {
+        if (isTop(file)) f.tops.add(file.path);
+        else f.tops.delete(file.path);
+      }
+      this.host.emit('forest-delta', { id, upsert: d.upsert, remove: d.remove, reread: d.reread, reads: d.reads, summary: d.summary, totalReads: d.totalReads });
+    }).catch(() => undefined);
+  }
+
+  private dropForest(): void {
+    const f = this.forest;
+    if (!f) return;
+    this.forest = null;
+    f.watcher.close();
+    void this.worker.call('dropForest', f.id).catch(() => undefined);
   }
 
   /** Validate, run, wrap: what both transports call for every request. */
@@ -191,6 +297,8 @@ export class Session {
   }
 
   async close(): Promise<void> {
+    for (const flag of this.scans.values()) Atomics.store(flag, 0, 1);
+    this.forest?.watcher.close();
     await this.recovering.catch(() => undefined);
     await this.worker.close();
     closeHelper();

@@ -1,17 +1,28 @@
 // The inspection worker: header parsing, chain walking, folder scans and relabel planning run
 // here, off the event loop that answers the window (Electron main, or `diskchain serve`).
-// Requests are {id, op, args}; answers {id, ok, value} or {id, ok: false, error}.
+// Requests are {id, op, args}; answers {id, ok, value} or {id, ok: false, error}; a long op may
+// post {id, progress: [done, total]} before its answer.
 import { parentPort } from 'node:worker_threads';
+import * as forest from './forest-ops.js';
 import * as ops from './ops.js';
+
+/** A long op's progress, posted while it runs: {id, progress: [done, total]}. */
+type Report = (done: number, total: number) => void;
 
 export type WorkerOps = {
   open: typeof ops.openPath;
   plan: typeof ops.plan;
+  scan: (id: string, roots: string[], cancel: Int32Array) => forest.ScanDone;
+  updateForest: typeof forest.updateForest;
+  dropForest: typeof forest.dropForest;
 };
 
-const table: { [K in keyof WorkerOps]: (...args: any[]) => unknown } = {
-  open: ops.openPath,
-  plan: ops.plan,
+const table: { [K in keyof WorkerOps]: (report: Report, ...args: any[]) => unknown } = {
+  open: (_, p: string, foldersOnly?: boolean) => ops.openPath(p, foldersOnly),
+  plan: (_, ...args: Parameters<typeof ops.plan>) => ops.plan(...args),
+  scan: (report, id: string, roots: string[], cancel: Int32Array) => forest.scanForest(id, roots, cancel, report),
+  updateForest: (_, id: string, paths: string[]) => forest.updateForest(id, paths),
+  dropForest: (_, id: string) => forest.dropForest(id),
 };
 
 if (!parentPort) throw new Error('inspect-worker.ts runs as a worker thread');
@@ -22,7 +33,8 @@ port.on('message', (msg: { id: number; op: keyof WorkerOps; args: unknown[] }) =
   try {
     const fn = table[msg.op];
     if (!fn) throw new Error(`unknown worker op ${String(msg.op)}`);
-    reply = { id: msg.id, ok: true, value: fn(...msg.args) };
+    const report: Report = (done, total) => port.postMessage({ id: msg.id, progress: [done, total] });
+    reply = { id: msg.id, ok: true, value: fn(report, ...msg.args) };
   } catch (e) {
     reply = { id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) };
   }

@@ -44,8 +44,8 @@ function diskOf(given: string, openedAs: string): DiskWithQemu {
   return { top: root.path, openedAs, root, qemu };
 }
 
-/** Open one image or folder (an absolute path). */
-export function openPath(p: string): OpenResult & { disks: DiskWithQemu[]; folder: string | null } {
+/** Open one image or folder (an absolute path); with `foldersOnly`, a folder is only named back. */
+export function openPath(p: string, foldersOnly = false): OpenResult & { disks: DiskWithQemu[]; folder: string | null } {
   const errors: OpenError[] = [];
   let st: fs.Stats;
   try {
@@ -53,6 +53,7 @@ export function openPath(p: string): OpenResult & { disks: DiskWithQemu[]; folde
   } catch (e) {
     return { disks: [], errors: [{ path: p, message: describeErrno(e, p) }], folder: null };
   }
+  if (st.isDirectory() && foldersOnly) return { disks: [], errors, folder: fs.realpathSync.native(p), folders: [fs.realpathSync.native(p)] };
   if (st.isDirectory()) return { ...openFolder(p), folder: fs.realpathSync.native(p) };
   if (!st.isFile()) {
     const what = st.isBlockDevice() ? 'a block device' : st.isCharacterDevice() ? 'a character device' : st.isFIFO() ? 'a FIFO' : 'not a regular file';

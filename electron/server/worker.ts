@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { WorkerOps } from './inspect-worker.js';
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; progress?: (done: number, total: number) => void };
 
 /** The worker's script: the bundle's inspect-worker.js, or from source the .ts through tsx. */
 function workerScript(): URL {
@@ -29,9 +29,13 @@ export class InspectWorker {
     if (this.worker) return this.worker;
     const w = new Worker(workerScript());
     w.unref();
-    w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
+    w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string; progress?: [number, number] }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
+      if (m.progress) {
+        p.progress?.(m.progress[0], m.progress[1]);
+        return;
+      }
       this.pending.delete(m.id);
       if (this.pending.size === 0) w.unref();
       if (m.ok) p.resolve(m.value);
@@ -49,13 +53,23 @@ export class InspectWorker {
     return w;
   }
 
+  /** Start the thread now (it loads the parsers), so the first request does not wait for it. */
+  warm(): void {
+    if (!this.closed) this.start().unref();
+  }
+
   call<K extends keyof WorkerOps>(op: K, ...args: Parameters<WorkerOps[K]>): Promise<ReturnType<WorkerOps[K]>> {
+    return this.callWithProgress(op, undefined, ...args);
+  }
+
+  /** A call whose op reports progress while it runs. */
+  callWithProgress<K extends keyof WorkerOps>(op: K, progress: Pending['progress'], ...args: Parameters<WorkerOps[K]>): Promise<ReturnType<WorkerOps[K]>> {
     if (this.closed) return Promise.reject(new Error('the inspection worker is closed'));
     const w = this.start();
     const id = this.next++;
     w.ref();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, progress });
       w.postMessage({ id, op, args });
     });
   }

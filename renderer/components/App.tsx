@@ -16,9 +16,13 @@ import {
   select,
   useStore,
 } from '../store.js';
+import { selectForest, useForest } from '../forest-store.js';
 import { DetailsPanel } from './DetailsPanel.js';
+import { ForestDetails } from './ForestDetails.js';
+import { ForestView } from './ForestView.js';
 import { GraphView } from './GraphView.js';
 import { RelabelPanel } from './RelabelPanel.js';
+import { ScanProgress } from './ScanProgress.js';
 import { Sidebar } from './Sidebar.js';
 import { Toolbar } from './Toolbar.js';
 
@@ -101,10 +105,15 @@ function Keyboard() {
       }
       if (e.key === 'Escape') {
         if (useStore.getState().panel) closePanel();
-        else if (!isTyping(e.target)) select(null);
+        else if (!isTyping(e.target)) {
+          select(null);
+          selectForest(null);
+        }
         return;
       }
       if (isTyping(e.target) || mod || e.altKey) return;
+      // The forest has no arrow walk (thousands of trees): the mouse and the filter find files.
+      if (useForest.getState().view === 'forest' && e.key.startsWith('Arrow')) return;
       const s = useStore.getState();
       if (e.key === '/') {
         e.preventDefault();
@@ -134,7 +143,8 @@ function Keyboard() {
 function Main() {
   const theme = useStore((s) => s.theme);
   const panel = useStore((s) => s.panel);
-  const empty = useStore((s) => s.disks.length === 0);
+  const forest = useForest((s) => s.view === 'forest' && s.id !== null);
+  const empty = useStore((s) => s.disks.length === 0) && !forest;
   const loading = useStore((s) => s.loading.length > 0);
   const dialogs = useStore((s) => !!s.info?.dialogs);
 
@@ -160,7 +170,8 @@ function Main() {
       <div className={`body${panel ? ' with-relabel' : ''}`}>
         <Sidebar />
         <main className="canvas" aria-label="graph of the open disks" aria-busy={loading}>
-          <GraphView />
+          {forest ? <ForestView /> : <GraphView />}
+          <ScanProgress />
           {empty && (
             <div className="empty">
               {loading ? (
@@ -179,7 +190,7 @@ function Main() {
             </div>
           )}
         </main>
-        {panel ? <RelabelPanel /> : <DetailsPanel />}
+        {panel ? <RelabelPanel /> : forest ? <ForestDetails /> : <DetailsPanel />}
       </div>
       <Notices />
     </div>

@@ -111,6 +111,7 @@ export function RelabelPanel() {
             {disks.map((d) => (
               <option key={d.top} value={d.top}>{d.top}</option>
             ))}
+            {!disks.some((d) => d.top === panel.top) && <option value={panel.top}>{panel.top}</option>}
           </select>
         </label>
         <label>

@@ -1,11 +1,14 @@
 // The top bar: open a typed path (or through native dialogs), the change actions, theme.
 import { useState } from 'react';
+import { setView, useForest } from '../forest-store.js';
 import { openDialog, openPanel, openPaths, reloadAll, toggleTheme, undoLast, useStore } from '../store.js';
 
 export function Toolbar() {
   const [text, setText] = useState('');
   const info = useStore((s) => s.info);
-  const hasDisks = useStore((s) => s.disks.length > 0);
+  const view = useForest((s) => s.view);
+  const hasForest = useForest((s) => s.id !== null);
+  const hasDisks = useStore((s) => s.disks.length > 0) || (view === 'forest' && hasForest);
   const lastJournalId = useStore((s) => s.lastJournalId);
   const panel = useStore((s) => s.panel);
   const busy = useStore((s) => s.apply.status === 'running');
@@ -56,6 +59,16 @@ export function Toolbar() {
             Folder…
           </button>
         </>
+      )}
+      {hasForest && (
+        <div className="segmented" role="tablist" aria-label="view">
+          <button type="button" role="tab" data-testid="view-forest" aria-selected={view === 'forest'} onClick={() => setView('forest')} title="Every chain of the scanned folders">
+            Forest
+          </button>
+          <button type="button" role="tab" data-testid="view-chain" aria-selected={view === 'chain'} onClick={() => setView('chain')} title="The chain graph of the opened images">
+            Chains
+          </button>
+        </div>
       )}
       <span className="spacer" />
       {loading && <span className="spinner" role="status" aria-label="reading images" />}

@@ -58,3 +58,46 @@ describe('scan', () => {
     expect(JSON.parse(cli.stdout).summary).toEqual(r.summary);
   });
 });
+
+describe('ForestIndex.update (what a watcher calls)', () => {
+  it('reads only the changed files again and reports exactly the records that changed', async () => {
+    const { ForestIndex } = await import('../../electron/core/scan.js');
+    const pool = path.join(dir, 'watched');
+    fs.mkdirSync(pool);
+    q(pool, 'create', '-q', '-f', 'qcow2', 'b1.qcow2', '16M');
+    q(pool, 'create', '-q', '-f', 'qcow2', 'b2.qcow2', '16M');
+    for (const vm of ['v1', 'v2', 'v3']) q(pool, 'create', '-q', '-f', 'qcow2', '-b', 'b1.qcow2', '-F', 'qcow2', `${vm}.qcow2`);
+    const index = new ForestIndex([pool]);
+    index.scanAll();
+    expect(index.reads).toBe(5);
+    const p = (n: string) => path.join(pool, n);
+
+    // A rebase: v2 moves from b1 to b2; b1 and b2 change (their users), v1 and v3 do not.
+    q(pool, 'rebase', '-u', '-b', 'b2.qcow2', '-F', 'qcow2', 'v2.qcow2');
+    let d = index.update([p('v2.qcow2')]);
+    expect(d.reread).toEqual([p('v2.qcow2')]);
+    expect(d.reads).toBe(1);
+    expect(d.upsert.map((f) => f.path).sort()).toEqual([p('b1.qcow2'), p('b2.qcow2'), p('v2.qcow2')]);
+    expect(d.upsert.find((f) => f.path === p('b2.qcow2'))!.usedBy).toEqual([p('v2.qcow2')]);
+
+    // A new overlay on a base not there yet: it is missing, then found once the base appears.
+    q(pool, 'create', '-q', '-f', 'qcow2', '-u', '-b', 'b3.qcow2', '-F', 'qcow2', 'v4.qcow2', '16M');
+    d = index.update([p('v4.qcow2')]);
+    expect(d.upsert.find((f) => f.path === p('v4.qcow2'))!.problems.map((x) => x.code)).toEqual(['missing']);
+    q(pool, 'create', '-q', '-f', 'qcow2', 'b3.qcow2', '16M');
+    d = index.update([p('b3.qcow2')]);
+    expect(d.reread).toEqual([p('b3.qcow2')]);
+    const v4 = d.upsert.find((f) => f.path === p('v4.qcow2'))!;
+    expect(v4.backing).toBe(p('b3.qcow2'));
+    expect(v4.problems).toEqual([]);
+
+    // A deletion: the file leaves, its base loses a user, nothing is read.
+    fs.rmSync(p('v3.qcow2'));
+    d = index.update([p('v3.qcow2')]);
+    expect(d.remove).toEqual([p('v3.qcow2')]);
+    expect(d.reread).toEqual([]);
+    expect(d.upsert.map((f) => f.path)).toEqual([p('b1.qcow2')]);
+    expect(d.summary).toEqual(scan([pool]).summary);
+    expect(index.result().files.map((f) => f.path).sort()).toEqual(scan([pool]).files.map((f) => f.path).sort());
+  });
+});

@@ -217,7 +217,7 @@ describe('the UI, served to chromium', () => {
     expect(snapshot([top, data])).toBe(before);
   });
 
-  it('opens a folder: each disk once, a base two overlays share drawn once', async () => {
+  it('opens a folder as its forest; its tops open into the chain graph, a shared base drawn once', async () => {
     await page.keyboard.press('Escape');
     const dir = path.join(tmp.dir, 'shared');
     fs.mkdirSync(dir);
@@ -226,6 +226,13 @@ describe('the UI, served to chromium', () => {
     qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', 'vm2.qcow2');
     await page.getByTestId('open-path').fill(dir);
     await page.keyboard.press('Enter');
+    const forestNode = (p: string) => page.locator(`[data-testid="forest-node"][data-path="${p}"]`);
+    await expect.poll(() => page.getByTestId('forest-node').count(), { timeout: 20_000 }).toBe(3);
+    expect(await forestNode(path.join(dir, 'base.qcow2')).getAttribute('data-kind')).toBe('base');
+    await forestNode(path.join(dir, 'vm1.qcow2')).dblclick();
+    await node(path.join(dir, 'vm1.qcow2')).waitFor();
+    await page.getByTestId('view-forest').click();
+    await forestNode(path.join(dir, 'vm2.qcow2')).dblclick();
     await node(path.join(dir, 'vm2.qcow2')).waitFor();
     expect(await node(path.join(dir, 'base.qcow2')).count()).toBe(1);
     expect(await node(path.join(dir, 'base.qcow2')).getAttribute('data-role')).toBe('backing');

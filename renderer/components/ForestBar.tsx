@@ -1,0 +1,59 @@
+// Above the forest: search and filter (name, owner, context, problem), what is shown, the scan's
+// summary, and the watcher's work (how many headers were read, and which files last).
+import { useMemo } from 'react';
+import { problemCodes } from '../forest/model.js';
+import { closeForest, setFilter, useForest } from '../forest-store.js';
+
+export function ForestBar() {
+  const filter = useForest((s) => s.filter);
+  const files = useForest((s) => s.files);
+  const shown = useForest((s) => s.shown);
+  const trees = useForest((s) => s.forest.trees.length);
+  const matches = useForest((s) => s.matches.size);
+  const summary = useForest((s) => s.summary);
+  const roots = useForest((s) => s.roots);
+  const reads = useForest((s) => s.reads);
+  const reread = useForest((s) => s.lastReread);
+  const updates = useForest((s) => s.updates);
+  const scanMs = useForest((s) => s.scanMs);
+  const codes = useMemo(() => problemCodes(files.values()), [files]);
+  const shownFiles = useMemo(() => shown.reduce((n, t) => n + t.paths.length, 0), [shown]);
+
+  return (
+    <div className="forest-bar" role="search" aria-label="filter the forest">
+      <div className="forest-filters">
+        <input data-testid="filter-name" placeholder="name or path" value={filter.name} onChange={(e) => setFilter({ name: e.target.value })} aria-label="filter by name" spellCheck={false} />
+        <input data-testid="filter-owner" placeholder="owner (qemu, 107…)" value={filter.owner} onChange={(e) => setFilter({ owner: e.target.value })} aria-label="filter by owner" spellCheck={false} />
+        <input data-testid="filter-context" placeholder="SELinux context" value={filter.context} onChange={(e) => setFilter({ context: e.target.value })} aria-label="filter by SELinux context" spellCheck={false} />
+        <select data-testid="filter-problem" value={filter.problem} onChange={(e) => setFilter({ problem: e.target.value })} aria-label="filter by problem">
+          <option value="">any file</option>
+          <option value="any">with a problem</option>
+          <option value="broken">in a broken chain</option>
+          <option value="orphan">orphans</option>
+          {codes.map((c) => (
+            <option key={c} value={c}>{c}</option>
+          ))}
+        </select>
+        <button type="button" className="icon small" title="Forget this forest and stop watching its folders" aria-label="close the forest" onClick={() => void closeForest()}>
+          ✕
+        </button>
+      </div>
+      <div className="forest-counts muted">
+        <span data-testid="forest-count" data-trees={shown.length} data-files={shownFiles} data-matches={matches}>
+          {shown.length === trees ? `${trees} trees, ${shownFiles} files` : `${shown.length} of ${trees} trees, ${matches} matching file${matches === 1 ? '' : 's'}`}
+        </span>
+        {summary && (
+          <span data-testid="forest-summary" data-tops={summary.tops} data-shared={summary.sharedBases} data-data={summary.dataFiles} data-orphans={summary.orphans} data-broken={summary.broken}>
+            {' · '}
+            {summary.tops} tops · {summary.sharedBases} shared bases · {summary.dataFiles} data files · {summary.orphans} orphans ·{' '}
+            <span className={summary.broken ? 'warn' : ''}>{summary.broken} broken</span>
+          </span>
+        )}
+        <span className="spacer" />
+        <span data-testid="forest-status" data-reads={reads} data-updates={updates} data-scan-ms={Math.round(scanMs)} data-reread={reread.join('\n')} title={roots.join('\n')}>
+          watching {roots.length} folder{roots.length === 1 ? '' : 's'} · {reads} header reads{updates ? ` · last change re-read ${reread.length} file${reread.length === 1 ? '' : 's'}` : ''}
+        </span>
+      </div>
+    </div>
+  );
+}
