@@ -3,6 +3,7 @@
 // selectors; every call out goes through api.ts.
 import { create } from 'zustand';
 import { ProfileInputSchema, describeIssues, type Command, type Disk, type HostInfo, type OpenResult, type ProfileInput } from '../shared/ipc.js';
+import type { AccessReport } from '../shared/access.js';
 import type { Action, ApplyResult, Plan, Refusal } from '../shared/plan.js';
 import { getApi } from './api.js';
 import { applyDelta, forestTop, onScanProgress, scanFolders, useForest } from './forest-store.js';
@@ -27,12 +28,24 @@ export interface Notice {
   text: string;
 }
 
+/** Relabel, Restore, or the access check with its fix. */
+export type PanelAction = Action | 'access';
+
+export interface Panel {
+  action: PanelAction;
+  top: string;
+  /** The open domain whose profile (resolved by the owning process) is used instead of the form. */
+  domain: string | null;
+}
+
 export interface PlanState {
   status: 'idle' | 'pending' | 'ready' | 'error';
   plan: Plan | null;
   error: string | null;
   /** The request the plan answers; a plan for another request is out of date. */
   key: string;
+  /** The access check the plan fixes (action 'access'). */
+  access?: AccessReport | null;
 }
 
 export interface ApplyState {
@@ -62,7 +75,7 @@ export interface State {
   theme: Theme;
   notices: Notice[];
   recent: string[];
-  panel: { action: Action; top: string } | null;
+  panel: Panel | null;
   form: FormState;
   formTouched: boolean;
   plan: PlanState;
@@ -280,9 +293,13 @@ export function profileOf(form: FormState): { profile: ProfileInput | null; erro
   return r.success ? { profile: r.data, error: null } : { profile: null, error: describeIssues(r.error) };
 }
 
+function keyOf(s: Pick<State, 'panel' | 'form'>): string {
+  // A domain's profile does not depend on the form: typing there does not outdate its plan.
+  return JSON.stringify([s.panel?.action, s.panel?.top, s.panel?.domain ?? s.form]);
+}
+
 function planKey(): string {
-  const { panel, form } = get();
-  return JSON.stringify([panel?.action, panel?.top, form]);
+  return keyOf(get());
 }
 
 let planTimer: ReturnType<typeof setTimeout> | null = null;
@@ -298,20 +315,27 @@ export function requestPlan(delay = 250): void {
 async function fetchPlan(key: string): Promise<void> {
   const { panel, form } = get();
   if (!panel || key !== planKey()) return;
-  const { profile, error } = profileOf(form);
-  if (!profile) {
+  const { profile, error } = panel.domain ? { profile: undefined, error: null } : profileOf(form);
+  if (!panel.domain && !profile) {
     set({ plan: { status: 'error', plan: null, error, key } });
     return;
   }
+  const from = panel.domain ? { domain: panel.domain } : { profile: profile! };
   try {
-    const plan = await getApi().invoke('plan', { action: panel.action, top: panel.top, profile });
+    if (panel.action === 'access') {
+      const who = from.profile ? { profile: { user: from.profile.user, group: from.profile.group, readonly: from.profile.readonly, shareable: from.profile.shareable } } : from;
+      const r = await getApi().invoke('access', { top: panel.top, ...who });
+      if (planKey() === key) set({ plan: { status: 'ready', plan: r.plan, error: null, key, access: r.report } });
+      return;
+    }
+    const plan = await getApi().invoke('plan', { action: panel.action, top: panel.top, ...from });
     if (planKey() === key) set({ plan: { status: 'ready', plan, error: null, key } });
   } catch (e) {
     if (planKey() === key) set({ plan: { status: 'error', plan: null, error: message(e), key } });
   }
 }
 
-export function openPanel(action: Action): void {
+export function openPanel(action: PanelAction, opts: { domain?: string | null } = {}): void {
   const s = get();
   const inForest = useForest.getState().view === 'forest';
   const top = inForest
@@ -327,7 +351,16 @@ export function openPanel(action: Action): void {
     group: s.form.group || s.info.defaultGroup,
     driver: s.info.selinux ? ('dac,selinux' as const) : ('dac' as const),
   };
-  set({ panel: { action, top }, form, apply: IDLE_APPLY });
+  const domain = opts.domain !== undefined ? opts.domain : s.panel?.domain ?? null;
+  set({ panel: { action, top, domain }, form, apply: IDLE_APPLY });
+  requestPlan(0);
+}
+
+/** Plan with the open domain's profile (an id), or with the form (null). */
+export function setPanelDomain(domain: string | null): void {
+  const p = get().panel;
+  if (!p) return;
+  set({ panel: { ...p, domain }, apply: IDLE_APPLY });
   requestPlan(0);
 }
 
@@ -343,7 +376,7 @@ export function setPanelTop(top: string): void {
   requestPlan(0);
 }
 
-export function setAction(action: Action): void {
+export function setAction(action: PanelAction): void {
   const p = get().panel;
   if (!p) return;
   set({ panel: { ...p, action }, apply: IDLE_APPLY });
@@ -367,17 +400,22 @@ export function canApply(s: State): boolean {
     s.apply.status !== 'done' &&
     p.status === 'ready' &&
     !!p.plan &&
-    p.key === JSON.stringify([s.panel.action, s.panel.top, s.form]) &&
+    p.key === keyOf(s) &&
     p.plan.refusals.length === 0 &&
-    p.plan.entries.some((e) => e.changes.length > 0)
+    changeCount(p.plan) > 0
   );
+}
+
+/** Files and folders the plan changes. */
+export function changeCount(plan: Plan): number {
+  return plan.entries.filter((e) => e.changes.length > 0).length + (plan.access?.folders.filter((f) => f.changes.length > 0).length ?? 0);
 }
 
 export async function applyCurrent(): Promise<void> {
   const s = get();
   if (!canApply(s) || !s.plan.plan) return;
   const plan = s.plan.plan;
-  const total = plan.entries.filter((e) => e.changes.length > 0).length;
+  const total = changeCount(plan);
   set({ apply: { ...IDLE_APPLY, status: 'running', total } });
   try {
     const result = await getApi().invoke('apply', { planId: plan.id });
@@ -385,7 +423,7 @@ export async function applyCurrent(): Promise<void> {
     if (result.ok === false) {
       set({ apply: failed(result, 'nothing was changed') });
     } else {
-      const what = plan.action === 'relabel' ? 'Relabeled' : 'Restored';
+      const what = plan.access ? 'Access fixed' : plan.action === 'relabel' ? 'Relabeled' : 'Restored';
       set({
         lastJournalId: result.journalId || get().lastJournalId,
         apply: { ...IDLE_APPLY, status: 'done', done: total, total, result, message: `${what}: ${files(result.changed)} changed.`, refusals: result.conflicts ?? [] },

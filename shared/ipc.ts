@@ -3,6 +3,8 @@
 // preload and the WebSocket client derive their typed API from it, and every request is
 // validated against it on arrival. Plain data and zod only: no Node APIs (the renderer imports it).
 import { z } from 'zod';
+import type { AccessReport } from './access.js';
+import type { DomainReport } from './domain.js';
 import type { ChainNode } from './model.js';
 import type { ApplyResult, Plan } from './plan.js';
 import type { ForestDelta, ScanOutcome } from './scan.js';
@@ -57,6 +59,34 @@ export type ProfileInput = z.infer<typeof ProfileInputSchema>;
 
 const IdSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, 'not an id');
 
+/** A domain XML is at most this long (libvirt's own documents are a few KiB). */
+export const MAX_DOMAIN_XML = 8 * 1024 * 1024;
+
+/** Where a domain comes from: a file, its pasted text, a name for virsh, or one already open (reread). */
+export const DomainReqSchema = z
+  .strictObject({
+    file: PathSchema.optional(),
+    text: z.string().max(MAX_DOMAIN_XML, 'a domain XML is at most 8 MiB'),
+    virsh: z.string().regex(/^[A-Za-z0-9_.+:-]{1,200}$/, 'a domain name is letters, digits and _ . + : - (as virsh list shows it)'),
+    reopen: IdSchema,
+  })
+  .partial()
+  .refine((r) => [r.file, r.text, r.virsh, r.reopen].filter((x) => x !== undefined).length === 1, 'give one of a file, the XML text or a domain name');
+
+/** Who the access check is for, when no open domain says it. */
+export const AccessInputSchema = z.strictObject({
+  user: IdNameSchema,
+  group: IdNameSchema,
+  readonly: z.boolean(),
+  shareable: z.boolean(),
+});
+export type AccessInput = z.infer<typeof AccessInputSchema>;
+
+/** Exactly one of a profile the form gives and an open domain whose profile the owning process keeps. */
+function oneProfile(r: { profile?: unknown; domain?: unknown }): boolean {
+  return (r.profile === undefined) !== (r.domain === undefined);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Response shapes (produced by the trusted side; typed, not re-validated)
 
@@ -81,6 +111,15 @@ export interface OpenResult {
   errors: OpenError[];
   /** With `scanFolders`: the folders among the paths (real paths), left for `scan`. */
   folders?: string[];
+}
+
+/** An opened domain, with the id Relabel and the access check name it by. */
+export type DomainRes = DomainReport & { id: string };
+
+export interface AccessRes {
+  report: AccessReport;
+  /** The fix to preview and apply (by its id); null when nothing blocks. */
+  plan: Plan | null;
 }
 
 export interface HostInfo {
@@ -138,8 +177,22 @@ export const channels = {
   close: { req: z.strictObject({ path: PathSchema }), res: z.object({}) },
   /** Preview a relabel or restore of an opened disk; nothing changes. */
   plan: {
-    req: z.strictObject({ action: ActionSchema, top: PathSchema, profile: ProfileInputSchema }),
+    req: z
+      .strictObject({ action: ActionSchema, top: PathSchema, profile: ProfileInputSchema.optional(), domain: IdSchema.optional() })
+      .refine(oneProfile, 'give either a profile or an open domain'),
     res: z.custom<Plan>(),
+  },
+  /**
+   * Open a libvirt domain: each disk's chain as the XML states it beside its headers, the
+   * differences, and the VM profile with the source of every value (kept here under `id`).
+   */
+  domain: { req: DomainReqSchema, res: z.custom<DomainRes>() },
+  /** What stops the VM's user from opening each file of an open disk, and the fix as a plan to apply. */
+  access: {
+    req: z
+      .strictObject({ top: PathSchema, profile: AccessInputSchema.optional(), domain: IdSchema.optional() })
+      .refine(oneProfile, 'give either a user and group or an open domain'),
+    res: z.custom<AccessRes>(),
   },
   /** Apply a plan this process made, by id: exactly what the preview showed. */
   apply: { req: z.strictObject({ planId: IdSchema }), res: z.custom<ApplyResult>() },

@@ -18,7 +18,9 @@ import {
   type Res,
   type Result,
 } from '../../shared/ipc.js';
-import type { Plan } from '../../shared/plan.js';
+import type { AccessProfile } from '../../shared/access.js';
+import type { DomainReport } from '../../shared/domain.js';
+import type { Plan, VmProfile } from '../../shared/plan.js';
 import type { ScanOutcome, ScannedFile } from '../../shared/scan.js';
 import { applyPlan, closeHelper, recover, undo } from '../relabel/index.js';
 import { CANCELLED } from './forest-ops.js';
@@ -39,6 +41,15 @@ export interface HandlerHost {
 
 /** Plans kept for `apply`, oldest dropped first. */
 const MAX_PLANS = 32;
+/** Domains kept open (for Relabel with their profile), oldest dropped first. */
+const MAX_DOMAINS = 16;
+
+interface OpenDomain {
+  input: { file?: string; text?: string; virshName?: string };
+  report: DomainReport;
+  /** The folders the domain names files in: opened by opening it. */
+  folders: string[];
+}
 
 type Handler<C extends Channel> = (req: ParsedReq<C>) => Promise<Res<C>>;
 
@@ -64,6 +75,7 @@ export class Session {
   /** Real paths of the disks' top images: the only things a plan may start from. */
   private readonly tops = new Set<string>();
   private readonly plans = new Map<string, Plan>();
+  private readonly domains = new Map<string, OpenDomain>();
   private lastJournalId: string | null = null;
   /** The scanned forest: its folders, their watcher, and its tops (plans may start from them). */
   private forest: { id: string; roots: string[]; watcher: FolderWatcher; tops: Set<string>; updating: Promise<unknown> } | null = null;
@@ -95,11 +107,38 @@ export class Session {
       return {};
     },
     plan: async (req) => {
-      if (!this.tops.has(req.top) && !this.forest?.tops.has(req.top)) throw new ContractError(`${req.top} is not an open disk; open it first`);
-      const plan = await this.worker.call('plan', req.action, req.top, req.profile, [...this.folders]);
-      this.plans.set(plan.id, plan);
-      while (this.plans.size > MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
-      return plan;
+      this.mustBeOpen(req.top);
+      const dom = req.domain ? this.domainFor(req.domain) : null;
+      const profile: VmProfile | undefined = dom ? this.domainProfile(dom) : undefined;
+      const plan = await this.worker.call('plan', req.action, req.top, (profile ?? req.profile)!, this.foldersWith(dom));
+      return this.keep(plan);
+    },
+    domain: async (req) => {
+      const again = req.reopen ? this.domainFor(req.reopen) : null;
+      const input = again?.input ?? (req.file !== undefined ? { file: userPath(req.file) } : req.text !== undefined ? { text: req.text } : { virshName: req.virsh! });
+      const { report, folders } = await this.worker.call('domain', input);
+      const id = req.reopen ?? `domain-${randomBytes(8).toString('hex')}`;
+      this.domains.delete(id);
+      this.domains.set(id, { input, report, folders });
+      while (this.domains.size > MAX_DOMAINS) this.domains.delete(this.domains.keys().next().value!);
+      // The domain names its disks: each local top may be planned from, as if opened.
+      for (const d of report.disks) if (d.headerChain?.[0]) this.tops.add(d.headerChain[0].path);
+      return { ...report, id };
+    },
+    access: async (req) => {
+      this.mustBeOpen(req.top);
+      const dom = req.domain ? this.domainFor(req.domain) : null;
+      let who: AccessProfile;
+      if (dom) {
+        const p = this.domainProfile(dom);
+        const disk = dom.report.disks.find((d) => d.headerChain?.[0]?.path === req.top);
+        who = { user: p.user, group: p.group, readonly: disk?.readonly ?? false, shareable: disk?.shareable ?? false };
+      } else {
+        who = { ...req.profile! };
+      }
+      const r = await this.worker.call('access', req.top, { ...who, allowRoots: [], openedFolders: this.foldersWith(dom) });
+      if (r.plan) this.keep(r.plan);
+      return r;
     },
     apply: async (req) => {
       const plan = this.plans.get(req.planId);
@@ -109,7 +148,7 @@ export class Session {
       }
       this.plans.delete(req.planId);
       return this.exclusive(async () => {
-        const total = plan.entries.filter((e) => e.changes.length > 0).length;
+        const total = plan.entries.filter((e) => e.changes.length > 0).length + (plan.access?.folders.filter((f) => f.changes.length > 0).length ?? 0);
         this.host.emit('progress', { planId: plan.id, done: 0, total });
         const result = await applyPlan(plan);
         this.host.emit('progress', { planId: plan.id, done: result.ok === false ? 0 : total, total });
@@ -131,6 +170,33 @@ export class Session {
       return { paths: await this.host.showOpenDialog(req.kind) };
     },
   };
+
+  private mustBeOpen(top: string): void {
+    if (!this.tops.has(top) && !this.forest?.tops.has(top)) throw new ContractError(`${top} is not an open disk; open it first`);
+  }
+
+  private keep(plan: Plan): Plan {
+    this.plans.set(plan.id, plan);
+    while (this.plans.size > MAX_PLANS) this.plans.delete(this.plans.keys().next().value!);
+    return plan;
+  }
+
+  private domainFor(id: string): OpenDomain {
+    const d = this.domains.get(id);
+    if (!d) throw new ContractError('this domain is no longer open; open it again');
+    return d;
+  }
+
+  /** The profile libvirt would use for the domain, as resolved here (never as the renderer says). */
+  private domainProfile(d: OpenDomain): VmProfile {
+    if (!d.report.profile) throw new ContractError(`the domain's profile could not be resolved: ${d.report.profileError ?? 'unknown reason'}`);
+    return d.report.profile.profile;
+  }
+
+  /** Folders whose files may change: those opened, plus those an open domain names. */
+  private foldersWith(d: OpenDomain | null): string[] {
+    return [...new Set([...this.folders, ...(d?.folders ?? [])])];
+  }
 
   /** Said once to the renderer at start (a recovery of an interrupted change, for instance). */
   private readonly notices: string[] = [];

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chainNodes } from '../../shared/model.js';
 import type { Disk, OpenError, OpenResult, ProfileInput } from '../../shared/ipc.js';
-import type { Action, Plan } from '../../shared/plan.js';
+import type { Action, Plan, VmProfile } from '../../shared/plan.js';
 import { inspect } from '../core/chain.js';
 import { qemuInfoChain } from '../core/qemu-info.js';
 import { planChange } from '../relabel/index.js';
@@ -98,7 +98,8 @@ export function openFolder(dir: string): { disks: DiskWithQemu[]; errors: OpenEr
 }
 
 /** Preview a change; the files may change only inside the folders the user opened (and the top's own). */
-export function plan(action: Action, top: string, profile: ProfileInput, openedFolders: string[]): Plan {
+/** `profile` comes from the relabel form, or from a domain this process resolved itself. */
+export function plan(action: Action, top: string, profile: ProfileInput | VmProfile, openedFolders: string[]): Plan {
   return planChange(action, top, { ...profile, allowRoots: [], openedFolders });
 }
 

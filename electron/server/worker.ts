@@ -58,12 +58,12 @@ export class InspectWorker {
     if (!this.closed) this.start().unref();
   }
 
-  call<K extends keyof WorkerOps>(op: K, ...args: Parameters<WorkerOps[K]>): Promise<ReturnType<WorkerOps[K]>> {
+  call<K extends keyof WorkerOps>(op: K, ...args: Parameters<WorkerOps[K]>): Promise<Awaited<ReturnType<WorkerOps[K]>>> {
     return this.callWithProgress(op, undefined, ...args);
   }
 
   /** A call whose op reports progress while it runs. */
-  callWithProgress<K extends keyof WorkerOps>(op: K, progress: Pending['progress'], ...args: Parameters<WorkerOps[K]>): Promise<ReturnType<WorkerOps[K]>> {
+  callWithProgress<K extends keyof WorkerOps>(op: K, progress: Pending['progress'], ...args: Parameters<WorkerOps[K]>): Promise<Awaited<ReturnType<WorkerOps[K]>>> {
     if (this.closed) return Promise.reject(new Error('the inspection worker is closed'));
     const w = this.start();
     const id = this.next++;

@@ -17,7 +17,10 @@ import {
   useStore,
 } from '../store.js';
 import { selectForest, useForest } from '../forest-store.js';
+import { useDomain } from '../domain-store.js';
 import { DetailsPanel } from './DetailsPanel.js';
+import { DomainDialog } from './DomainDialog.js';
+import { DomainPanel } from './DomainPanel.js';
 import { ForestDetails } from './ForestDetails.js';
 import { ForestView } from './ForestView.js';
 import { GraphView } from './GraphView.js';
@@ -144,7 +147,8 @@ function Main() {
   const theme = useStore((s) => s.theme);
   const panel = useStore((s) => s.panel);
   const forest = useForest((s) => s.view === 'forest' && s.id !== null);
-  const empty = useStore((s) => s.disks.length === 0) && !forest;
+  const domainView = useDomain((s) => s.visible && s.domain !== null);
+  const empty = useStore((s) => s.disks.length === 0) && !forest && !domainView;
   const loading = useStore((s) => s.loading.length > 0);
   const dialogs = useStore((s) => !!s.info?.dialogs);
 
@@ -170,7 +174,7 @@ function Main() {
       <div className={`body${panel ? ' with-relabel' : ''}`}>
         <Sidebar />
         <main className="canvas" aria-label="graph of the open disks" aria-busy={loading}>
-          {forest ? <ForestView /> : <GraphView />}
+          {domainView ? <DomainPanel /> : forest ? <ForestView /> : <GraphView />}
           <ScanProgress />
           {empty && (
             <div className="empty">
@@ -193,6 +197,7 @@ function Main() {
         {panel ? <RelabelPanel /> : forest ? <ForestDetails /> : <DetailsPanel />}
       </div>
       <Notices />
+      <DomainDialog />
     </div>
   );
 }

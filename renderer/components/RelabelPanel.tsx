@@ -1,17 +1,22 @@
 // Relabel / Restore: the VM profile, a live preview of every file's before → after, Apply with
 // progress, and the outcome. Apply only runs the exact plan the table shows.
 import type { Role } from '../../shared/model.js';
+import type { ResolvedProfile } from '../../shared/domain.js';
 import type { PlanEntry, Refusal } from '../../shared/plan.js';
+import { useDomain } from '../domain-store.js';
 import {
   applyCurrent,
   canApply,
   closePanel,
+  changeCount,
   setAction,
+  setPanelDomain,
   setPanelTop,
   updateForm,
   useStore,
   type DriverChoice,
 } from '../store.js';
+import { AccessFindings, FolderFixRows } from './AccessSection.js';
 import { Breakable, ROLE_LABEL, fileName } from './ChainNodeCard.js';
 
 function stateText(e: PlanEntry, which: 'before' | 'after'): string[] {
@@ -69,6 +74,37 @@ function PlanRow({ e }: { e: PlanEntry }) {
   );
 }
 
+/** The domain's profile for this disk, each value with where it came from (read-only). */
+function DomainProfileSummary({ p, top }: { p: ResolvedProfile; top: string }) {
+  const disk = p.disks.find((d) => d.path === top) ?? p.disks.find((d) => fileName(d.path) === fileName(top));
+  const rows: Array<[string, string, string]> = [
+    ['drivers', p.drivers.join(' + ') || 'none', `${p.dac.enabled.source}; ${p.selinux.enabled.source}`],
+    ['user', p.dac.user.value, p.dac.user.source],
+    ['group', p.dac.group.value, p.dac.group.source],
+    ['image label', p.selinux.imageLabel.value ?? 'random categories', p.selinux.imageLabel.source],
+    ['remember owner', p.rememberOwner.value ? 'yes' : 'no', p.rememberOwner.source],
+  ];
+  if (disk) {
+    rows.push(['read-only', disk.readonly.value ? 'yes' : 'no', disk.readonly.source]);
+    rows.push(['shareable', disk.shareable.value ? 'yes' : 'no', disk.shareable.source]);
+    rows.push(['dac relabel', disk.dac.relabel.value ? 'yes' : 'no', disk.dac.relabel.source]);
+    rows.push(['selinux relabel', disk.selinux.relabel.value ? 'yes' : 'no', disk.selinux.relabel.source]);
+  }
+  return (
+    <table className="kv sourced wide" data-testid="panel-domain-profile">
+      <tbody>
+        {rows.map(([k, v, src]) => (
+          <tr key={k} data-field={k}>
+            <th scope="row">{k}</th>
+            <td className="mono breakable"><Breakable text={v} /></td>
+            <td className="muted source"><Breakable text={src} /></td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function RelabelPanel() {
   const panel = useStore((s) => s.panel);
   const disks = useStore((s) => s.disks);
@@ -78,11 +114,13 @@ export function RelabelPanel() {
   const info = useStore((s) => s.info);
   const applicable = useStore(canApply);
   const graph = useStore((s) => s.graph);
+  const domain = useDomain((s) => s.domain);
   if (!panel) return null;
   const roleOf = (p: string): Role | undefined => graph.byId.get(p)?.role;
   const p = plan.plan;
   const running = apply.status === 'running';
-  const nothing = plan.status === 'ready' && p && p.refusals.length === 0 && !p.entries.some((e) => e.changes.length > 0);
+  const access = panel.action === 'access';
+  const nothing = plan.status === 'ready' && !access && p && p.refusals.length === 0 && changeCount(p) === 0;
 
   return (
     <aside className="relabel" data-testid="relabel-panel" aria-label={`${panel.action} a disk`}>
@@ -94,6 +132,9 @@ export function RelabelPanel() {
           <button type="button" role="tab" aria-selected={panel.action === 'restore'} onClick={() => setAction('restore')} disabled={running}>
             Restore
           </button>
+          <button type="button" role="tab" data-testid="tab-access" aria-selected={access} onClick={() => setAction('access')} disabled={running}>
+            Access
+          </button>
         </div>
         <button type="button" className="icon" aria-label="close" title="Close (Esc)" onClick={closePanel}>
           ✕
@@ -102,7 +143,9 @@ export function RelabelPanel() {
       <p className="muted explain">
         {panel.action === 'relabel'
           ? 'Give the files of this disk the owner and label a VM with this profile gets from libvirt; the originals are remembered.'
-          : 'Put back the owner and label libvirt remembered before the VM started, as libvirt does when it stops.'}
+          : panel.action === 'restore'
+            ? 'Put back the owner and label libvirt remembered before the VM started, as libvirt does when it stops.'
+            : "What stops the VM's user from opening each file of this disk (every folder on the way too), and the smallest fix."}
       </p>
       <form className="profile" onSubmit={(e) => e.preventDefault()} aria-label="VM profile">
         <label className="wide">
@@ -114,6 +157,19 @@ export function RelabelPanel() {
             {!disks.some((d) => d.top === panel.top) && <option value={panel.top}>{panel.top}</option>}
           </select>
         </label>
+        {domain && (
+          <label className="wide">
+            <span>profile from</span>
+            <select data-testid="profile-from" value={panel.domain ?? ''} onChange={(e) => setPanelDomain(e.target.value || null)} disabled={running}>
+              <option value="">this form</option>
+              <option value={domain.id} disabled={!domain.profile}>domain {domain.name ?? domain.origin} (qemu.conf and its seclabels)</option>
+            </select>
+          </label>
+        )}
+        {panel.domain && domain?.profile ? (
+          <DomainProfileSummary p={domain.profile} top={panel.top} />
+        ) : (
+          <>
         <label>
           <span>drivers</span>
           <select data-testid="relabel-driver" value={form.driver} onChange={(e) => updateForm({ driver: e.target.value as DriverChoice })} disabled={running}>
@@ -154,6 +210,8 @@ export function RelabelPanel() {
           <input type="checkbox" data-testid="relabel-hardlinks" checked={form.allowHardLinks} onChange={(e) => updateForm({ allowHardLinks: e.target.checked })} disabled={running} />
           <span>files with several hard links too</span>
         </label>
+          </>
+        )}
       </form>
 
       <section className="preview" data-testid="preview" data-state={plan.status} aria-live="polite" aria-busy={plan.status === 'pending'}>
@@ -175,6 +233,8 @@ export function RelabelPanel() {
             </ul>
           </div>
         )}
+        {access && plan.access && <AccessFindings report={plan.access} />}
+        {access && plan.status === 'ready' && !p && <p className="muted" data-testid="plan-nothing">Nothing to fix.</p>}
         {p && (
           <table className="plan" data-testid="plan-table">
             <thead>
@@ -189,6 +249,7 @@ export function RelabelPanel() {
               {p.entries.map((e) => (
                 <PlanRow key={e.path} e={e} />
               ))}
+              {p.access && <FolderFixRows folders={p.access.folders} />}
             </tbody>
           </table>
         )}
@@ -200,7 +261,7 @@ export function RelabelPanel() {
 
       <footer className="panel-foot">
         <button type="button" className="primary" data-testid="apply" disabled={!applicable} onClick={() => void applyCurrent()}>
-          Apply {panel.action}
+          {access ? 'Apply fix' : `Apply ${panel.action}`}
         </button>
         {running && (
           <progress data-testid="progress" max={Math.max(apply.total, 1)} value={apply.done} aria-label="applying" />

@@ -1,5 +1,6 @@
 // The top bar: open a typed path (or through native dialogs), the change actions, theme.
 import { useState } from 'react';
+import { showDomain, showDomainDialog, useDomain } from '../domain-store.js';
 import { setView, useForest } from '../forest-store.js';
 import { openDialog, openPanel, openPaths, reloadAll, toggleTheme, undoLast, useStore } from '../store.js';
 
@@ -14,6 +15,8 @@ export function Toolbar() {
   const busy = useStore((s) => s.apply.status === 'running');
   const theme = useStore((s) => s.theme);
   const loading = useStore((s) => s.loading.length > 0);
+  const domainName = useDomain((s) => (s.domain ? s.domain.name ?? 'domain' : null));
+  const domainShown = useDomain((s) => s.visible);
 
   const go = () => {
     const p = text.trim();
@@ -62,13 +65,21 @@ export function Toolbar() {
       )}
       {hasForest && (
         <div className="segmented" role="tablist" aria-label="view">
-          <button type="button" role="tab" data-testid="view-forest" aria-selected={view === 'forest'} onClick={() => setView('forest')} title="Every chain of the scanned folders">
+          <button type="button" role="tab" data-testid="view-forest" aria-selected={view === 'forest'} onClick={() => { showDomain(false); setView('forest'); }} title="Every chain of the scanned folders">
             Forest
           </button>
-          <button type="button" role="tab" data-testid="view-chain" aria-selected={view === 'chain'} onClick={() => setView('chain')} title="The chain graph of the opened images">
+          <button type="button" role="tab" data-testid="view-chain" aria-selected={view === 'chain'} onClick={() => { showDomain(false); setView('chain'); }} title="The chain graph of the opened images">
             Chains
           </button>
         </div>
+      )}
+      <button type="button" data-testid="open-domain" onClick={() => showDomainDialog(true)} title="Open a libvirt domain XML (a file, pasted virsh dumpxml, or a domain name)">
+        Domain…
+      </button>
+      {domainName && (
+        <button type="button" data-testid="view-domain" aria-pressed={domainShown} onClick={() => showDomain(!domainShown)} title="The domain's disks: XML chain beside header chain, and its profile">
+          {domainName}
+        </button>
       )}
       <span className="spacer" />
       {loading && <span className="spinner" role="status" aria-label="reading images" />}

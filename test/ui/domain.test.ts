@@ -1,0 +1,150 @@
+// A libvirt domain in the UI (Debian's chromium against `diskchain serve`): pasted `virsh dumpxml`
+// output with a stale <backingStore>, the differences flagged on their level, the profile with
+// its sources, Relabel with that profile checked on disk; then the access check on a locked
+// folder, its fix applied and the qemu user really opening every file.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diskElement, domainXml } from '../libvirt/fixtures.js';
+import { tempDir } from '../util/qemu.js';
+import { SHOTS, launchChromium, makeChain, owner, rendererDir, startServe, type Chain, type ServeProcess } from './helpers.js';
+
+const VM_UID = 107;
+
+/** Open `file` as uid/gid 107 with no other groups (read-write or read-only); the errno code or 'ok'. */
+function openAsVm(file: string, write: boolean): string {
+  const code = `try { require('fs').closeSync(require('fs').openSync(${JSON.stringify(file)}, ${JSON.stringify(write ? 'r+' : 'r')})); console.log('ok') } catch (e) { console.log(e.code) }`;
+  const r = spawnSync(process.execPath, ['-e', code], { uid: VM_UID, gid: VM_UID, encoding: 'utf8' });
+  return r.stdout.trim() || `failed: ${r.stderr}`;
+}
+
+describe('a libvirt domain in the UI', () => {
+  let tmp: { dir: string; cleanup: () => void };
+  let chain: Chain;
+  let locked: Chain;
+  let serve: ServeProcess;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    tmp = tempDir('diskchain-ui-domain-');
+    fs.chmodSync(tmp.dir, 0o755);
+    fs.mkdirSync(path.join(tmp.dir, 'vm'));
+    chain = makeChain(path.join(tmp.dir, 'vm'));
+    // A second disk whose folder the VM's user cannot search, its top readable by root only.
+    fs.mkdirSync(path.join(tmp.dir, 'locked'));
+    locked = makeChain(path.join(tmp.dir, 'locked'));
+    for (const f of locked.all) fs.chmodSync(f, 0o600);
+    fs.chmodSync(path.join(tmp.dir, 'locked'), 0o700);
+    const conf = path.join(tmp.dir, 'qemu.conf');
+    fs.writeFileSync(conf, '# test host\nuser = "+107"\ngroup = "+107"\ndynamic_ownership = 1\n');
+    serve = await startServe(['--port', '0'], {
+      DISKCHAIN_RENDERER_DIR: rendererDir(),
+      DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state'),
+      DISKCHAIN_QEMU_CONF: conf,
+    });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serve?.stop();
+    if (tmp) fs.chmodSync(path.join(tmp.dir, 'locked'), 0o700);
+    tmp?.cleanup();
+  });
+
+  it('shows each disk with its XML chain beside its headers, flags a stale <backingStore>, and the profile with sources', async () => {
+    // The XML still names the base the overlay had before a rebase: libvirt would label that file.
+    const stale = path.join(chain.dir, 'old-base.qcow2');
+    const disk = diskElement(
+      [
+        { file: chain.top, format: 'qcow2', data: chain.topData },
+        { file: chain.mid, format: 'qcow2', data: chain.midData },
+        { file: stale, format: 'qcow2' },
+      ],
+      { end: 'terminated' },
+    );
+    const dac = `<seclabel type='static' model='dac' relabel='yes'><label>+300:+301</label></seclabel>`;
+    await page.goto(serve.url);
+    await page.getByTestId('open-domain').click();
+    await page.getByTestId('domain-source-text').click();
+    await page.getByTestId('domain-input').fill(domainXml([disk], dac));
+    await page.getByTestId('domain-open').click();
+    await page.getByTestId('domain-view').waitFor();
+
+    const vda = page.locator('[data-testid="domain-disk"][data-target="vda"]');
+    await expect.poll(() => vda.getAttribute('data-differences')).not.toBe('0');
+    const codes = await vda.getByTestId('difference').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-code')}@${e.textContent}`));
+    expect(codes.some((c) => c.startsWith('path-differs@') && c.includes('level 2'))).toBe(true);
+    expect(codes.some((c) => c.startsWith('data-file-missing@') && c.includes('level 2'))).toBe(true);
+    // Levels 0 and 1 agree; level 2 is flagged.
+    const rows = vda.getByTestId('compare-row');
+    expect(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-differs')))).toEqual(['false', 'false', 'true']);
+
+    const value = (f: string) => page.locator(`[data-testid="domain-profile"] [data-field="${f}"] [data-testid="profile-value"]`).textContent();
+    const source = (f: string) => page.locator(`[data-testid="domain-profile"] [data-field="${f}"] [data-testid="profile-source"]`).textContent();
+    expect(await value('user')).toBe('+300');
+    expect(await source('user')).toContain("<seclabel model='dac'");
+    expect(await value('dynamic_ownership')).toBe('yes');
+    expect(await source('dynamic_ownership')).toMatch(/qemu\.conf:4/);
+    expect(await source('remember_owner')).toMatch(/default/);
+    await page.screenshot({ path: path.join(SHOTS, 'domain-01-differences.png') });
+  }, 60_000);
+
+  it("relabels with the domain's profile (not the form's), and the files change on disk", async () => {
+    const vda = page.locator('[data-testid="domain-disk"][data-target="vda"]');
+    await vda.getByTestId('domain-relabel').click();
+    await page.getByTestId('relabel-panel').waitFor();
+    await expect.poll(() => page.getByTestId('profile-from').inputValue()).toMatch(/^domain-/);
+    await page.locator('[data-testid="preview"][data-state="ready"]').waitFor();
+    expect(await page.locator('[data-testid="panel-domain-profile"] [data-field="user"]').textContent()).toContain('+300');
+    await page.screenshot({ path: path.join(SHOTS, 'domain-02-relabel-preview.png') });
+    await expect.poll(() => page.getByTestId('apply').isEnabled()).toBe(true);
+    await page.getByTestId('apply').click();
+    await page.getByTestId('apply-result').waitFor();
+    // The header chain's files, not the stale XML name (which does not exist).
+    expect(chain.all.map(owner)).toEqual(Array(6).fill('300:301'));
+    await page.getByTestId('undo').click();
+    await expect.poll(() => owner(chain.top)).toBe('0:0');
+  }, 60_000);
+
+  it('finds what stops uid 107 on a locked folder, previews the fix, and after Apply uid 107 opens every file', async () => {
+    expect(openAsVm(locked.top, true)).toBe('EACCES');
+    await page.getByTestId('view-domain').click(); // back to the graph
+    await page.getByTestId('open-path').fill(locked.top);
+    await page.getByTestId('open-path-go').click();
+    await expect.poll(() => page.locator(`[data-testid="chain-node"][data-path="${locked.top}"]`).count(), { timeout: 20_000 }).toBe(1);
+    await page.locator(`[data-testid="chain-node"][data-path="${locked.top}"]`).click();
+    await page.getByTestId('relabel').click();
+    await page.getByTestId('tab-access').click();
+    // The panel keeps the domain's profile until told to use the form.
+    await page.getByTestId('profile-from').selectOption('');
+    await page.getByTestId('relabel-disk').selectOption(locked.top);
+    await page.getByTestId('relabel-user').fill('+107');
+    await page.getByTestId('relabel-group').fill('+107');
+    await page.locator('[data-testid="access-report"][data-ok="false"]').waitFor({ timeout: 20_000 });
+    const kinds = await page.getByTestId('blocker').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind')} ${e.getAttribute('data-path')}`));
+    expect(kinds, JSON.stringify(kinds)).toContain(`search ${path.join(tmp.dir, 'locked')}`);
+    const folderRows = page.locator('[data-testid="plan-row"][data-role="folder"]');
+    expect(await folderRows.count()).toBeGreaterThan(0);
+    expect(await folderRows.first().textContent()).toMatch(/user:107:--x/);
+    await page.screenshot({ path: path.join(SHOTS, 'domain-03-access.png') });
+    await expect.poll(() => page.getByTestId('apply').isEnabled()).toBe(true);
+    await page.getByTestId('apply').click();
+    await page.getByTestId('apply-result').waitFor();
+    await page.locator('[data-testid="access-report"][data-ok="true"]').waitFor({ timeout: 20_000 });
+    expect(openAsVm(locked.top, true)).toBe('ok');
+    expect(openAsVm(locked.topData, true)).toBe('ok');
+    for (const f of [locked.mid, locked.midData, locked.base, locked.baseData]) expect(openAsVm(f, false)).toBe('ok');
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
