@@ -6,6 +6,7 @@ import { ProfileInputSchema, describeIssues, type Command, type Disk, type HostI
 import type { AccessReport } from '../shared/access.js';
 import type { Action, ApplyResult, Plan, Refusal } from '../shared/plan.js';
 import { getApi } from './api.js';
+import { showDomainDialog } from './domain-store.js';
 import { applyDelta, forestTop, onScanProgress, scanFolders, useForest } from './forest-store.js';
 import { NODE_WIDTH, buildGraph, diskFor, estimateHeight, layoutGraph, type Box, type ChainGraph, type ElkLike, type GraphNode } from './graph/model.js';
 
@@ -498,6 +499,7 @@ export function runCommand(name: Command): void {
     case 'undo': void undoLast(); break;
     case 'toggle-theme': toggleTheme(); break;
     case 'focus-open': focusOpenPath(); break;
+    case 'open-domain': showDomainDialog(true); break;
   }
 }
 

@@ -213,7 +213,7 @@ export type Res<C extends Channel> = z.output<(typeof channels)[C]['res']>;
 // ---------------------------------------------------------------------------------------------
 // Events: owner → renderer
 
-export const COMMANDS = ['open-image', 'open-folder', 'reload', 'relabel', 'restore', 'undo', 'toggle-theme', 'focus-open'] as const;
+export const COMMANDS = ['open-image', 'open-folder', 'reload', 'relabel', 'restore', 'undo', 'toggle-theme', 'focus-open', 'open-domain'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export const events = {

@@ -43,6 +43,7 @@ export function buildMenu(win: BrowserWindow, actions: MenuActions): Menu {
         { label: 'Open &Image…', accelerator: 'CmdOrCtrl+O', click: openWith('image') },
         { label: 'Open &Folder…', accelerator: 'CmdOrCtrl+Shift+O', click: openWith('folder') },
         { label: 'Open &Path…', accelerator: 'CmdOrCtrl+L', click: () => actions.command('focus-open') },
+        { label: 'Open &Domain XML…', accelerator: 'CmdOrCtrl+D', click: () => actions.command('open-domain') },
         {
           label: 'Open &Recent',
           submenu: [

@@ -166,6 +166,14 @@ describe('diskchain serve', () => {
     expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, profile })).toMatchObject({ ok: false, error: expect.stringMatching(/not an open disk/) });
     expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, profile: { ...profile, allowRoots: ['/'] } })).toMatchObject({ ok: false });
     expect(await call(ws, 'apply', { planId: 'no-such-plan' })).toMatchObject({ ok: false, error: expect.stringMatching(/out of date/) });
+    // A domain's profile is named by the id this process gave it, never sent by the page.
+    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, profile, domain: 'domain-1' })).toMatchObject({ ok: false, error: expect.stringMatching(/either a profile or an open domain/) });
+    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top })).toMatchObject({ ok: false, error: expect.stringMatching(/either a profile or an open domain/) });
+    expect(await call(ws, 'domain', { file: '/etc/passwd', virsh: 'vm1' })).toMatchObject({ ok: false, error: expect.stringMatching(/one of a file/) });
+    expect(await call(ws, 'domain', { virsh: 'vm1; rm -rf /' })).toMatchObject({ ok: false, error: expect.stringMatching(/domain name/) });
+    expect(await call(ws, 'domain', { reopen: 'domain-unknown' })).toMatchObject({ ok: false, error: expect.stringMatching(/no longer open/) });
+    expect(await call(ws, 'domain', { text: '<!DOCTYPE d [<!ENTITY x "y">]><domain/>' })).toMatchObject({ ok: false, error: expect.stringMatching(/DOCTYPE|entit/i) });
+    expect(await call(ws, 'access', { top: chain.top, profile: { user: '+107', group: '+107', readonly: false, shareable: false } })).toMatchObject({ ok: false, error: expect.stringMatching(/not an open disk/) });
     expect(await call(ws, 'dialog', { kind: 'image' })).toMatchObject({ ok: false, error: expect.stringMatching(/type the path/) });
     expect(await exchange(ws, JSON.stringify({ id: 1, channel: 'info', payload: {}, extra: 1 }))).toBe('closed 1008');
 
