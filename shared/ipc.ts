@@ -187,6 +187,11 @@ export const channels = {
    * differences, and the VM profile with the source of every value (kept here under `id`).
    */
   domain: { req: DomainReqSchema, res: z.custom<DomainRes>() },
+  /** An open disk's chain as libvirt's <disk> XML (backingStore, dataStore) or qemu's -blockdev arguments. */
+  export: {
+    req: z.strictObject({ top: PathSchema, kind: z.enum(['libvirt-xml', 'blockdev']) }),
+    res: z.object({ text: z.string() }),
+  },
   /** What stops the VM's user from opening each file of an open disk, and the fix as a plan to apply. */
   access: {
     req: z

@@ -125,6 +125,10 @@ export class Session {
       for (const d of report.disks) if (d.headerChain?.[0]) this.tops.add(d.headerChain[0].path);
       return { ...report, id };
     },
+    export: async (req) => {
+      this.mustBeOpen(req.top);
+      return this.worker.call('exportChain', req.top, req.kind);
+    },
     access: async (req) => {
       this.mustBeOpen(req.top);
       const dom = req.domain ? this.domainFor(req.domain) : null;

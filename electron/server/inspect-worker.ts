@@ -18,6 +18,7 @@ export type WorkerOps = {
   dropForest: typeof forest.dropForest;
   domain: typeof libvirt.domain;
   access: typeof libvirt.access;
+  exportChain: typeof libvirt.exportChain;
 };
 
 const table: { [K in keyof WorkerOps]: (report: Report, ...args: any[]) => unknown } = {
@@ -28,6 +29,7 @@ const table: { [K in keyof WorkerOps]: (report: Report, ...args: any[]) => unkno
   dropForest: (_, id: string) => forest.dropForest(id),
   domain: (_, input: libvirt.DomainInput) => libvirt.domain(input),
   access: (_, ...args: Parameters<typeof libvirt.access>) => libvirt.access(...args),
+  exportChain: (_, ...args: Parameters<typeof libvirt.exportChain>) => libvirt.exportChain(...args),
 };
 
 if (!parentPort) throw new Error('inspect-worker.ts runs as a worker thread');

@@ -6,7 +6,8 @@ import type { AccessProfile, AccessReport } from '../../shared/access.js';
 import type { DomainReport } from '../../shared/domain.js';
 import type { Plan } from '../../shared/plan.js';
 import { planAccessFixDetailed } from '../access/index.js';
-import { openDomain, type OpenDomainInput } from '../libvirt/index.js';
+import { inspect } from '../core/chain.js';
+import { blockdevArgs, blockdevNodes, diskXml, openDomain, type OpenDomainInput } from '../libvirt/index.js';
 
 export type DomainInput = Pick<OpenDomainInput, 'file' | 'text' | 'virshName'>;
 
@@ -45,4 +46,10 @@ export interface AccessResult {
 export function access(top: string, profile: AccessProfile): AccessResult {
   const { plan, report } = planAccessFixDetailed(top, profile);
   return { report, plan: report.ok ? null : plan };
+}
+
+/** The chain of `top`, read again now, as libvirt's <disk> XML or qemu's -blockdev arguments. */
+export function exportChain(top: string, kind: 'libvirt-xml' | 'blockdev'): { text: string } {
+  const root = inspect(top);
+  return { text: kind === 'libvirt-xml' ? diskXml(root) : blockdevArgs(blockdevNodes(root)) };
 }

@@ -1,9 +1,10 @@
 // Everything known about the selected file: the file itself, libvirt's records, every header
 // field, qemu-img's JSON, and the name exactly as stored with how it was resolved.
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { RememberedRecord } from '../../shared/model.js';
 import { humanSize, modeString, ownerString } from '../../shared/text.js';
 import { decodeRawName, type GraphNode } from '../graph/model.js';
+import { getApi } from '../api.js';
 import { select, useStore } from '../store.js';
 import { ROLE_LABEL, fileName, formatText } from './ChainNodeCard.js';
 
@@ -27,6 +28,34 @@ function Section({ title, children, open = true }: { title: string; children: Re
   );
 }
 
+type ExportKind = 'libvirt-xml' | 'blockdev';
+
+/** A disk's chain written for libvirt or qemu, read again from the files when asked. */
+function ExportSection({ top }: { top: string }) {
+  const [shown, setShown] = useState<{ kind: ExportKind; text: string } | { kind: ExportKind; error: string } | null>(null);
+  const load = async (kind: ExportKind) => {
+    try {
+      setShown({ kind, ...(await getApi().invoke('export', { top, kind })) });
+    } catch (e) {
+      setShown({ kind, error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  return (
+    <Section title="Export" open={false}>
+      <p className="muted">The chain as libvirt takes it explicitly (&lt;backingStore&gt;, &lt;dataStore&gt;), or as qemu -blockdev nodes with the data-file child.</p>
+      <div className="actions">
+        <button type="button" className="small" data-testid="export-xml" aria-pressed={shown?.kind === 'libvirt-xml'} onClick={() => void load('libvirt-xml')}>libvirt &lt;disk&gt;</button>
+        <button type="button" className="small" data-testid="export-blockdev" aria-pressed={shown?.kind === 'blockdev'} onClick={() => void load('blockdev')}>qemu -blockdev</button>
+        {shown && 'text' in shown && (
+          <button type="button" className="small" onClick={() => void navigator.clipboard?.writeText(shown.text)}>Copy</button>
+        )}
+      </div>
+      {shown && 'text' in shown && <pre className="json" data-testid="export-text">{shown.text}</pre>}
+      {shown && 'error' in shown && <div className="alert error" role="alert">{shown.error}</div>}
+    </Section>
+  );
+}
+
 function value(v: unknown): string {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
@@ -46,6 +75,7 @@ function Remembered({ driver, r }: { driver: string; r: RememberedRecord | null 
 function Details({ g }: { g: GraphNode }) {
   const n = g.node;
   const parentEdges = useStore((s) => s.graph.in.get(g.id)) ?? NO_EDGES;
+  const isTop = useStore((s) => s.disks.some((d) => d.top === g.id));
   const st = n.stat;
   return (
     <>
@@ -144,6 +174,7 @@ function Details({ g }: { g: GraphNode }) {
           )}
         </Section>
       )}
+      {isTop && <ExportSection key={g.id} top={g.id} />}
       <Section title="qemu-img info --output=json" open={false}>
         {g.qemu ? (
           <pre className="json" data-testid="qemu-json">{JSON.stringify(g.qemu, null, 4)}</pre>

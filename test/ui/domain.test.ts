@@ -145,6 +145,27 @@ describe('a libvirt domain in the UI', () => {
     expect(openAsVm(locked.top, true)).toBe('ok');
     expect(openAsVm(locked.topData, true)).toBe('ok');
     for (const f of [locked.mid, locked.midData, locked.base, locked.baseData]) expect(openAsVm(f, false)).toBe('ok');
+  }, 60_000);
+
+  it("exports an open disk's chain as libvirt's <disk> XML and as qemu -blockdev nodes", async () => {
+    await page.keyboard.press('Escape');
+    await page.getByTestId('relabel-panel').waitFor({ state: 'detached' });
+    await page.locator(`[data-testid="chain-node"][data-path="${chain.top}"]`).click();
+    await page.locator('summary', { hasText: 'Export' }).click();
+    await page.getByTestId('export-xml').click();
+    const xml = await page.getByTestId('export-text').textContent();
+    expect(xml).toContain(`<source file='${chain.top}'>`);
+    expect(xml).toContain(`<source file='${chain.baseData}'/>`);
+    expect(xml!.match(/<dataStore type='file'>/g)).toHaveLength(3);
+    expect(xml!.trim().endsWith('</disk>')).toBe(true);
+    await page.getByTestId('export-blockdev').click();
+    await expect.poll(() => page.getByTestId('export-text').textContent()).toContain('-blockdev');
+    const nodes = (await page.getByTestId('export-text').textContent())!
+      .split(' \\\n')
+      .map((a) => JSON.parse(a.trim().replace(/^-blockdev '/, '').replace(/'$/, '')) as Record<string, unknown>);
+    expect(nodes.filter((n) => n['data-file'])).toHaveLength(3);
+    expect(nodes.some((n) => n.filename === chain.midData)).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, 'domain-04-export.png') });
     expect(problems).toEqual([]);
   }, 60_000);
 });

@@ -173,6 +173,7 @@ describe('diskchain serve', () => {
     expect(await call(ws, 'domain', { virsh: 'vm1; rm -rf /' })).toMatchObject({ ok: false, error: expect.stringMatching(/domain name/) });
     expect(await call(ws, 'domain', { reopen: 'domain-unknown' })).toMatchObject({ ok: false, error: expect.stringMatching(/no longer open/) });
     expect(await call(ws, 'domain', { text: '<!DOCTYPE d [<!ENTITY x "y">]><domain/>' })).toMatchObject({ ok: false, error: expect.stringMatching(/DOCTYPE|entit/i) });
+    expect(await call(ws, 'export', { top: chain.top, kind: 'libvirt-xml' })).toMatchObject({ ok: false, error: expect.stringMatching(/not an open disk/) });
     expect(await call(ws, 'access', { top: chain.top, profile: { user: '+107', group: '+107', readonly: false, shareable: false } })).toMatchObject({ ok: false, error: expect.stringMatching(/not an open disk/) });
     expect(await call(ws, 'dialog', { kind: 'image' })).toMatchObject({ ok: false, error: expect.stringMatching(/type the path/) });
     expect(await exchange(ws, JSON.stringify({ id: 1, channel: 'info', payload: {}, extra: 1 }))).toBe('closed 1008');
