@@ -174,10 +174,23 @@ export function applyDelta(d: EventData<'forest-delta'>): void {
   });
 }
 
-export function setFilter(patch: Partial<ForestFilter>): void {
+/** Typing in a filter box waits this long before the forest is filtered again (~80 ms at 11,000 files). */
+const FILTER_QUIET_MS = 150;
+let filterTimer: ReturnType<typeof setTimeout> | null = null;
+
+function refilter(): void {
+  filterTimer = null;
   const s = get();
-  const filter = { ...s.filter, ...patch };
-  set({ filter, ...derive(s.files, filter, s.expanded, s.selected) });
+  set(derive(s.files, s.filter, s.expanded, s.selected));
+}
+
+/** The boxes show what is typed at once; the forest follows when typing pauses (a choice applies now). */
+export function setFilter(patch: Partial<ForestFilter>): void {
+  set({ filter: { ...get().filter, ...patch } });
+  if (filterTimer) clearTimeout(filterTimer);
+  const typed = patch.name !== undefined || patch.owner !== undefined || patch.context !== undefined;
+  if (typed) filterTimer = setTimeout(refilter, FILTER_QUIET_MS);
+  else refilter();
 }
 
 /** Show every user of `parent` (a "+k more" node was clicked), or collapse them again. */

@@ -92,32 +92,33 @@ describe('the forest of a scanned folder', () => {
   });
 
   it('filters by name, owner, context and problem', async () => {
+    // Typing is debounced: every check below waits for the forest to follow.
     const filter = async (field: string, value: string) => {
       if (field === 'problem') await page.getByTestId('filter-problem').selectOption(value);
       else await page.getByTestId(`filter-${field}`).fill(value);
     };
     await filter('name', 'vmA');
     await expect.poll(() => count('data-trees')).toBe(1);
-    expect(await count('data-matches')).toBe(3);
-    expect(await marked('match')).toEqual([p('vmA1.qcow2'), p('vmA2.qcow2'), p('vmA3.qcow2')]);
+    await expect.poll(() => count('data-matches')).toBe(3);
+    await expect.poll(() => marked('match')).toEqual([p('vmA1.qcow2'), p('vmA2.qcow2'), p('vmA3.qcow2')]);
     await filter('name', 'f07');
     await expect.poll(() => count('data-trees')).toBe(1);
     await node(p('f07.qcow2')).waitFor(); // pulled out of the collapsed fan
     await filter('name', '');
     await filter('owner', '107');
     await expect.poll(() => count('data-trees')).toBe(1);
-    expect(await marked('match')).toEqual([p('vmB1.qcow2')]);
+    await expect.poll(() => marked('match')).toEqual([p('vmB1.qcow2')]);
     await filter('owner', '');
     await filter('context', 'svirt_image_t');
     await expect.poll(() => count('data-trees')).toBe(1);
-    expect(await marked('match')).toEqual([p('vmA2.qcow2')]);
+    await expect.poll(() => marked('match')).toEqual([p('vmA2.qcow2')]);
     await filter('context', '');
     await filter('problem', 'missing');
     await expect.poll(() => count('data-trees')).toBe(1);
-    expect(await marked('match')).toEqual([p('broken.qcow2')]);
+    await expect.poll(() => marked('match')).toEqual([p('broken.qcow2')]);
     await filter('problem', 'orphan');
     await expect.poll(() => count('data-matches')).toBe(1);
-    expect(await marked('match')).toEqual([p('orphan.raw')]);
+    await expect.poll(() => marked('match')).toEqual([p('orphan.raw')]);
     await filter('problem', '');
     await expect.poll(() => count('data-trees')).toBe(5);
   });
