@@ -17,6 +17,7 @@ import {
   useStore,
 } from '../store.js';
 import { selectForest, useForest } from '../forest-store.js';
+import { nearestCard } from '../forest/layout.js';
 import { useDomain } from '../domain-store.js';
 import { DetailsPanel } from './DetailsPanel.js';
 import { DomainDialog } from './DomainDialog.js';
@@ -115,9 +116,24 @@ function Keyboard() {
         return;
       }
       if (isTyping(e.target) || mod || e.altKey) return;
-      // The forest has no arrow walk (thousands of trees): the mouse and the filter find files.
-      if (useForest.getState().view === 'forest' && e.key.startsWith('Arrow')) return;
       const s = useStore.getState();
+      const f = useForest.getState();
+      if (f.view === 'forest' && f.id !== null && (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+        // Only what is drawn: the boxes of the trees the filter shows.
+        const next = nearestCard(f.boxes, (id) => f.files.has(id), f.selected, e.key);
+        if (!next) return;
+        e.preventDefault();
+        selectForest(next);
+        const box = f.boxes.get(next)!;
+        // Pan only when the card is not on screen already: the view stays where the user put it.
+        const pane = document.querySelector<HTMLElement>('.react-flow');
+        const { x, y, zoom } = flow.getViewport();
+        const onScreen = !!pane && box.x * zoom + x >= 0 && box.y * zoom + y >= 0 &&
+          (box.x + box.width) * zoom + x <= pane.clientWidth && (box.y + box.height) * zoom + y <= pane.clientHeight;
+        if (!onScreen) void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom: Math.max(zoom, 0.6), duration: 120 });
+        requestAnimationFrame(() => document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(next)}"]`)?.focus({ preventScroll: true }));
+        return;
+      }
       if (e.key === '/') {
         e.preventDefault();
         focusOpenPath();

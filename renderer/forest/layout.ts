@@ -125,3 +125,35 @@ export function absoluteBoxes(layout: ForestLayout): Map<string, Rect> {
   }
   return out;
 }
+
+export type Arrow = 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown';
+
+/**
+ * The card an arrow key moves to from `id`: the nearest one whose centre lies that way, straying
+ * sideways costing three times as much as going straight. Only `candidates` count (the files,
+ * not the "+k more" cards); none selected yet starts at the first.
+ */
+export function nearestCard(boxes: Map<string, Rect>, candidates: (id: string) => boolean, id: string | null, key: Arrow): string | null {
+  const here = id ? boxes.get(id) : undefined;
+  if (!here) {
+    for (const k of boxes.keys()) if (candidates(k)) return k;
+    return null;
+  }
+  const cx = (b: Rect) => b.x + b.width / 2;
+  const cy = (b: Rect) => b.y + b.height / 2;
+  const horizontal = key === 'ArrowLeft' || key === 'ArrowRight';
+  const sign = key === 'ArrowRight' || key === 'ArrowDown' ? 1 : -1;
+  let best: string | null = null;
+  let bestScore = Infinity;
+  for (const [other, b] of boxes) {
+    if (other === id || !candidates(other)) continue;
+    const along = sign * (horizontal ? cx(b) - cx(here) : cy(b) - cy(here));
+    if (along <= 1) continue;
+    const score = along + 3 * Math.abs(horizontal ? cy(b) - cy(here) : cx(b) - cx(here));
+    if (score < bestScore) {
+      bestScore = score;
+      best = other;
+    }
+  }
+  return best;
+}

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scan } from '../../electron/core/scan.js';
 import type { ScannedFile } from '../../shared/scan.js';
-import { CARD_H, DATA_H, layoutForest } from '../../renderer/forest/layout.js';
+import { CARD_H, DATA_H, absoluteBoxes, layoutForest, nearestCard } from '../../renderer/forest/layout.js';
 import { FAN_SHOWN, NO_FILTER, applyFilter, buildForest, usersOf } from '../../renderer/forest/model.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 
@@ -94,6 +94,27 @@ describe('layoutForest', () => {
     expect(at(p('base.raw')).x).toBe(at(p('base.qcow2')).x);
     expect(at(p('base.raw')).y).toBeGreaterThanOrEqual(at(p('base.qcow2')).y + CARD_H);
     expect(at(p('base.raw')).h).toBe(DATA_H);
+  });
+
+  it('arrow keys walk the drawn cards: right from a base to a user, down the fan, left back, never to a "+k more" card', () => {
+    const f = buildForest(files, new Set([p('base.qcow2')]));
+    const boxes = absoluteBoxes(layoutForest(f.trees));
+    const isFile = (id: string) => files.has(id);
+    const right = nearestCard(boxes, isFile, p('base.qcow2'), 'ArrowRight')!;
+    expect(right).toMatch(/vm\d\d\.qcow2$/);
+    const down = nearestCard(boxes, isFile, right, 'ArrowDown')!;
+    expect(boxes.get(down)!.y).toBeGreaterThan(boxes.get(right)!.y);
+    expect(nearestCard(boxes, isFile, right, 'ArrowLeft')).toBe(p('base.qcow2'));
+    // The collapsed forest has "+k more" cards; they are never stepped on.
+    const collapsed = absoluteBoxes(layoutForest(buildForest(files).trees));
+    let at: string | null = p('base.qcow2');
+    const seen: string[] = [];
+    for (let i = 0; i < 20 && at; i++) {
+      seen.push(at);
+      at = nearestCard(collapsed, isFile, at, 'ArrowDown');
+    }
+    expect(seen.every(isFile)).toBe(true);
+    expect(nearestCard(boxes, isFile, null, 'ArrowDown')).not.toBeNull();
   });
 
   it('lays out again only the trees whose signature changed', () => {

@@ -137,6 +137,12 @@ describe('the forest of a scanned folder', () => {
     await expect.poll(() => marked('user')).toEqual([...Array(10).keys()].map((i) => p(`f0${i}.qcow2`)));
     expect(await node(`more:${p('baseF.qcow2')}`).count()).toBe(0);
     await shot('fan-expanded');
+    // The keyboard walks the cards: right from the base to one of its users, left back.
+    await node(p('baseA.qcow2')).click();
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => marked('selected')).toEqual([expect.stringMatching(/vmA\d\.qcow2$/)]);
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => marked('selected')).toEqual([p('baseA.qcow2')]);
   });
 
   it('relabels from a top in the forest: the files change on disk and the forest follows', async () => {
