@@ -18,8 +18,9 @@ export async function domain(input: DomainInput): Promise<{ report: DomainReport
 }
 
 /**
- * Every folder a domain names files in (each level's source and data store, and what the
- * headers resolve to): the user opened those by opening the domain, so Relabel may change them.
+ * Every folder the domain XML itself names files in (each level's source and data store): the
+ * user opened those by opening the domain, so Relabel may change them. Not the folders the
+ * headers lead to: an image naming a data file in ~/.ssh must not open ~/.ssh for changes.
  */
 export function domainFolders(report: DomainReport): string[] {
   const out = new Set<string>();
@@ -27,10 +28,6 @@ export function domainFolders(report: DomainReport): string[] {
     for (const l of d.xmlChain) {
       if (d.type === 'file' && l.path) out.add(path.dirname(l.path));
       if (l.dataStore?.path && l.dataStore.type === 'file') out.add(path.dirname(l.dataStore.path));
-    }
-    for (const h of d.headerChain ?? []) {
-      out.add(path.dirname(h.path));
-      if (h.dataFile) out.add(path.dirname(h.dataFile.path));
     }
   }
   return [...out];

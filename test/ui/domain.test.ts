@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diskElement, domainXml } from '../libvirt/fixtures.js';
-import { tempDir } from '../util/qemu.js';
+import { qemuImg, tempDir } from '../util/qemu.js';
 import { SHOTS, launchChromium, makeChain, owner, rendererDir, startServe, type Chain, type ServeProcess } from './helpers.js';
 
 const VM_UID = 107;
@@ -145,6 +145,28 @@ describe('a libvirt domain in the UI', () => {
     expect(openAsVm(locked.top, true)).toBe('ok');
     expect(openAsVm(locked.topData, true)).toBe('ok');
     for (const f of [locked.mid, locked.midData, locked.base, locked.baseData]) expect(openAsVm(f, false)).toBe('ok');
+  }, 60_000);
+
+  it('a data file the headers name but the XML does not stays outside the folders a domain opens', async () => {
+    fs.mkdirSync(path.join(tmp.dir, 'vm2'));
+    fs.mkdirSync(path.join(tmp.dir, 'secret'));
+    const secret = path.join(tmp.dir, 'secret', 'key.raw');
+    const top = path.join(tmp.dir, 'vm2', 'top.qcow2');
+    qemuImg(tmp.dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${secret}`, top, '1M');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('open-domain').click();
+    await page.getByTestId('domain-source-text').click();
+    await page.getByTestId('domain-input').fill(domainXml([diskElement([{ file: top, format: 'qcow2' }], { end: 'terminated' })]));
+    await page.getByTestId('domain-open').click();
+    const vda = page.locator('[data-testid="domain-disk"][data-target="vda"]');
+    await vda.locator('[data-testid="difference"][data-code="data-file-missing"]').waitFor();
+    await vda.getByTestId('domain-relabel').click();
+    await page.getByTestId('refusals').waitFor();
+    expect(await page.getByTestId('refusals').textContent()).toContain(secret);
+    expect(await page.getByTestId('apply').isEnabled()).toBe(false);
+    expect(owner(secret)).toBe('0:0');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('view-domain').click();
   }, 60_000);
 
   it("exports an open disk's chain as libvirt's <disk> XML and as qemu -blockdev nodes", async () => {
