@@ -5,6 +5,7 @@
 //     VM's uid:gid, the top remembered as libvirt remembers it), taken from the relabel planner,
 //     plus the owner's r/w bits when the mode lacks them (libvirt never chmods; qemu would fail).
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import type { AccessProfile, AccessReport } from '../../shared/access.js';
 import type { FolderAclEntry, Plan, PlanEntry, Refusal, VmProfile } from '../../shared/plan.js';
 import { hostBootTime } from '../core/boottime.js';
@@ -15,7 +16,7 @@ import { planChangesDetailed } from '../relabel/plan.js';
 import { settleProfile } from '../relabel/profile.js';
 import { captureFolderPath, capturePath, cloneRaw, diffStates, sameIdentity, toFolderState } from '../relabel/state.js';
 import { checkAccess, type CheckOptions } from './check.js';
-import { folderChangeProblems, folderFix, forbiddenFolder } from './rule.js';
+import { folderChangeProblems, folderFix, forbiddenFolder, onTheWay } from './rule.js';
 
 export interface AccessFixOptions extends CheckOptions {
   /** Keep this id (the helper's re-plan). */
@@ -77,6 +78,17 @@ export function planAccessFixDetailed(topPath: string, profile: AccessProfile, o
     const outside = forFiles.filter((p) => !insideAny(p, allowed.roots));
     if (outside.length === forFiles.length) {
       refusals.push({ path: dir, message: `only ${outside.join(', ')} goes through it, outside the allowed folders (${allowed.roots.join(', ') || 'none'}); add its folder with --allow-root` });
+      continue;
+    }
+    let real: string;
+    try {
+      real = fs.realpathSync.native(dir);
+    } catch (e) {
+      refusals.push({ path: dir, message: `cannot be resolved (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      continue;
+    }
+    if (real !== dir || !onTheWay(real, allowed.roots)) {
+      refusals.push({ path: dir, message: `is searched only because a name goes through it (by .. or a symbolic link); it is neither inside nor on the way to the allowed folders (${allowed.roots.join(', ') || 'none'}), so diskchain leaves it alone` });
       continue;
     }
     if (forbiddenFolder(dir)) {

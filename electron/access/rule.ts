@@ -20,8 +20,20 @@ import {
 /** Never changed, even when a chain's path goes through them. */
 const FORBIDDEN_TREES = ['/proc', '/sys', '/dev', '/etc', '/boot', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/run', '/var/run'];
 
+/** Never changed themselves (their subfolders may be): too wide to open up for a VM's sake. */
+const FORBIDDEN_EXACT = new Set(['/', '/home', '/root', '/var', '/var/lib', '/srv', '/opt', '/mnt', '/media']);
+
 export function forbiddenFolder(p: string): boolean {
-  return FORBIDDEN_TREES.some((t) => p === t || p.startsWith(t + '/'));
+  return FORBIDDEN_EXACT.has(p) || FORBIDDEN_TREES.some((t) => p === t || p.startsWith(t + '/'));
+}
+
+/**
+ * Whether a folder (a real path) lies on the way to an allowed folder or inside one. A header
+ * can name a file through `..` or a symlink, so the walk may search folders that are neither: a
+ * backing name `/home/alice/../srv/vms/base.qcow2` must not earn /home/alice an ACL entry.
+ */
+export function onTheWay(real: string, roots: readonly string[]): boolean {
+  return roots.some((r) => r === real || r.startsWith(real === '/' ? '/' : real + '/') || real.startsWith(r + '/'));
 }
 
 /** The ACL a state stands for: its xattr, or the minimal one its mode gives. */

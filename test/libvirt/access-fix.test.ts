@@ -287,6 +287,26 @@ describe('check-access: the finer points', () => {
     const ok = planAccessFix(c.top, { ...profile, allowRoots: [c.bases] });
     expect(ok.refusals).toEqual([]);
   });
+
+  it('a folder a header name only passes through (by ..) is never opened up, even with every chain file allowed', () => {
+    // A hostile backing name walks through someone else's private folder: the check names it,
+    // the fix refuses it and changes nothing, though base.qcow2 itself is in an allowed folder.
+    const other = path.join(tmp.dir, 'other');
+    fs.mkdirSync(other, { mode: 0o700 });
+    fs.chownSync(other, 1234, 1234);
+    qemuImg(c.vms, 'rebase', '-u', '-F', 'qcow2', '-b', '../other/../bases/base.qcow2', 'top.qcow2');
+    const { report } = check(['--allow-root', c.bases]);
+    expect(report.blockers.filter((b) => b.kind === 'search').map((b) => b.path)).toEqual([other]);
+    const plan = planAccessFix(c.top, { ...profile, allowRoots: [c.bases] });
+    expect(plan.refusals.map((r) => r.path)).toEqual([other]);
+    expect(plan.refusals[0]!.message).toMatch(/neither inside nor on the way/);
+    const before = snapshotAll();
+    const aclBefore = execFileSync('getfacl', ['-n', '-p', other], { encoding: 'utf8' });
+    const r = diskchain(['check-access', c.top, ...who, '--fix', '--allow-root', c.bases], { env });
+    expect(r.status).toBe(2);
+    expect(execFileSync('getfacl', ['-n', '-p', other], { encoding: 'utf8' })).toBe(aclBefore);
+    expect(snapshotAll()).toEqual(before);
+  });
 });
 
 describe('check-access --fix: failure half-way and kill -9', () => {
