@@ -37,17 +37,27 @@ export function qemuConfPath(explicit?: string): string {
   return explicit ?? process.env.DISKCHAIN_QEMU_CONF ?? DEFAULT_QEMU_CONF;
 }
 
-/** Read a domain XML file: regular files only, bounded, never blocking on a FIFO. */
+/**
+ * Read a domain XML file: regular files only (looked at before anything is opened, so a device
+ * or FIFO is never opened), bounded, and the file opened is the one looked at.
+ */
 export function readDomainFile(file: string): string {
+  let seen: fs.Stats;
+  try {
+    seen = fs.statSync(file);
+  } catch (e) {
+    throw new DomainXmlError(`${file}: cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!seen.isFile()) throw new DomainXmlError(`${file}: not a regular file`);
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+    fd = fs.openSync(fs.realpathSync.native(file), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY | fs.constants.O_NOFOLLOW);
   } catch (e) {
     throw new DomainXmlError(`${file}: cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new DomainXmlError(`${file}: not a regular file`);
+    if (!st.isFile() || st.dev !== seen.dev || st.ino !== seen.ino) throw new DomainXmlError(`${file}: changed while being opened (refused)`);
     if (st.size > MAX_XML_BYTES) throw new DomainXmlError(`${file}: ${st.size} bytes is more than a domain XML can be (limit ${MAX_XML_BYTES})`);
     const buf = Buffer.alloc(st.size + 1);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);

@@ -1,5 +1,6 @@
 // Domain XML in: each disk's XML chain against the chain its headers give, over real qemu-img
 // chains; hostile documents are refused with errors that name the file.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +123,16 @@ describe('domain XML vs headers', () => {
     const r = await openDomain({ file: f, qemuConf: '/nonexistent', host });
     expect(r.origin).toBe(f);
     await expect(openDomain({ file: path.join(tmp.dir, 'nope.xml'), host })).rejects.toThrow(/nope\.xml: cannot be opened \(ENOENT\)/);
+  });
+
+  it('never opens a FIFO, a device or a folder given as the domain file (a FIFO would block)', async () => {
+    const fifo = path.join(tmp.dir, 'vm.xml.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const link = path.join(tmp.dir, 'link-to-fifo.xml');
+    fs.symlinkSync(fifo, link);
+    for (const f of [fifo, link, '/dev/zero', '/dev/null', tmp.dir]) {
+      await expect(openDomain({ file: f, host })).rejects.toThrow(/not a regular file/);
+    }
   });
 });
 
