@@ -39,12 +39,15 @@ function realDir(p: string): string | null {
 export function allowedRoots(profile: VmProfile, topReals: string[]): AllowedRoots {
   const roots = new Set<string>();
   const refusals: Refusal[] = [];
-  const implicit = [LIBVIRT_IMAGES_DIR, ...topReals.map((t) => path.dirname(t))];
+  // Folders that come with what the user opened (a scanned /tmp, a domain's cdrom under /usr/share)
+  // count where they can and are passed over where they cannot: one of them must not refuse every
+  // plan. Only folders asked for by name (--allow-root) refuse a plan when they cannot be used.
+  const implicit = [LIBVIRT_IMAGES_DIR, ...topReals.map((t) => path.dirname(t)), ...(profile.openedFolders ?? []).filter((p) => typeof p === 'string' && path.isAbsolute(p))];
   for (const p of implicit) {
     const r = realDir(p);
     if (r && !forbidden(r)) roots.add(r);
   }
-  for (const p of [...(profile.openedFolders ?? []), ...(profile.allowRoots ?? [])]) {
+  for (const p of profile.allowRoots ?? []) {
     if (typeof p !== 'string' || !path.isAbsolute(p)) {
       refusals.push({ path: String(p), message: 'an allowed folder must be an absolute path' });
       continue;

@@ -66,6 +66,13 @@ describe('allowed folders', () => {
       expect(r.refusals.map((x) => x.path)).toEqual(['/', '/usr/lib', '/etc', 'relative', '/no/such/dir']);
       // A top directly in / or /tmp does not make them allowed.
       expect(allowedRoots(profile(), ['/x.qcow2', '/tmp/x.qcow2']).roots).not.toContain('/');
+      // Folders that came with what was opened (a scanned /tmp, a domain's cdrom folder) are
+      // passed over when they cannot count; they do not refuse the plan as --allow-root does.
+      const opened = allowedRoots(profile({ openedFolders: ['/tmp', '/usr/share', '/no/such/dir', t.dir] }), [path.join(t.dir, 'x.qcow2')]);
+      expect(opened.refusals).toEqual([]);
+      expect(opened.roots).toContain(t.dir);
+      expect(opened.roots).not.toContain('/tmp');
+      expect(opened.roots).not.toContain('/usr/share');
     } finally {
       t.cleanup();
     }
