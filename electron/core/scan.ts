@@ -118,6 +118,25 @@ export class ForestIndex {
     this.roots = roots.map((r) => path.resolve(r));
   }
 
+  /** Whether `p`'s folder, symbolic links resolved, is a root or below one (resolved too). */
+  private reallyBelowRoots(p: string): boolean {
+    if (this.roots.includes(p)) return true;
+    let dir: string;
+    try {
+      dir = fs.realpathSync.native(path.dirname(p));
+    } catch {
+      return false;
+    }
+    return this.roots.some((root) => {
+      try {
+        const r = fs.realpathSync.native(root);
+        return dir === r || isUnder(dir, r);
+      } catch {
+        return false;
+      }
+    });
+  }
+
   /** List and read everything below the roots. Returns the folders entered (for a watcher). */
   scanAll(opts: ScanOptions = {}): string[] {
     const { files: names, dirs } = listTree(this.roots);
@@ -234,6 +253,10 @@ export class ForestIndex {
         } catch {
           st = null;
         }
+        // inotify keeps naming a renamed folder by its old name: if a symbolic link now stands
+        // where a folder was, the name leads elsewhere. Nothing existing is read unless its
+        // folder really is below a root (a missing path is only dropped).
+        if (st && !this.reallyBelowRoots(p)) continue;
         if (st?.isDirectory()) {
           const t = listTree([p]);
           newDirs.push(...t.dirs);

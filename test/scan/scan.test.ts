@@ -100,4 +100,24 @@ describe('ForestIndex.update (what a watcher calls)', () => {
     expect(d.summary).toEqual(scan([pool]).summary);
     expect(index.result().files.map((f) => f.path).sort()).toEqual(scan([pool]).files.map((f) => f.path).sort());
   });
+
+  it('a folder swapped for a symbolic link is not followed: events under its old name read nothing outside', async () => {
+    const { ForestIndex } = await import('../../electron/core/scan.js');
+    const pool = path.join(dir, 'swapped');
+    const outside = path.join(dir, 'elsewhere');
+    fs.mkdirSync(path.join(pool, 'a', 'sub'), { recursive: true });
+    fs.mkdirSync(path.join(outside, 'sub'), { recursive: true });
+    q(path.join(pool, 'a', 'sub'), 'create', '-q', '-f', 'qcow2', 'in.qcow2', '1M');
+    q(path.join(outside, 'sub'), 'create', '-q', '-f', 'qcow2', 'secret.qcow2', '1M');
+    const index = new ForestIndex([pool]);
+    index.scanAll();
+    const reads = index.reads;
+    // Rename a/ away and put a link to the outside folder in its place; inotify still says a/sub.
+    fs.renameSync(path.join(pool, 'a'), path.join(pool, 'a.old'));
+    fs.symlinkSync(outside, path.join(pool, 'a'));
+    const d = index.update([path.join(pool, 'a', 'sub'), path.join(pool, 'a', 'sub', 'secret.qcow2')]);
+    expect(index.reads).toBe(reads);
+    expect(d.upsert.map((f) => f.path).filter((f) => f.startsWith(outside))).toEqual([]);
+    expect(index.result().files.some((f) => f.path.startsWith(outside))).toBe(false);
+  });
 });
