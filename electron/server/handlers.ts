@@ -97,7 +97,12 @@ export class Session {
       return { cancelled: !!flag };
     },
     closeForest: async () => {
-      if (this.forest) this.opened = this.opened.filter((p) => !this.forest!.roots.includes(p));
+      if (this.forest) {
+        const roots = this.forest.roots;
+        this.opened = this.opened.filter((p) => !roots.includes(p));
+        // Closed: its folders no longer count as opened for changes.
+        for (const r of roots) this.folders.delete(r);
+      }
       this.dropForest();
       return {};
     },
@@ -108,7 +113,7 @@ export class Session {
     },
     plan: async (req) => {
       this.mustBeOpen(req.top);
-      const dom = req.domain ? this.domainFor(req.domain) : null;
+      const dom = req.domain ? this.domainFor(req.domain, req.top) : null;
       const profile: VmProfile | undefined = dom ? this.domainProfile(dom) : undefined;
       const plan = await this.worker.call('plan', req.action, req.top, (profile ?? req.profile)!, this.foldersWith(dom));
       return this.keep(plan);
@@ -131,7 +136,7 @@ export class Session {
     },
     access: async (req) => {
       this.mustBeOpen(req.top);
-      const dom = req.domain ? this.domainFor(req.domain) : null;
+      const dom = req.domain ? this.domainFor(req.domain, req.top) : null;
       let who: AccessProfile;
       if (dom) {
         const p = this.domainProfile(dom);
@@ -185,9 +190,13 @@ export class Session {
     return plan;
   }
 
-  private domainFor(id: string): OpenDomain {
+  private domainFor(id: string, top?: string): OpenDomain {
     const d = this.domains.get(id);
     if (!d) throw new ContractError('this domain is no longer open; open it again');
+    // A domain's profile and folders serve its own disks only.
+    if (top !== undefined && !d.report.disks.some((k) => k.headerChain?.[0]?.path === top)) {
+      throw new ContractError(`${top} is not a disk of domain ${d.report.name ?? id}`);
+    }
     return d;
   }
 

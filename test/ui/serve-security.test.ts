@@ -205,6 +205,13 @@ describe('diskchain serve', () => {
       const applied = await call(ws, 'apply', { planId: plan.value.id }, 3);
       expect(applied).toMatchObject({ ok: false, error: expect.stringMatching(/nothing was changed.*outside the allowed folders/) });
       expect(snapshot([top, data])).toBe(before);
+      // A domain's profile and folders serve its own disks only: another open image cannot borrow them.
+      const xml = `<domain type='kvm'><name>d1</name><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${chain.top}'/><target dev='vda'/></disk></devices></domain>`;
+      const dom = await call(ws, 'domain', { text: xml }, 4);
+      expect(dom.ok).toBe(true);
+      expect(await call(ws, 'plan', { action: 'relabel', top, domain: dom.value.id }, 5)).toMatchObject({ ok: false, error: expect.stringMatching(/not a disk of domain d1/) });
+      expect(await call(ws, 'access', { top, domain: dom.value.id }, 6)).toMatchObject({ ok: false, error: expect.stringMatching(/not a disk of domain d1/) });
+      expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, domain: dom.value.id }, 7)).toMatchObject({ ok: true });
       ws.close();
     } finally {
       outside.cleanup();
