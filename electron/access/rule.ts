@@ -79,6 +79,9 @@ export function folderFix(from: RawState, uid: number): FolderFix {
     } else if (!(mask.perm & 1)) {
       changes.push(`mask::${permText(mask.perm)} → mask::${permText(mask.perm | 1)}`);
       mask.perm |= 1;
+      // The mask limits the whole group class: entries that name x but were masked gain it too.
+      const others = acl.filter((e) => (e.tag === 'user' || e.tag === 'group' || e.tag === 'group_obj') && e.perm & 1 && !(e.tag === 'user' && e.id === uid));
+      if (others.length) changes.push(`(the wider mask also lets ${others.map(entryText).join(', ')} search this folder)`);
     }
   }
   const newMode = modeForAcl(acl, from.mode);

@@ -171,7 +171,8 @@ describe('the folder fix rule', () => {
       { tag: 'mask', id: null, perm: 4 }, { tag: 'other', id: null, perm: 5 },
     ];
     const b = folderFix(state(0o745, denying), 107);
-    expect(b.changes).toEqual(['user:107:--- → user:107:--x', 'mask::r-- → mask::r-x', 'mode 0745 → 0755']);
+    // group:: names r-x but the mask held it to r--: widening the mask gives the group x too, and the preview says so.
+    expect(b.changes).toEqual(['user:107:--- → user:107:--x', 'mask::r-- → mask::r-x', '(the wider mask also lets group::r-x search this folder)', 'mode 0745 → 0755']);
     expect(folderChangeProblems('/srv/x', state(0o745, denying), b.to, 107)).toEqual([]);
     const own = folderFix(state(0o600, null, 107), 107);
     expect(own.changes).toEqual(['user::rw- → user::rwx (the VM\'s uid owns the folder)', 'mode 0600 → 0700']);
