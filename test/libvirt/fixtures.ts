@@ -1,24 +1,13 @@
 // Domain XML documents shaped like `virsh dumpxml` output, over qemu-img chains in temp folders.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { qemuImg } from '../util/qemu.js';
+import { makeChain, type Chain } from '../relabel/fixtures.js';
 
-export interface Chain3 {
-  dir: string;
-  top: string;
-  topData: string;
-  mid: string;
-  base: string;
-  baseData: string;
-}
+export type Chain3 = Chain;
 
 /** base.qcow2 (data file base.raw) ← mid.qcow2 ← top.qcow2 (data file top.raw), absolute names. */
 export function makeChain3(dir: string, prefix = ''): Chain3 {
-  const p = (n: string) => path.join(dir, prefix + n);
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${p('base.raw')}`, p('base.qcow2'), '1M');
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', p('base.qcow2'), p('mid.qcow2'));
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', p('mid.qcow2'), '-o', `data_file=${p('top.raw')}`, p('top.qcow2'));
-  return { dir, top: p('top.qcow2'), topData: p('top.raw'), mid: p('mid.qcow2'), base: p('base.qcow2'), baseData: p('base.raw') };
+  return makeChain(dir, prefix, 'absolute');
 }
 
 export function dataStore(file: string, format = 'raw'): string {

@@ -23,13 +23,15 @@ export interface Chain {
 
 /**
  * base.qcow2 (data file base.raw) ← mid.qcow2 ← top.qcow2 (data file top.raw), in `dir`,
- * under `prefix` (so several chains can share a folder).
+ * under `prefix` (so several chains can share a folder). The headers name each other relative
+ * to the folder, or by absolute path when asked (as libvirt-made chains usually do).
  */
-export function makeChain(dir: string, prefix = ''): Chain {
+export function makeChain(dir: string, prefix = '', names: 'relative' | 'absolute' = 'relative'): Chain {
   const p = (n: string) => path.join(dir, prefix + n);
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${prefix}base.raw`, `${prefix}base.qcow2`, '1M');
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', `${prefix}base.qcow2`, `${prefix}mid.qcow2`);
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', `${prefix}mid.qcow2`, '-o', `data_file=${prefix}top.raw`, `${prefix}top.qcow2`);
+  const n = names === 'absolute' ? p : (x: string) => prefix + x;
+  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${n('base.raw')}`, n('base.qcow2'), '1M');
+  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', n('base.qcow2'), n('mid.qcow2'));
+  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', n('mid.qcow2'), '-o', `data_file=${n('top.raw')}`, n('top.qcow2'));
   const c = { dir, top: p('top.qcow2'), topData: p('top.raw'), mid: p('mid.qcow2'), base: p('base.qcow2'), baseData: p('base.raw') };
   return { ...c, all: [c.top, c.topData, c.mid, c.base, c.baseData] };
 }
