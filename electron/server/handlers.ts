@@ -141,7 +141,7 @@ export class Session {
       if (dom) {
         const p = this.domainProfile(dom);
         const disk = dom.report.disks.find((d) => d.headerChain?.[0]?.path === req.top);
-        who = { user: p.user, group: p.group, readonly: disk?.readonly ?? false, shareable: disk?.shareable ?? false };
+        who = { user: p.user, group: p.group, readonly: disk?.readonly ?? false, shareable: disk?.shareable ?? false, ...(p.imageLabel ? { imageLabel: p.imageLabel } : {}) };
       } else {
         who = { ...req.profile! };
       }
