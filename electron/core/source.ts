@@ -48,7 +48,8 @@ class BufferSource implements ImageSource {
       throw new HeaderError(`${what}: offset ${offset} + ${length} is past the end of the file (${this.size} bytes)`);
     }
     if (this.bytesRead + length > READ_BUDGET) throw new HeaderError(`${what}: header needs more than ${READ_BUDGET} bytes`);
-    const buf = Buffer.alloc(length);
+    // Filled completely below or refused: no need to zero it first.
+    const buf = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       const n = this.reader(buf.subarray(done), offset + done);

@@ -111,9 +111,9 @@ const MIN_CP = [0x80, 0x800, 0x10000, 0x200000, 0x4000000];
 
 /** qemu's mod_utf8_codepoint(): [codepoint or -1, index after the sequence]. */
 function modUtf8(b: Uint8Array, s: number): [number, number] {
-  const at = (i: number): number => (i < b.length ? b[i]! : 0);
   let p = s;
-  let byte = at(p++);
+  let byte = p < b.length ? b[p]! : 0;
+  p++;
   let cp: number;
   if (byte < 0x80) {
     cp = byte;
@@ -125,7 +125,7 @@ function modUtf8(b: Uint8Array, s: number): [number, number] {
     for (; byte & mask; mask >>= 1) len++;
     cp = byte & (mask - 1);
     for (let i = 1; i < len; i++) {
-      byte = at(p);
+      byte = p < b.length ? b[p]! : 0;
       if ((byte & 0xc0) !== 0x80) return [-1, p];
       p++;
       cp = cp * 64 + (byte & 0x3f);
@@ -144,6 +144,10 @@ function modUtf8(b: Uint8Array, s: number): [number, number] {
  */
 export function qemuText(bytes: Uint8Array): string {
   const s = cString(bytes);
+  // Nearly every name is ASCII: nothing to decode or replace.
+  let ascii = true;
+  for (let i = 0; i < s.length && ascii; i++) ascii = s[i]! < 0x80;
+  if (ascii) return s.toString('latin1');
   let out = '';
   let p = 0;
   while (p < s.length && s[p] !== 0) {
