@@ -2,7 +2,7 @@
 // (onlyRenderVisibleElements); every card has a fixed, declared size and declared handles, so
 // cards and edges off screen cost nothing to lay out or measure. Positions come from
 // forest/layout.ts, computed once per scan and patched per watcher delta.
-import { Background, Controls, Position, ReactFlow, useReactFlow, useStore as useFlowStore, type Edge, type NodeTypes } from '@xyflow/react';
+import { Controls, Position, ReactFlow, useReactFlow, useStore as useFlowStore, type Edge, type NodeTypes } from '@xyflow/react';
 import { useEffect, useMemo, useRef } from 'react';
 import { CARD_H, CARD_W, DATA_H, MORE_H } from '../forest/layout.js';
 import type { ForestNode } from '../forest/model.js';
@@ -144,7 +144,6 @@ export function ForestView() {
           colorMode={theme}
           aria-label="forest of scanned chains"
         >
-          <Background gap={24} />
           <Controls showInteractive={false} />
         </ReactFlow>
       </div>
