@@ -2,6 +2,7 @@
 // source of every value, and how it was opened. Components read it through selectors; opening
 // a domain also opens each local disk's chain in the graph, so Relabel can act on it.
 import { create } from 'zustand';
+import { diskTop } from '../shared/domain.js';
 import type { DomainRes } from '../shared/ipc.js';
 import { getApi } from './api.js';
 import { notify, openPaths } from './store.js';
@@ -44,7 +45,7 @@ export function setDomainInput(patch: Partial<Pick<DomainState, 'source' | 'inpu
 
 /** The local disks' top images, as the XML names them (network and empty drives have none). */
 export function localTops(d: DomainRes): string[] {
-  return d.disks.filter((k) => k.headerChain && k.headerChain.length > 0).map((k) => k.headerChain![0]!.path);
+  return d.disks.map(diskTop).filter((t): t is string => t !== null);
 }
 
 export async function openDomain(): Promise<void> {

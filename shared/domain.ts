@@ -146,3 +146,8 @@ export interface DomainReport {
   profile: ResolvedProfile | null;
   profileError: string | null;
 }
+
+/** The real path of a disk's top image as its headers give it; null for a disk that is no local file. */
+export function diskTop(d: Pick<DomainDisk, 'headerChain'>): string | null {
+  return d.headerChain?.[0]?.path ?? null;
+}

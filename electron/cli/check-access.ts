@@ -7,6 +7,7 @@ import type { Plan } from '../../shared/plan.js';
 import { checkAccess, previewAccessFix, subjectText } from '../access/index.js';
 import { applyPlan, closeHelper } from '../relabel/index.js';
 import { formatPlan } from './relabel.js';
+import { collect } from './options.js';
 
 interface Opts {
   user: string;
@@ -26,10 +27,6 @@ const EXIT_REFUSED = 2;
 
 function out(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : s + '\n');
-}
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
 }
 
 function parseGroups(v: string | undefined): number[] | undefined {

@@ -10,6 +10,7 @@ import { domainInput, renderProfile } from './domain.js';
 import {
   applyPlan, closeHelper, defaultOwner, listJournal, planChanges, previewChange, recover, undo,
 } from '../relabel/index.js';
+import { collect } from './options.js';
 
 interface ChangeOpts {
   driver?: 'dac' | 'selinux' | 'all';
@@ -29,10 +30,6 @@ interface ChangeOpts {
 }
 
 const EXIT_REFUSED = 2;
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
-}
 
 function drivers(choice: ChangeOpts['driver']): Driver[] {
   if (choice === 'dac') return ['dac'];

@@ -118,8 +118,21 @@ export class ForestIndex {
     this.roots = roots.map((r) => path.resolve(r));
   }
 
-  /** Whether `p`'s folder, symbolic links resolved, is a root or below one (resolved too). */
-  private reallyBelowRoots(p: string): boolean {
+  /** The roots as real paths now (those that still exist). */
+  private realRoots(): string[] {
+    const out: string[] = [];
+    for (const root of this.roots) {
+      try {
+        out.push(fs.realpathSync.native(root));
+      } catch {
+        // A root that is gone holds nothing to read.
+      }
+    }
+    return out;
+  }
+
+  /** Whether `p`'s folder, symbolic links resolved, is a root or below one (`realRoots`). */
+  private reallyBelowRoots(p: string, realRoots: readonly string[]): boolean {
     if (this.roots.includes(p)) return true;
     let dir: string;
     try {
@@ -127,14 +140,7 @@ export class ForestIndex {
     } catch {
       return false;
     }
-    return this.roots.some((root) => {
-      try {
-        const r = fs.realpathSync.native(root);
-        return dir === r || isUnder(dir, r);
-      } catch {
-        return false;
-      }
-    });
+    return realRoots.some((r) => dir === r || isUnder(dir, r));
   }
 
   /** List and read everything below the roots. Returns the folders entered (for a watcher). */
@@ -244,6 +250,7 @@ export class ForestIndex {
     try {
       const todo = new Set<string>();
       const newDirs: string[] = [];
+      const realRoots = this.realRoots();
       for (const raw of paths) {
         const p = path.resolve(raw);
         if (!this.roots.some((r) => p === r || isUnder(p, r))) continue;
@@ -256,7 +263,7 @@ export class ForestIndex {
         // inotify keeps naming a renamed folder by its old name: if a symbolic link now stands
         // where a folder was, the name leads elsewhere. Nothing existing is read unless its
         // folder really is below a root (a missing path is only dropped).
-        if (st && !this.reallyBelowRoots(p)) continue;
+        if (st && !this.reallyBelowRoots(p, realRoots)) continue;
         if (st?.isDirectory()) {
           const t = listTree([p]);
           newDirs.push(...t.dirs);

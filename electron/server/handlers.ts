@@ -19,7 +19,7 @@ import {
   type Result,
 } from '../../shared/ipc.js';
 import type { AccessProfile } from '../../shared/access.js';
-import type { DomainReport } from '../../shared/domain.js';
+import { diskTop, type DomainReport } from '../../shared/domain.js';
 import type { Plan, VmProfile } from '../../shared/plan.js';
 import type { ScanOutcome, ScannedFile } from '../../shared/scan.js';
 import { applyPlan, closeHelper, recover, undo } from '../relabel/index.js';
@@ -127,7 +127,10 @@ export class Session {
       this.domains.set(id, { input, report, folders });
       while (this.domains.size > MAX_DOMAINS) this.domains.delete(this.domains.keys().next().value!);
       // The domain names its disks: each local top may be planned from, as if opened.
-      for (const d of report.disks) if (d.headerChain?.[0]) this.tops.add(d.headerChain[0].path);
+      for (const d of report.disks) {
+        const top = diskTop(d);
+        if (top) this.tops.add(top);
+      }
       return { ...report, id };
     },
     export: async (req) => {
@@ -140,7 +143,7 @@ export class Session {
       let who: AccessProfile;
       if (dom) {
         const p = this.domainProfile(dom);
-        const disk = dom.report.disks.find((d) => d.headerChain?.[0]?.path === req.top);
+        const disk = dom.report.disks.find((d) => diskTop(d) === req.top);
         who = { user: p.user, group: p.group, readonly: disk?.readonly ?? false, shareable: disk?.shareable ?? false, ...(p.imageLabel ? { imageLabel: p.imageLabel } : {}) };
       } else {
         who = { ...req.profile! };
@@ -194,7 +197,7 @@ export class Session {
     const d = this.domains.get(id);
     if (!d) throw new ContractError('this domain is no longer open; open it again');
     // A domain's profile and folders serve its own disks only.
-    if (top !== undefined && !d.report.disks.some((k) => k.headerChain?.[0]?.path === top)) {
+    if (top !== undefined && !d.report.disks.some((k) => diskTop(k) === top)) {
       throw new ContractError(`${top} is not a disk of domain ${d.report.name ?? id}`);
     }
     return d;

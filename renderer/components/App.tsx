@@ -83,6 +83,11 @@ function Notices() {
   );
 }
 
+/** Move keyboard focus to a card once the frame that draws it has run. */
+function focusCardSoon(id: string): void {
+  requestAnimationFrame(() => document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(id)}"]`)?.focus({ preventScroll: true }));
+}
+
 function Keyboard() {
   const flow = useReactFlow();
   useEffect(() => {
@@ -131,7 +136,7 @@ function Keyboard() {
         const onScreen = !!pane && box.x * zoom + x >= 0 && box.y * zoom + y >= 0 &&
           (box.x + box.width) * zoom + x <= pane.clientWidth && (box.y + box.height) * zoom + y <= pane.clientHeight;
         if (!onScreen) void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom: Math.max(zoom, 0.6), duration: 120 });
-        requestAnimationFrame(() => document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(next)}"]`)?.focus({ preventScroll: true }));
+        focusCardSoon(next);
         return;
       }
       if (e.key === '/') {
@@ -147,7 +152,7 @@ function Keyboard() {
         select(next);
         const box = s.boxes.get(next);
         if (box) void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom: Math.max(flow.getZoom(), 0.6), duration: 150 });
-        requestAnimationFrame(() => document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(next)}"]`)?.focus({ preventScroll: true }));
+        focusCardSoon(next);
       } else if ((e.key === 'Enter' || e.key === ' ') && document.activeElement?.closest('.react-flow__node')) {
         const id = (document.activeElement as HTMLElement).closest<HTMLElement>('.react-flow__node')?.dataset.id;
         if (id) select(id);

@@ -1,6 +1,6 @@
 // A libvirt domain: every disk's chain as the XML states it beside the chain its headers give,
 // with each difference flagged on its level, and the VM profile with where each value came from.
-import type { Difference, DomainDisk, HeaderLayer, ResolvedProfile, Sourced, XmlLayer } from '../../shared/domain.js';
+import { diskTop, type Difference, type DomainDisk, type HeaderLayer, type ResolvedProfile, type Sourced, type XmlLayer } from '../../shared/domain.js';
 import { closeDomain, reloadDomain, showDomain, useDomain } from '../domain-store.js';
 import { setView } from '../forest-store.js';
 import { openPanel, select, useStore } from '../store.js';
@@ -11,15 +11,20 @@ function yesNo(v: boolean): string {
   return v ? 'yes' : 'no';
 }
 
-function SourcedRow({ name, v, show }: { name: string; v: Sourced<unknown>; show?: (x: unknown) => string }) {
-  const text = show ? show(v.value) : v.value === null ? '—' : typeof v.value === 'boolean' ? yesNo(v.value) : String(v.value);
+/** One setting: its value and where it came from (the domain view and the relabel panel). */
+export function SourcedRow({ name, value, source }: { name: string; value: string; source: string }) {
   return (
     <tr data-testid="profile-row" data-field={name}>
       <th scope="row">{name}</th>
-      <td className="mono breakable" data-testid="profile-value"><Breakable text={text} /></td>
-      <td className="muted source" data-testid="profile-source"><Breakable text={v.source} /></td>
+      <td className="mono breakable" data-testid="profile-value"><Breakable text={value} /></td>
+      <td className="muted source" data-testid="profile-source"><Breakable text={source} /></td>
     </tr>
   );
+}
+
+function Setting({ name, v, show }: { name: string; v: Sourced<unknown>; show?: (x: unknown) => string }) {
+  const text = show ? show(v.value) : v.value === null ? '—' : typeof v.value === 'boolean' ? yesNo(v.value) : String(v.value);
+  return <SourcedRow name={name} value={text} source={v.source} />;
 }
 
 function ProfileTable({ p }: { p: ResolvedProfile }) {
@@ -30,14 +35,14 @@ function ProfileTable({ p }: { p: ResolvedProfile }) {
         <tr><th>setting</th><th>value</th><th>from</th></tr>
       </thead>
       <tbody>
-        <SourcedRow name="security_driver" v={p.securityDrivers} show={(x) => ((x as string[]).length ? (x as string[]).join(', ') : 'none')} />
-        <SourcedRow name="dynamic_ownership" v={p.dynamicOwnership} />
-        <SourcedRow name="remember_owner" v={p.rememberOwner} />
-        <SourcedRow name="dac" v={p.dac.enabled} />
-        <SourcedRow name="user" v={p.dac.user} />
-        <SourcedRow name="group" v={p.dac.group} />
-        <SourcedRow name="selinux" v={p.selinux.enabled} />
-        <SourcedRow name="image label" v={p.selinux.imageLabel} show={(x) => (x === null ? 'random categories' : String(x))} />
+        <Setting name="security_driver" v={p.securityDrivers} show={(x) => ((x as string[]).length ? (x as string[]).join(', ') : 'none')} />
+        <Setting name="dynamic_ownership" v={p.dynamicOwnership} />
+        <Setting name="remember_owner" v={p.rememberOwner} />
+        <Setting name="dac" v={p.dac.enabled} />
+        <Setting name="user" v={p.dac.user} />
+        <Setting name="group" v={p.dac.group} />
+        <Setting name="selinux" v={p.selinux.enabled} />
+        <Setting name="image label" v={p.selinux.imageLabel} show={(x) => (x === null ? 'random categories' : String(x))} />
       </tbody>
     </table>
   );
@@ -108,7 +113,7 @@ function ChainCompare({ disk }: { disk: DomainDisk }) {
 }
 
 function DiskSection({ disk, profile, domainId }: { disk: DomainDisk; profile: ResolvedProfile | null; domainId: string }) {
-  const top = disk.headerChain?.[0]?.path ?? null;
+  const top = diskTop(disk);
   const opened = useStore((s) => (top ? s.disks.some((d) => d.top === top) : false));
   const view = profile?.disks.find((d) => d.target === disk.target);
   const errors = disk.differences.filter((d) => d.severity !== 'info').length;
@@ -133,12 +138,12 @@ function DiskSection({ disk, profile, domainId }: { disk: DomainDisk; profile: R
       {view && (
         <table className="kv sourced" data-testid="disk-profile">
           <tbody>
-            <SourcedRow name="read-only" v={view.readonly} />
-            <SourcedRow name="shareable" v={view.shareable} />
-            <SourcedRow name="dac relabel" v={view.dac.relabel} />
-            <SourcedRow name="dac label" v={view.dac.label} show={(x) => (x === null ? "the VM's" : String(x))} />
-            <SourcedRow name="selinux relabel" v={view.selinux.relabel} />
-            <SourcedRow name="selinux label" v={view.selinux.label} show={(x) => (x === null ? "the VM's" : String(x))} />
+            <Setting name="read-only" v={view.readonly} />
+            <Setting name="shareable" v={view.shareable} />
+            <Setting name="dac relabel" v={view.dac.relabel} />
+            <Setting name="dac label" v={view.dac.label} show={(x) => (x === null ? "the VM's" : String(x))} />
+            <Setting name="selinux relabel" v={view.selinux.relabel} />
+            <Setting name="selinux label" v={view.selinux.label} show={(x) => (x === null ? "the VM's" : String(x))} />
           </tbody>
         </table>
       )}

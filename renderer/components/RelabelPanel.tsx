@@ -18,6 +18,7 @@ import {
 } from '../store.js';
 import { AccessFindings, FolderFixRows } from './AccessSection.js';
 import { Breakable, ROLE_LABEL, fileName } from './ChainNodeCard.js';
+import { SourcedRow } from './DomainPanel.js';
 
 function stateText(e: PlanEntry, which: 'before' | 'after'): string[] {
   const s = e[which];
@@ -94,11 +95,7 @@ function DomainProfileSummary({ p, top }: { p: ResolvedProfile; top: string }) {
     <table className="kv sourced wide" data-testid="panel-domain-profile">
       <tbody>
         {rows.map(([k, v, src]) => (
-          <tr key={k} data-field={k}>
-            <th scope="row">{k}</th>
-            <td className="mono breakable"><Breakable text={v} /></td>
-            <td className="muted source"><Breakable text={src} /></td>
-          </tr>
+          <SourcedRow key={k} name={k} value={v} source={src} />
         ))}
       </tbody>
     </table>

@@ -2,7 +2,7 @@
 // user (uid/gid 107, started with setpriv) really cannot open the files, the check names what
 // blocks, the previewed fix applied through the helper (as the CLI does) lets it open them, and
 // `diskchain undo` puts every ACL, owner and mode back exactly.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { applyAccessFixInProcess, checkAccess, planAccessFix } from '../../elect
 import { handleLine } from '../../electron/helper/server.js';
 import type { AccessReport } from '../../shared/access.js';
 import type { Plan } from '../../shared/plan.js';
+import { openAs, type OpenResult } from '../util/as-user.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 import { diskchain } from '../relabel/bin.js';
 import { setContext } from '../relabel/fixtures.js';
@@ -48,15 +49,8 @@ afterEach(() => {
   tmp.cleanup();
 });
 
-interface OpenResult { path: string; ok: boolean; code?: string }
-
 /** Open each file as the VM would (O_RDWR for the top and its data file, else O_RDONLY), as uid 107. */
-function openAsVm(files: { path: string; write: boolean }[], groups: number[] = []): OpenResult[] {
-  const script = `const fs=require('fs');process.stdout.write(JSON.stringify(JSON.parse(process.argv[1]).map(({path,write})=>{try{fs.closeSync(fs.openSync(path,write?'r+':'r'));return{path,ok:true}}catch(e){return{path,ok:false,code:e.code}}})))`;
-  const r = spawnSync('setpriv', ['--reuid', '107', '--regid', '107', groups.length ? `--groups=${groups.join(',')}` : '--clear-groups', process.execPath, '-e', script, JSON.stringify(files)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
-}
+const openAsVm = openAs;
 
 function chainOpens(top = c.top, readonly = false): OpenResult[] {
   return openAsVm([

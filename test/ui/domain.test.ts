@@ -2,22 +2,19 @@
 // output with a stale <backingStore>, the differences flagged on their level, the profile with
 // its sources, Relabel with that profile checked on disk; then the access check on a locked
 // folder, its fix applied and the qemu user really opening every file.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diskElement, domainXml } from '../libvirt/fixtures.js';
+import { openAs } from '../util/as-user.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 import { SHOTS, launchChromium, makeChain, owner, rendererDir, startServe, type Chain, type ServeProcess } from './helpers.js';
 
-const VM_UID = 107;
-
 /** Open `file` as uid/gid 107 with no other groups (read-write or read-only); the errno code or 'ok'. */
 function openAsVm(file: string, write: boolean): string {
-  const code = `try { require('fs').closeSync(require('fs').openSync(${JSON.stringify(file)}, ${JSON.stringify(write ? 'r+' : 'r')})); console.log('ok') } catch (e) { console.log(e.code) }`;
-  const r = spawnSync(process.execPath, ['-e', code], { uid: VM_UID, gid: VM_UID, encoding: 'utf8' });
-  return r.stdout.trim() || `failed: ${r.stderr}`;
+  const [r] = openAs([{ path: file, write }]);
+  return r!.ok ? 'ok' : r!.code ?? 'failed';
 }
 
 describe('a libvirt domain in the UI', () => {
