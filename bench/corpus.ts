@@ -1,10 +1,9 @@
-// The shared benchmark corpus (../shared/bench/make-bench-corpus.py), built once and reused.
-import { execFileSync } from 'node:child_process';
+// The benchmark corpus (make-corpus.ts), built once and reused; DISKCHAIN_BENCH_FILES=110000 for the large pool.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { makeCorpus } from './make-corpus.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SCRIPT = path.resolve(ROOT, '../shared/bench/make-bench-corpus.py');
 
 export interface Corpus {
   pool: string;
@@ -14,13 +13,13 @@ export interface Corpus {
 }
 
 export function benchCorpus(): Corpus {
-  const dir = process.env.DISKCHAIN_BENCH_DIR ?? path.join(ROOT, '.bench/corpus');
+  const files = Number(process.env.DISKCHAIN_BENCH_FILES ?? 11_000);
+  const dir = process.env.DISKCHAIN_BENCH_DIR ?? path.join(ROOT, `.bench/corpus-${files}`);
   const corpus = { pool: path.join(dir, 'pool'), deep: path.join(dir, 'deep'), deepTop: path.join(dir, 'deep/c999.qcow2') };
-  const complete = fs.existsSync(corpus.deepTop) && fs.existsSync(corpus.pool) && fs.readdirSync(corpus.pool).length === 11_000;
+  const complete = fs.existsSync(corpus.deepTop) && fs.existsSync(corpus.pool) && fs.readdirSync(corpus.pool).length === files;
   if (!complete) {
-    if (!fs.existsSync(SCRIPT)) throw new Error(`${SCRIPT} not found: the bench needs ../shared beside the project`);
-    process.stderr.write(`building the bench corpus in ${dir} ...\n`);
-    execFileSync('python3', [SCRIPT, dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    process.stderr.write(`building the bench corpus (${files} files) in ${dir} ...\n`);
+    makeCorpus(dir, { files });
   }
   return corpus;
 }

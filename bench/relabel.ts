@@ -8,11 +8,12 @@ import type { VmProfile } from '../shared/plan.js';
 import { applyPlan, closeHelper, planChanges } from '../electron/relabel/index.js';
 import type { Corpus } from './corpus.js';
 import { fmt } from './stats.js';
+import { stateDir } from '../test/support/state.js';
 
 export async function benchRelabel(c: Corpus): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'diskchain-bench-relabel-'));
   const pool = path.join(work, 'pool');
-  process.env.DISKCHAIN_STATE_DIR = path.join(work, 'state');
+  process.env.DISKCHAIN_STATE_DIR = stateDir();
   process.env.DISKCHAIN_HELPER ??= path.resolve(import.meta.dirname, '../dist/electron/helper.js');
   try {
     execFileSync('cp', ['-a', '--sparse=always', c.pool, pool]);

@@ -2,6 +2,7 @@
 import { benchCorpus } from './corpus.js';
 import { benchInspect } from './inspect.js';
 import { benchRelabel } from './relabel.js';
+import { benchRelabelAnchor } from './relabel-anchor.js';
 import { benchScan } from './scan.js';
 import { benchUi } from './ui.js';
 
@@ -11,3 +12,4 @@ benchInspect(corpus);
 await benchScan(corpus);
 await benchUi(corpus);
 await benchRelabel(corpus);
+benchRelabelAnchor(corpus);

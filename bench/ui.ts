@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import type { Corpus } from './corpus.js';
 import { fmt, median } from './stats.js';
+import { stateDir } from '../test/support/state.js';
 
 const ARGS = [
   '--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -116,7 +117,7 @@ async function panFrames(page: Page): Promise<{ intervals: number[]; work: numbe
 export async function benchUi(c: Corpus): Promise<void> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is not built: npm run build`);
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'diskchain-bench-ui-'));
-  const served = await serve({ DISKCHAIN_STATE_DIR: path.join(state, 'state') });
+  const served = await serve({ DISKCHAIN_STATE_DIR: stateDir() });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });

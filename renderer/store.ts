@@ -4,6 +4,7 @@
 import { create } from 'zustand';
 import { ProfileInputSchema, describeIssues, type Command, type Disk, type HostInfo, type OpenResult, type ProfileInput } from '../shared/ipc.js';
 import type { AccessReport } from '../shared/access.js';
+import { fieldIssues, type ProfileField } from '../shared/rules.js';
 import type { Action, ApplyResult, Plan, Refusal } from '../shared/plan.js';
 import { getApi } from './api.js';
 import { showDomainDialog } from './domain-store.js';
@@ -280,7 +281,11 @@ export async function openDialog(kind: 'image' | 'folder'): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Relabel / restore
 
-export function profileOf(form: FormState): { profile: ProfileInput | null; error: string | null } {
+/**
+ * The form as a profile, or why not: a typed field's problem goes in `fields` (shown by that
+ * field), anything else in `error` (null when every problem has its field).
+ */
+export function profileOf(form: FormState): { profile: ProfileInput | null; error: string | null; fields: Partial<Record<ProfileField, string>> } {
   const candidate = {
     drivers: form.driver.split(',') as ProfileInput['drivers'],
     user: form.user.trim(),
@@ -291,7 +296,9 @@ export function profileOf(form: FormState): { profile: ProfileInput | null; erro
     allowHardLinks: form.allowHardLinks || undefined,
   };
   const r = ProfileInputSchema.safeParse(candidate);
-  return r.success ? { profile: r.data, error: null } : { profile: null, error: describeIssues(r.error) };
+  if (r.success) return { profile: r.data, error: null, fields: {} };
+  const { fields, rest } = fieldIssues(r.error);
+  return { profile: null, error: rest.length ? describeIssues({ issues: rest }) : null, fields };
 }
 
 function keyOf(s: Pick<State, 'panel' | 'form'>): string {

@@ -3,6 +3,8 @@
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 
 const out = 'dist/electron';
 const node = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning', external: ['koffi', 'electron'] };
@@ -22,8 +24,37 @@ const entries = [
   { entryPoints: ['electron/main/preload.ts'], outfile: `${out}/preload.cjs`, ...node, format: 'cjs' },
 ];
 
-fs.rmSync(out, { recursive: true, force: true });
-await Promise.all(entries.map((e) => esbuild.build(e)));
+// The helper as `diskchain install-helper` copies it to a root-owned folder: one ESM file plus a
+// private node_modules holding koffi (its JavaScript bundled into one file, its prebuilt addons
+// beside it, where koffi's loader looks), so the installed helper loads nothing from the checkout.
+const helperDir = 'dist/helper';
+const helperLib = `${helperDir}/lib`;
+const koffiOut = `${helperLib}/node_modules/koffi`;
+const require = createRequire(import.meta.url);
+const koffiEntry = require.resolve('koffi');
+const koffiPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(koffiEntry), 'package.json'), 'utf8'));
+const koffiAddons = path.dirname(require.resolve(`@koromix/koffi-${process.platform}-${process.arch}/package.json`));
+const installable = [
+  { entryPoints: ['electron/helper/main.ts'], outfile: `${helperLib}/helper.mjs`, ...esm, sourcemap: false },
+  { entryPoints: [koffiEntry], outfile: `${koffiOut}/index.cjs`, ...node, external: [], format: 'cjs', sourcemap: false },
+];
+
+function copyHelperFiles() {
+  fs.writeFileSync(`${koffiOut}/package.json`, JSON.stringify({ name: 'koffi', version: koffiPkg.version, main: 'index.cjs' }) + '\n');
+  for (const d of fs.readdirSync(koffiAddons, { withFileTypes: true })) {
+    const addon = path.join(koffiAddons, d.name, 'koffi.node');
+    if (d.isDirectory() && fs.existsSync(addon)) {
+      fs.mkdirSync(`${koffiOut}/${d.name}`, { recursive: true });
+      fs.copyFileSync(addon, `${koffiOut}/${d.name}/koffi.node`);
+    }
+  }
+  // The launcher template and the polkit policy install-helper fills in and writes.
+  for (const f of ['diskchain-helper.in', 'org.diskchain.helper.policy']) fs.copyFileSync(`electron/helper/${f}`, `${helperDir}/${f}`);
+}
+
+for (const d of [out, helperDir]) fs.rmSync(d, { recursive: true, force: true });
+await Promise.all([...entries, ...installable].map((e) => esbuild.build(e)));
+copyHelperFiles();
 fs.chmodSync(`${out}/cli.js`, 0o755);
 if (fs.existsSync('renderer/index.html')) {
   execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what diskchain needs and is missing: Debian packages (qemu-utils makes and checks
-# images, chromium runs the UI tests, attr/acl for inspecting xattrs by hand) and the npm
+# images, chromium runs the UI tests, attr/acl for inspecting xattrs by hand, dbus, polkitd and
+# pkexec for the privileged helper and its tests, strace to see what the helper opens) and the npm
 # packages. Safe to run again: it only installs what is not there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(qemu-utils chromium attr acl python3)
+DEBS=(qemu-utils chromium attr acl python3 dbus polkitd pkexec strace)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

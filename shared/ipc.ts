@@ -8,54 +8,14 @@ import type { DomainReport } from './domain.js';
 import type { ChainNode } from './model.js';
 import type { ApplyResult, Plan } from './plan.js';
 import type { ForestDelta, ScanOutcome } from './scan.js';
+import { IdNameSchema, PathSchema, ProfileInputSchema } from './rules.js';
 
 // ---------------------------------------------------------------------------------------------
-// Building blocks
+// Building blocks (the rules for users, groups, labels and paths live in rules.ts)
 
-/** Longest path accepted (Linux PATH_MAX). */
-export const MAX_PATH = 4096;
+export { ContextSchema, DriverSchema, IdNameSchema, MAX_PATH, PathSchema, ProfileInputSchema, type ProfileInput } from './rules.js';
 
-export const PathSchema = z
-  .string()
-  .min(1, 'a path is empty')
-  .max(MAX_PATH, 'a path is longer than 4096 characters')
-  .refine((s) => !s.includes('\0'), 'a path contains a NUL byte');
-
-export const DriverSchema = z.enum(['dac', 'selinux']);
 export const ActionSchema = z.enum(['relabel', 'restore']);
-
-/** `name` or `+N`, as qemu.conf and <seclabel model='dac'> take them. */
-export const IdNameSchema = z
-  .string()
-  .regex(/^(\+\d{1,10}|[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?)$/, 'a user or group is a name or +N (for instance qemu or +107)');
-
-/** An SELinux context, user:role:type[:level]. */
-export const ContextSchema = z
-  .string()
-  .max(255, 'an SELinux label is longer than 255 characters')
-  .regex(
-    /^[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.]+(:[A-Za-z0-9_.,:-]+)?$/,
-    'an SELinux label reads user:role:type:level (for instance system_u:object_r:svirt_image_t:s0:c1,c2)',
-  );
-
-/**
- * The VM profile as the renderer may send it. `allowRoots` is deliberately absent: the folders
- * that may change are the ones the user opened, and only the owning process knows those.
- */
-export const ProfileInputSchema = z.strictObject({
-  drivers: z
-    .array(DriverSchema)
-    .min(1, 'choose at least one driver')
-    .max(2)
-    .refine((d) => new Set(d).size === d.length, 'a driver is listed twice'),
-  user: IdNameSchema,
-  group: IdNameSchema,
-  imageLabel: ContextSchema.optional(),
-  readonly: z.boolean(),
-  shareable: z.boolean(),
-  allowHardLinks: z.boolean().optional(),
-});
-export type ProfileInput = z.infer<typeof ProfileInputSchema>;
 
 const IdSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, 'not an id');
 
@@ -275,7 +235,7 @@ export function isEvent(name: unknown): name is EventName {
 }
 
 /** One line of plain words for a failed validation. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: Pick<z.ZodError, 'issues'>): string {
   const first = error.issues[0];
   if (!first) return 'invalid request';
   const where = first.path.length ? ` (at ${first.path.join('.')})` : '';

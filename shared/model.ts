@@ -123,6 +123,11 @@ export interface ChainNode {
   backing: ChainNode | null;
   dataFile: ChainNode | null;
   problems: Problem[];
+  /**
+   * A vmdk descriptor's extent files (qemu opens each one with it), in the descriptor's role and
+   * depth, never read as images; absent when the image names no file but itself.
+   */
+  extents?: ChainNode[];
 }
 
 export interface InspectResult {
@@ -138,6 +143,7 @@ export function chainNodes(root: ChainNode): ChainNode[] {
     out.push(n);
     if (n.backing) stack.push(n.backing);
     if (n.dataFile) stack.push(n.dataFile);
+    if (n.extents) stack.push(...n.extents);
   }
   return out;
 }

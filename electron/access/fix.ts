@@ -10,6 +10,7 @@ import type { AccessProfile, AccessReport } from '../../shared/access.js';
 import type { FolderAclEntry, Plan, PlanEntry, Refusal, VmProfile } from '../../shared/plan.js';
 import { hostBootTime } from '../core/boottime.js';
 import { selinuxEnabled } from '../native/libc.js';
+import { subjectRefusal } from '../change/owners.js';
 import { allowedRoots, insideAny } from '../relabel/allowed.js';
 import type { EngineChange } from '../relabel/engine.js';
 import { planChangesDetailed } from '../relabel/plan.js';
@@ -61,8 +62,11 @@ export function planAccessFixDetailed(topPath: string, profile: AccessProfile, o
   const refusals: Refusal[] = [];
   const notes: string[] = [];
   const changes: EngineChange[] = [];
-  const allowed = allowedRoots(vm, [report.top]);
+  const allowed = allowedRoots(vm, [topPath]);
+  notes.push(...allowed.notes);
   refusals.push(...allowed.refusals);
+  const subject = subjectRefusal(uid);
+  if (subject) refusals.push(subject);
 
   // Folders: each one that blocks, once, for the files (inside the allowed folders) behind it.
   const folders: FolderAclEntry[] = [];

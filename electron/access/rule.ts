@@ -12,28 +12,17 @@
 //   - the only entries that change or appear are user:<VM uid> (x only), the mask (x added, or a
 //     new mask no wider than group::'s bits plus x) and user:: when the VM's uid is the owner;
 //   - the mode's permission bits are the ones the kernel derives from the new ACL.
+import { forbiddenWhy } from '../change/consent.js';
+
+export { onTheWay } from '../change/consent.js';
 import type { RawState } from '../relabel/state.js';
 import {
   ACL_XATTR, aclFromMode, entryText, isMinimal, modeForAcl, parseAcl, permText, serializeAcl, type Acl, type AclEntry,
 } from './acl.js';
 
-/** Never changed, even when a chain's path goes through them. */
-const FORBIDDEN_TREES = ['/proc', '/sys', '/dev', '/etc', '/boot', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/run', '/var/run'];
-
-/** Never changed themselves (their subfolders may be): too wide to open up for a VM's sake. */
-const FORBIDDEN_EXACT = new Set(['/', '/home', '/root', '/var', '/var/lib', '/srv', '/opt', '/mnt', '/media']);
-
+/** Never changed: the one forbidden list the consent rules keep (system trees, too-wide folders). */
 export function forbiddenFolder(p: string): boolean {
-  return FORBIDDEN_EXACT.has(p) || FORBIDDEN_TREES.some((t) => p === t || p.startsWith(t + '/'));
-}
-
-/**
- * Whether a folder (a real path) lies on the way to an allowed folder or inside one. A header
- * can name a file through `..` or a symlink, so the walk may search folders that are neither: a
- * backing name `/home/alice/../srv/vms/base.qcow2` must not earn /home/alice an ACL entry.
- */
-export function onTheWay(real: string, roots: readonly string[]): boolean {
-  return roots.some((r) => r === real || r.startsWith(real === '/' ? '/' : real + '/') || real.startsWith(r + '/'));
+  return forbiddenWhy(p) !== null;
 }
 
 /** The ACL a state stands for: its xattr, or the minimal one its mode gives. */

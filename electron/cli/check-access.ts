@@ -6,8 +6,9 @@ import { permText, type AccessProfile, type AccessReport } from '../../shared/ac
 import type { Plan } from '../../shared/plan.js';
 import { checkAccess, previewAccessFix, subjectText } from '../access/index.js';
 import { applyPlan, closeHelper } from '../relabel/index.js';
-import { formatPlan } from './relabel.js';
+import { planLines, printRefusals } from './relabel.js';
 import { collect } from './options.js';
+import { textLines } from './output.js';
 
 interface Opts {
   user: string;
@@ -61,7 +62,7 @@ export function formatReport(r: AccessReport): string {
   lines.push(`  ${r.apparmor.message}`);
   for (const n of r.notes) lines.push(`  note: ${n}`);
   lines.push(r.ok ? 'the VM can open every file' : `the VM cannot open ${r.files.filter((f) => !f.ok).length} of ${r.files.length} files`);
-  return lines.join('\n');
+  return textLines(lines);
 }
 
 /** The fix as the preview shows it: folders (ACL before → after), then the relabel entries. */
@@ -74,11 +75,11 @@ export function formatFix(plan: Plan): string {
     lines.push(`            ACL ${f.before.acl ?? '(none)'} → ${f.after.acl ?? '(none)'}`);
     for (const c of f.changes) lines.push(`            · ${c}`);
   }
-  if (plan.entries.length) lines.push(formatPlan(plan).split('\n').slice(1, -1).join('\n'));
+  if (plan.entries.length) lines.push(...planLines(plan).slice(1, -1));
   else for (const n of plan.notes ?? []) lines.push(`  note: ${n}`);
   const n = folders.length + plan.entries.filter((e) => e.changes.length).length;
   lines.push(`  ${n} change${n === 1 ? '' : 's'}${n === 0 ? ' (nothing this fix can change)' : ''}`);
-  return lines.join('\n');
+  return textLines(lines);
 }
 
 async function run(p: string, o: Opts): Promise<void> {
@@ -100,7 +101,7 @@ async function run(p: string, o: Opts): Promise<void> {
   const plan = await previewAccessFix(p, profile, { inProcess: !o.helper || !!o.dryRun });
   if (plan.refusals.length) {
     out(o.json ? JSON.stringify({ report, plan, result: null }, null, 2) : `${formatReport(report)}\n${formatFix(plan)}`);
-    for (const r of plan.refusals) process.stderr.write(`refused: ${r.path ? `${r.path}: ` : ''}${r.message}\n`);
+    printRefusals(plan.refusals);
     process.exitCode = EXIT_REFUSED;
     return;
   }
@@ -115,14 +116,13 @@ async function run(p: string, o: Opts): Promise<void> {
   const after = result.ok !== false ? checkAccess(p, profile) : report;
   if (o.json) out(JSON.stringify({ report, plan, result, after }, null, 2));
   if (result.ok === false) {
-    for (const r of result.refusals ?? [{ path: '', message: result.message ?? 'failed' }]) process.stderr.write(`refused: ${r.path ? `${r.path}: ` : ''}${r.message}\n`);
+    printRefusals(result.refusals ?? [{ path: '', message: result.message ?? 'failed' }]);
     process.exitCode = EXIT_REFUSED;
     return;
   }
   if (!o.json) {
-    if (result.changed) out(`changed ${result.changed} (journal ${result.journalId}; undo with: diskchain undo ${result.journalId})`);
-    else out('nothing to change');
-    out(after.ok ? 'after the fix: the VM can open every file' : `after the fix, still blocked:\n${after.blockers.filter((b) => b.blocking).map((b) => `  ${b.kind.padEnd(8)} ${b.message}`).join('\n')}`);
+    out(textLines([result.changed ? `changed ${result.changed} (journal ${result.journalId}; undo with: diskchain undo ${result.journalId})` : 'nothing to change']));
+    out(textLines(after.ok ? ['after the fix: the VM can open every file'] : ['after the fix, still blocked:', ...after.blockers.filter((b) => b.blocking).map((b) => `  ${b.kind.padEnd(8)} ${b.message}`)]));
   }
   if (!after.ok) process.exitCode = EXIT_BLOCKED;
 }

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import type { DomainDisk, DomainReport, HeaderLayer, ResolvedProfile, Sourced, XmlLayer } from '../../shared/domain.js';
 import { openDomain, type OpenDomainInput } from '../libvirt/index.js';
 import { MAX_XML_BYTES } from '../libvirt/xml.js';
-import { writeOut } from './output.js';
+import { textLines, writeOut } from './output.js';
 
 export const EXIT_DIFFERENCES = 3;
 
@@ -62,7 +62,7 @@ function line(label: string, v: Sourced<unknown>): string {
   return `  ${label.padEnd(20)} ${value.padEnd(24)} ← ${v.source}`;
 }
 
-/** The resolved profile, one value per line with its source. */
+/** The resolved profile, one value per line with its source (not escaped: print with textLines). */
 export function renderProfile(p: ResolvedProfile): string[] {
   const out = [
     line('security_driver', p.securityDrivers),
@@ -95,7 +95,7 @@ export function renderDomain(r: DomainReport): string {
   out.push(`profile (qemu.conf ${r.qemuConf.path}: ${r.qemuConf.found ? 'read' : 'not found, libvirt defaults'})`);
   if (r.profile) out.push(...renderProfile(r.profile));
   else out.push(`  cannot be resolved: ${r.profileError}`);
-  return out.join('\n') + '\n';
+  return textLines(out) + '\n';
 }
 
 export function registerDomain(program: Command): void {

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { inspect } from '../core/chain.js';
 import { blockdevArgs, blockdevNodes, diskXml, nestedJson } from '../libvirt/export.js';
 import { topFailure } from './inspect.js';
+import { terminalSafeJson } from '../../shared/escape.js';
 import { writeOut } from './output.js';
 
 interface ExportOpts {
@@ -40,7 +41,9 @@ export function registerExport(program: Command): void {
       const opts = { target: o.target, bus: o.bus, readonly: !!o.readonly };
       if (o.libvirtXml) return writeOut(diskXml(root, opts));
       const nodes = blockdevNodes(root, opts);
-      if (o.jsonFilename) return writeOut(`json:${JSON.stringify(nestedJson(nodes))}\n`);
-      return writeOut(o.json ? JSON.stringify(nodes, null, 2) + '\n' : blockdevArgs(nodes));
+      // Text to paste into a shell: the JSON in it, with the characters a terminal acts on escaped
+      // as JSON escapes, means the same to qemu.
+      if (o.jsonFilename) return writeOut(terminalSafeJson(`json:${JSON.stringify(nestedJson(nodes))}\n`));
+      return writeOut(o.json ? JSON.stringify(nodes, null, 2) + '\n' : terminalSafeJson(blockdevArgs(nodes)));
     });
 }

@@ -1,11 +1,12 @@
 // `diskchain inspect PATH [--json | --qemu-json] [--format FMT]`
 import { Command, Option } from 'commander';
 import type { ChainNode, FormatName, ProblemCode } from '../../shared/model.js';
+import { escapeName, escapeText } from '../../shared/escape.js';
 import { humanSize, modeString, ownerString } from '../../shared/text.js';
 import { inspect } from '../core/chain.js';
 import { FORMATS } from '../core/formats/index.js';
 import { qemuInfoChain } from '../core/qemu-info.js';
-import { writeOut } from './output.js';
+import { warn, writeOut } from './output.js';
 
 /** Problems on the top image that mean it could not be read at all: the command fails. */
 const FATAL_ON_TOP: ReadonlySet<ProblemCode> = new Set([
@@ -18,13 +19,14 @@ export function topFailure(root: ChainNode): string | null {
   return p ? p.message : null;
 }
 
+/** One node's lines, escaped (the name from its raw header bytes, so invalid UTF-8 shows). */
 function describeNode(n: ChainNode): string[] {
   const lines: string[] = [];
   const size = n.header ? `${humanSize(n.header.virtualSize)} virtual` : null;
   const alloc = n.stat ? `${humanSize(n.stat.allocated)} allocated` : null;
   const fmt = n.format ? `${n.format}${n.formatSource === 'probed' || n.formatSource === 'assumed-raw' ? ` (${n.formatSource})` : ''}` : 'unread';
-  const named = n.role !== 'image' && n.name !== n.path ? `  named '${n.name}'` : '';
-  lines.push(`${n.role.padEnd(9)} ${n.path}${named}`);
+  const named = n.role !== 'image' && n.name !== n.path ? `  named '${escapeName(n.name, n.nameInfo?.rawHex)}'` : '';
+  const head = `${n.role.padEnd(9)} ${escapeText(n.path)}${named}`;
   lines.push(`          ${[fmt, size, alloc].filter(Boolean).join(', ')}`);
   if (n.owner) {
     lines.push(`          owner ${ownerString(n.owner)} ${modeString(n.owner.mode)}  selinux ${n.selinux ?? 'none'}`);
@@ -36,7 +38,7 @@ function describeNode(n: ChainNode): string[] {
     }
   }
   for (const p of n.problems) lines.push(`          ! ${p.code}: ${p.message}`);
-  return lines;
+  return [head, ...lines.map(escapeText)];
 }
 
 /** The chain as text: one block per image, top first, each data file under its image. */
@@ -61,7 +63,7 @@ export function registerInspect(program: Command): void {
       if (opts.qemuJson) {
         const r = qemuInfoChain(path, { format: opts.format });
         if (r.error) {
-          process.stderr.write(`diskchain: ${r.error}\n`);
+          warn(`diskchain: ${r.error}`);
           process.exitCode = 1;
           return;
         }
@@ -71,7 +73,7 @@ export function registerInspect(program: Command): void {
       const root = inspect(path, { format: opts.format });
       const failure = topFailure(root);
       if (failure) {
-        process.stderr.write(`diskchain: ${failure}\n`);
+        warn(`diskchain: ${failure}`);
         process.exitCode = 1;
         return;
       }

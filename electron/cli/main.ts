@@ -1,6 +1,7 @@
 // diskchain's command line: each command lives in its own module and registers itself here.
 // Modules load on demand, so `diskchain inspect` does not compile the server or the relabel engine.
 import { Command } from 'commander';
+import { warn } from './output.js';
 
 type Register = (program: Command) => void;
 
@@ -12,12 +13,14 @@ const MODULES: Record<string, () => Promise<Register>> = {
   domain: () => import('./domain.js').then((m) => m.registerDomain),
   export: () => import('./export.js').then((m) => m.registerExport),
   'check-access': () => import('./check-access.js').then((m) => m.registerCheckAccess),
+  'install-helper': () => import('./install-helper.js').then((m) => m.registerInstallHelper),
 };
 /** Which module registers each command. */
 const COMMANDS: Record<string, keyof typeof MODULES> = {
   inspect: 'inspect', scan: 'scan', serve: 'serve', relabel: 'relabel', restore: 'relabel', undo: 'relabel', recover: 'relabel',
   domain: 'domain', export: 'export',
   'check-access': 'check-access',
+  'install-helper': 'install-helper', 'uninstall-helper': 'install-helper',
 };
 
 const program = new Command('diskchain')
@@ -33,6 +36,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`diskchain: ${e instanceof Error ? e.message : String(e)}\n`);
+  warn(`diskchain: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });

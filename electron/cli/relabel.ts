@@ -11,6 +11,7 @@ import {
   applyPlan, closeHelper, defaultOwner, listJournal, planChanges, previewChange, recover, undo,
 } from '../relabel/index.js';
 import { collect } from './options.js';
+import { textLines, warn } from './output.js';
 
 interface ChangeOpts {
   driver?: 'dac' | 'selinux' | 'all';
@@ -110,8 +111,8 @@ function stateText(s: PlanEntry['before'], withSelinux: boolean): string {
   return withSelinux ? `${owner} ${s.selinux ?? '(no context)'}` : owner;
 }
 
-/** The plan as a table of files: role, path, before → after, remembered, then each change. */
-export function formatPlan(plan: Plan): string {
+/** The plan as a table of files: role, path, before → after, remembered, then each change (not escaped). */
+export function planLines(plan: Plan): string[] {
   const lines: string[] = [];
   const se = plan.profile.drivers.includes('selinux');
   const what = [
@@ -134,11 +135,15 @@ export function formatPlan(plan: Plan): string {
   for (const n of plan.notes ?? []) lines.push(`  note: ${n}`);
   const n = plan.entries.filter((e) => e.changes.length).length;
   lines.push(`  ${n} file${n === 1 ? '' : 's'} to change`);
-  return lines.join('\n');
+  return lines;
 }
 
-function printRefusals(refusals: Refusal[]): void {
-  for (const r of refusals) process.stderr.write(`refused: ${r.path ? `${r.path}: ` : ''}${r.message}\n`);
+export function formatPlan(plan: Plan): string {
+  return textLines(planLines(plan));
+}
+
+export function printRefusals(refusals: Refusal[]): void {
+  for (const r of refusals) warn(`refused: ${r.path ? `${r.path}: ` : ''}${r.message}`);
 }
 
 function out(s: string): void {
@@ -161,7 +166,7 @@ async function runChangeInner(action: Action, pathsIn: string[], o: ChangeOpts):
     sources = await profileFromLibvirt(action, pathsIn, o);
     profile = sources.profile;
     paths = sources.tops;
-    if (!o.json) out([`profile from ${sources.origin}:`, ...renderProfile(sources.resolved)].join('\n'));
+    if (!o.json) out(textLines([`profile from ${sources.origin}:`, ...renderProfile(sources.resolved)]));
     if (profile.drivers.length === 0) {
       if (o.json) out(JSON.stringify({ plan: null, profileSources: sources.resolved }, null, 2));
       else out('nothing to do: libvirt would leave these files as they are');
@@ -192,11 +197,11 @@ async function runChangeInner(action: Action, pathsIn: string[], o: ChangeOpts):
   if (o.json) out(JSON.stringify(withSources({ plan, result }), null, 2));
   if (result.ok === false) {
     printRefusals(result.refusals ?? [{ path: '', message: result.message ?? 'failed' }]);
-    if (result.rolledBack && !o.json) process.stderr.write(`${result.message ?? 'rolled back'}\n`);
+    if (result.rolledBack && !o.json) warn(result.message ?? 'rolled back');
     process.exitCode = EXIT_REFUSED;
     return;
   }
-  if (!o.json) out(result.changed ? `changed ${result.changed} file${result.changed === 1 ? '' : 's'} (journal ${result.journalId}; undo with: diskchain undo ${result.journalId})` : 'nothing to change');
+  if (!o.json) out(textLines([result.changed ? `changed ${result.changed} file${result.changed === 1 ? '' : 's'} (journal ${result.journalId}; undo with: diskchain undo ${result.journalId})` : 'nothing to change']));
 }
 
 function changeCommand(program: Command, action: Action): void {
@@ -241,7 +246,7 @@ export function registerRelabel(program: Command): void {
         const list = listJournal();
         if (o.json) out(JSON.stringify(list, null, 2));
         else if (!list.length) out('the journal is empty');
-        else for (const j of list) out(`${j.id}  ${j.kind.padEnd(7)} ${j.status.padEnd(11)} ${String(j.files).padStart(6)} files  ${j.tops.join(' ')}`);
+        else out(textLines(list.map((j) => `${j.id}  ${j.kind.padEnd(7)} ${j.status.padEnd(11)} ${String(j.files).padStart(6)} files  ${j.tops.join(' ')}`)));
         return;
       }
       let result: ApplyResult;
@@ -256,7 +261,7 @@ export function registerRelabel(program: Command): void {
         process.exitCode = EXIT_REFUSED;
         return;
       }
-      if (!o.json) out(`put back ${result.changed} file${result.changed === 1 ? '' : 's'} (journal ${result.journalId})`);
+      if (!o.json) out(textLines([`put back ${result.changed} file${result.changed === 1 ? '' : 's'} (journal ${result.journalId})`]));
     });
 
   program
@@ -273,9 +278,9 @@ export function registerRelabel(program: Command): void {
       }
       if (o.json) out(JSON.stringify(r, null, 2));
       else if (!r.recovered.length) out('nothing to recover');
-      else out(`recovered ${r.recovered.join(', ')}: ${r.files} file${r.files === 1 ? '' : 's'} put back`);
+      else out(textLines([`recovered ${r.recovered.join(', ')}: ${r.files} file${r.files === 1 ? '' : 's'} put back`]));
       if (r.conflicts.length) {
-        for (const c of r.conflicts) process.stderr.write(`left alone: ${c.path}: ${c.message}\n`);
+        for (const c of r.conflicts) warn(`left alone: ${c.path}: ${c.message}`);
         process.exitCode = 1;
       }
     });

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { ScanResult } from '../../shared/scan.js';
 import { humanSize } from '../../shared/text.js';
 import { scan } from '../core/scan.js';
-import { writeOut } from './output.js';
+import { textLines, writeOut } from './output.js';
 
 export function renderScan(r: ScanResult): string {
   const s = r.summary;
@@ -17,7 +17,7 @@ export function renderScan(r: ScanResult): string {
   }
   if (r.orphans.length) out.push('orphans (nothing uses them):', ...r.orphans.map((o) => `    ${o}`));
   for (const f of r.files) for (const p of f.problems) out.push(`! ${p.code}: ${p.message}`);
-  return out.join('\n') + '\n';
+  return textLines(out) + '\n';
 }
 
 export function registerScan(program: Command): void {

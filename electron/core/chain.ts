@@ -7,6 +7,7 @@ import type { ChainNode, FormatName, NameInfo, Problem, Role } from '../../share
 import { readLabels, ownerOf, toFileStat } from './fileinfo.js';
 import { formatModule, probeFormat } from './formats/index.js';
 import type { ChildName, ParsedImage } from './formats/types.js';
+import { vmdkExtentFiles } from './formats/vmdk.js';
 import { describeName, isUnsafePath } from './names.js';
 import { FileChangedError, refuseType, resolveFile, withImage } from './open.js';
 import { HeaderError, type ImageSource } from './source.js';
@@ -15,6 +16,8 @@ import { HeaderError, type ImageSource } from './source.js';
 export const LIBVIRT_MAX_DEPTH = 200;
 /** We stop walking here: deeper is never legitimate and keeps output bounded. */
 export const HARD_MAX_DEPTH = 10_000;
+/** Extent files one walk lists in all: a chain of hostile descriptors stays cheap to inspect. */
+export const MAX_CHAIN_EXTENTS = 4096;
 
 export interface InspectOptions {
   /** The top image's format, as a domain XML or `-f` states it; probed (as qemu-img does) when absent. */
@@ -35,6 +38,8 @@ export interface Pending {
   /** The format to read it with, and where that came from; null: probe it as libvirt would. */
   format: { name: string; source: ChainNode['formatSource'] } | null;
   parent: ChainNode | null;
+  /** A vmdk extent file of `parent` (in `parent`'s role and depth). */
+  extent?: boolean;
 }
 
 /** What a visited file yields besides its node: what to walk to next. */
@@ -72,9 +77,10 @@ function emptyNode(p: Pending): ChainNode {
 }
 
 function what(p: Pending): string {
-  if (p.role === 'image') return `image ${p.name}`;
+  if (p.role === 'image' && !p.extent) return `image ${p.name}`;
   const parent = p.parent ? ` (named '${p.name}' in ${p.parent.path})` : '';
-  return `${p.role === 'data-file' ? 'data file' : 'backing file'} ${p.nameInfo?.joined ?? p.name}${parent}`;
+  const kind = p.extent ? 'extent' : p.role === 'data-file' ? 'data file' : 'backing file';
+  return `${kind} ${p.nameInfo?.joined ?? p.name}${parent}`;
 }
 
 function errnoText(e: unknown): string {
@@ -102,6 +108,7 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
   const ctx: VisitContext = { seen: new Map(), dirs: new Map() };
   let root: ChainNode | null = null;
   let next: Pending | null = topPending(topPath, opts.format);
+  let extentBudget = MAX_CHAIN_EXTENTS;
 
   while (next) {
     const p: Pending = next;
@@ -115,6 +122,7 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
     if (!parsed) break;
 
     if (parsed.dataFile) node.dataFile = visitDataFile(node, p, parsed.dataFile, ctx);
+    if (node.format === 'vmdk') extentBudget -= visitExtents(node, p, parsed, ctx, extentBudget);
     if (parsed.backing) {
       const child = childPending(node, p, parsed.backing, 'backing');
       if (!child) continue;
@@ -130,21 +138,53 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
 }
 
 /** Turn a name from `node`'s header into what to visit; null when the name cannot be used at all. */
-export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pending, child: ChildName, role: Role): Pending | null {
+export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pending, child: ChildName, role: Role, extent = false): Pending | null {
   const nul = child.raw.indexOf(0);
   const bytes = nul < 0 ? child.raw : child.raw.subarray(0, nul);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    node.problems.push({ code: 'bad-name', message: `${node.path} names a ${role === 'backing' ? 'backing' : 'data'} file that is not valid UTF-8 (hex ${child.raw.toString('hex')}); not followed` });
+    const kind = extent ? 'vmdk extent' : role === 'backing' ? 'backing' : 'data';
+    node.problems.push({ code: 'bad-name', message: `${node.path} names a ${kind} file that is not valid UTF-8 (hex ${child.raw.toString('hex')}); not followed` });
     return null;
   }
   if (text === '') return null;
   const nameInfo = describeName(child.raw, text, p.joined, p.qemuPath);
   let format: Pending['format'] = null;
   if (child.format) format = { name: child.format, source: 'header' };
-  return { name: text, role, depth: role === 'data-file' ? p.depth : p.depth + 1, joined: nameInfo.joined, qemuPath: nameInfo.qemuPath, nameInfo, format, parent: null };
+  const depth = role === 'data-file' || extent ? p.depth : p.depth + 1;
+  return { name: text, role, depth, joined: nameInfo.joined, qemuPath: nameInfo.qemuPath, nameInfo, format, parent: null, ...(extent ? { extent } : {}) };
+}
+
+/**
+ * A vmdk descriptor's extent files: qemu opens each with the image (names relative to the
+ * descriptor's folder), so they are part of it, in its role. Looked at like data files, never
+ * parsed. Returns how many files were visited, at most `budget`.
+ */
+function visitExtents(node: ChainNode, p: Pending, parsed: ParsedImage, ctx: VisitContext, budget: number): number {
+  const names = vmdkExtentFiles(parsed);
+  if (names.length === 0) return 0;
+  if (names.length > budget) {
+    node.problems.push({ code: 'too-deep', message: `${what(p)} names ${names.length} extent files, more than the ${MAX_CHAIN_EXTENTS} one chain may list: its extents are not followed` });
+    return 0;
+  }
+  const extents: ChainNode[] = [];
+  const listed = new Set<string>();
+  for (const raw of names) {
+    const ep = childPending(node, p, { raw, format: null }, p.role, true);
+    if (!ep) continue;
+    ep.parent = node;
+    const { node: en } = visit(ep, ctx, false);
+    // Two names for one file (`a.raw`, `./a.raw`): one file to label, not a loop.
+    if (listed.has(en.path) && en.problems.every((x) => x.code === 'loop')) continue;
+    listed.add(en.path);
+    en.format = null;
+    en.formatSource = null;
+    extents.push(en);
+  }
+  if (extents.length) node.extents = extents;
+  return names.length;
 }
 
 function visitDataFile(node: ChainNode, p: Pending, child: ChildName, ctx: VisitContext): ChainNode | null {

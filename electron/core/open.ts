@@ -1,11 +1,10 @@
-// The one place an image file is opened: only after lstat said it is a regular file, without
-// following links and without blocking, then checked to be the very file that was lstat'ed.
+// The one place an image file is opened: held first (O_PATH, reached from / with no link on the
+// way, so a folder swapped for a link mid-way stops the walk), its type checked on what is held,
+// and only then opened for reading, without blocking: nothing but a regular file is ever opened.
 import * as fs from 'node:fs';
 import type { FileStat } from '../../shared/model.js';
+import { holdAbsolute, openHeld } from '../change/walk.js';
 import { HeaderError, fdSource, type ImageSource } from './source.js';
-
-// Node adds O_CLOEXEC itself.
-const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 
 /** The kind of file an lstat found. */
 export function fileType(st: fs.Stats): FileStat['type'] {
@@ -35,16 +34,40 @@ export class FileChangedError extends Error {}
 
 /** Open `real` (lstat'ed as `st`) and hand its bounded source to `fn`; the descriptor is always closed. */
 export function withImage<T>(real: string, st: fs.Stats, fn: (src: ImageSource) => T): T {
-  const fd = fs.openSync(real, OPEN_FLAGS);
+  const { fd, size } = openRegular(real, st);
   try {
-    const fst = fs.fstatSync(fd);
-    if (fst.dev !== st.dev || fst.ino !== st.ino || !fst.isFile()) {
-      throw new FileChangedError(`${real} changed while it was being read`);
-    }
-    return fn(fdSource(fd, fst.size));
+    return fn(fdSource(fd, size));
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Open a file a user named (a domain XML) for reading: its real path held with no link on the
+ * way, refused unless it is a regular file. The caller closes the descriptor.
+ */
+export function openRegularFile(name: string): { fd: number; size: number } {
+  const real = fs.realpathSync.native(name);
+  const st = fs.lstatSync(real);
+  const refused = refuseType(fileType(st));
+  if (refused) throw new HeaderError(`${name} is ${refused.what}; diskchain never opens one`);
+  return openRegular(real, st);
+}
+
+/** Open `real` for reading when it is still the regular file `st` (lstat) saw; else FileChangedError. */
+function openRegular(real: string, st: fs.Stats): { fd: number; size: number } {
+  let held;
+  try {
+    held = holdAbsolute(real);
+  } catch (e) {
+    throw new FileChangedError(`${real} changed while it was being read (${(e as Error).message})`);
+  }
+  if (held.st.dev !== st.dev || held.st.ino !== st.ino || !held.st.isFile()) {
+    fs.closeSync(held.fd);
+    throw new FileChangedError(`${real} changed while it was being read`);
+  }
+  const size = held.st.size;
+  return { fd: openHeld(held, real), size };
 }
 
 /**
@@ -62,13 +85,8 @@ export function openNamed(name: string): { src: ImageSource; close: () => void }
   const st = fs.lstatSync(real);
   const refused = refuseType(fileType(st));
   if (refused) throw new HeaderError(`Could not open '${name}': it is ${refused.what}; diskchain never opens one`);
-  const fd = fs.openSync(real, OPEN_FLAGS);
-  const fst = fs.fstatSync(fd);
-  if (fst.dev !== st.dev || fst.ino !== st.ino) {
-    fs.closeSync(fd);
-    throw new FileChangedError(`${real} changed while it was being read`);
-  }
-  return { src: fdSource(fd, fst.size), close: () => fs.closeSync(fd) };
+  const { fd, size } = openRegular(real, st);
+  return { src: fdSource(fd, size), close: () => fs.closeSync(fd) };
 }
 
 /**

@@ -1,16 +1,14 @@
 // The helper's wire format: one JSON request per line on stdin, one JSON answer per line on
 // stdout. Every request is validated here before anything else looks at it.
 import { z } from 'zod';
+import { AbsolutePathSchema as Path, ContextSchema as Context, IdNameSchema as IdName } from '../../shared/rules.js';
 
 export const HELPER_PROTOCOL = 1;
 /** A request line longer than this is refused (a plan for 11,000 files is a few MB). */
 export const MAX_LINE = 256 * 1024 * 1024;
 
 const MAX_FILES = 200_000;
-const Path = z.string().min(1).max(4096).refine((s) => !s.includes('\0') && s.startsWith('/'), 'not an absolute path');
 const Text = z.string().max(4096);
-const IdName = z.string().regex(/^\+?[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,63}\$?$/, 'a user or group is a name or +N');
-const Context = z.string().max(255).regex(/^[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.,:-]+$/, 'not an SELinux context');
 const Uint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** A disk's or layer's own <seclabel> (shared/plan.ts DiskSeclabel); its label is checked by profileProblems. */

@@ -2,6 +2,8 @@
 // chain with its headers, resolve the VM profile with its sources, export a chain. No side
 // effects: files are only read.
 import * as fs from 'node:fs';
+import { openRegularFile } from '../core/open.js';
+import { HeaderError } from '../core/source.js';
 import type { DomainDisk, DomainReport } from '../../shared/domain.js';
 import { inspect } from '../core/chain.js';
 import { selinuxEnabled } from '../native/libc.js';
@@ -42,26 +44,19 @@ export function qemuConfPath(explicit?: string): string {
  * or FIFO is never opened), bounded, and the file opened is the one looked at.
  */
 export function readDomainFile(file: string): string {
-  let seen: fs.Stats;
+  let opened: { fd: number; size: number };
   try {
-    seen = fs.statSync(file);
+    opened = openRegularFile(file);
   } catch (e) {
+    if (e instanceof HeaderError) throw new DomainXmlError(`${file}: not a regular file (${e.message})`);
     throw new DomainXmlError(`${file}: cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  if (!seen.isFile()) throw new DomainXmlError(`${file}: not a regular file`);
-  let fd: number;
+  const { fd, size } = opened;
   try {
-    fd = fs.openSync(fs.realpathSync.native(file), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY | fs.constants.O_NOFOLLOW);
-  } catch (e) {
-    throw new DomainXmlError(`${file}: cannot be opened (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.dev !== seen.dev || st.ino !== seen.ino) throw new DomainXmlError(`${file}: changed while being opened (refused)`);
-    if (st.size > MAX_XML_BYTES) throw new DomainXmlError(`${file}: ${st.size} bytes is more than a domain XML can be (limit ${MAX_XML_BYTES})`);
-    const buf = Buffer.alloc(st.size + 1);
+    if (size > MAX_XML_BYTES) throw new DomainXmlError(`${file}: ${size} bytes is more than a domain XML can be (limit ${MAX_XML_BYTES})`);
+    const buf = Buffer.alloc(size + 1);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    if (n > st.size) throw new DomainXmlError(`${file}: grew while being read`);
+    if (n > size) throw new DomainXmlError(`${file}: grew while being read`);
     return buf.subarray(0, n).toString('utf8');
   } finally {
     fs.closeSync(fd);

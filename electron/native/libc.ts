@@ -33,6 +33,9 @@ function bind() {
     getpwnam_r: c.func(`int getpwnam_r(const char *name, _Out_ ${'diskchain_passwd'} *pwd, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`),
     getgrnam_r: c.func(`int getgrnam_r(const char *name, _Out_ ${'diskchain_group'} *grp, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`),
     getgrouplist: c.func('int getgrouplist(const char *user, uint32_t group, _Out_ uint32_t *groups, _Inout_ int *ngroups)'),
+    syscall: c.func('long syscall(long nr, ...)'),
+    openat: c.func('int openat(int dirfd, const char *path, int flags, ...)'),
+    statx: c.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, _Out_ uint8_t *buf)'),
     passwd, group,
   };
 }
@@ -239,4 +242,55 @@ export function selabelLookup(path: string, mode: number): string | null {
   } finally {
     s.freecon(out[0]);
   }
+}
+
+// ---- path walks that never follow a link (electron/change/walk.ts builds on these) ----------
+
+/** openat2(2)'s resolve flags. */
+export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08 } as const;
+/** openat2 is syscall 437 on every architecture Linux added it to after 5.6 (the unified table). */
+const SYS_OPENAT2 = 437;
+const ENOSYS = os.constants.errno.ENOSYS;
+let openat2Missing = false;
+
+/** Walk without openat2 from now on, as on kernels before 5.6 (tests of the fallback). */
+export function forgoOpenat2(forgo = true): void {
+  openat2Missing = forgo;
+}
+
+/**
+ * openat2(dirfd, path, {flags, resolve}); null where the kernel lacks it (before 5.6, or a
+ * seccomp filter answers ENOSYS), so the caller walks component by component instead.
+ */
+export function openat2(dirfd: number, path: string, flags: number, resolve: number): number | null {
+  if (openat2Missing) return null;
+  const how = Buffer.alloc(24);
+  how.writeBigUInt64LE(BigInt(flags), 0);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  const fd = Number(libc().syscall(SYS_OPENAT2, 'int', dirfd, 'str', path, 'uint8_t *', how, 'size_t', how.length));
+  if (fd >= 0) return fd;
+  const e = errno();
+  if (e === ENOSYS) {
+    openat2Missing = true;
+    return null;
+  }
+  throw new LibcError('openat2', e, path);
+}
+
+/** openat(dirfd, name, flags): one component of a walk. */
+export function openat(dirfd: number, name: string, flags: number): number {
+  const fd = libc().openat(dirfd, name, flags);
+  if (fd >= 0) return fd;
+  throw new LibcError('openat', errno(), name);
+}
+
+const STATX_MNT_ID = 0x1000;
+const AT_EMPTY_PATH = 0x1000;
+const statxBuf = Buffer.alloc(256);
+
+/** The mount an open descriptor (O_PATH ones too) lies on, from statx; null where the kernel does not say. */
+export function mountId(fd: number): number | null {
+  if (libc().statx(fd, '', AT_EMPTY_PATH, STATX_MNT_ID, statxBuf) !== 0) throw new LibcError('statx', errno(), `fd ${fd}`);
+  if ((statxBuf.readUInt32LE(0) & STATX_MNT_ID) === 0) return null;
+  return Number(statxBuf.readBigUInt64LE(144));
 }

@@ -8,6 +8,7 @@ import {
   type Action, type DiskProfile, type DiskSeclabel, type Driver, type PlanEntry, type Refusal, type VmProfile,
 } from '../../shared/plan.js';
 import { groupName, userName } from '../native/libc.js';
+import { ConsentError } from '../change/consent.js';
 import { insideAny } from './allowed.js';
 import { sameBoot } from '../core/boottime.js';
 import { parseGroup, parseOwnership, parseUser } from './profile.js';
@@ -46,14 +47,26 @@ const BLOCKING: ReadonlySet<ProblemCode> = new Set([
   'unsafe-path', 'bad-name', 'no-backing-format', 'invalid-header',
 ]);
 
-/** The files of one disk in display order: top, its data file, then each backing and its data file. */
-export function diskFiles(root: ChainNode): { node: ChainNode; top: boolean }[] {
-  const out: { node: ChainNode; top: boolean }[] = [];
+export interface DiskFile {
+  node: ChainNode;
+  top: boolean;
+  /** For a vmdk extent file: its descriptor, whose role, label and consent it shares. */
+  extentOf?: ChainNode;
+}
+
+/**
+ * The files of one disk in display order: top, its extent files and data file, then each
+ * backing with its own.
+ */
+export function diskFiles(root: ChainNode): DiskFile[] {
+  const out: DiskFile[] = [];
   const seen = new Set<ChainNode>();
   for (let n: ChainNode | null = root; n && !seen.has(n); n = n.backing) {
     seen.add(n);
-    out.push({ node: n, top: n === root });
-    if (n.dataFile) out.push({ node: n.dataFile, top: n === root });
+    const top = n === root;
+    out.push({ node: n, top });
+    for (const e of n.extents ?? []) out.push({ node: e, top, extentOf: n });
+    if (n.dataFile) out.push({ node: n.dataFile, top });
   }
   return out;
 }
@@ -184,6 +197,10 @@ function nodeRefusal(node: ChainNode, roots: readonly string[], allowHardLinks: 
   const p = node.problems.find((x) => BLOCKING.has(x.code));
   if (p) return p.message;
   if (node.nameInfo && node.nameInfo.kind !== 'file') return `'${node.name}' is a ${node.nameInfo.kind} name, not a local file`;
+  if (node.format === 'vmdk' && !node.header) {
+    // qemu may still open it, with extent files nobody listed: never change half a disk.
+    return 'its vmdk descriptor could not be read, so the extent files qemu opens with it are unknown';
+  }
   if (!node.stat) return 'could not be examined';
   if (node.stat.type !== 'file') return `is a ${node.stat.type}, not a regular file`;
   if (!insideAny(node.path, roots)) {
@@ -223,8 +240,13 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
     const shareable = dp ? dp.shareable : profile.shareable;
     const remember = !readonly && !shareable;
     let image = root.path;
-    for (const { node, top } of diskFiles(root)) {
-      if (node.role !== 'data-file') image = node.path;
+    for (const { node, top, extentOf } of diskFiles(root)) {
+      // An extent is part of its descriptor's image: the descriptor's layer seclabel applies.
+      if (node.role !== 'data-file' && !extentOf) image = node.path;
+      const refuse = (message: string) => {
+        refusals.push({ path: node.path, message: extentOf ? `extent of ${extentOf.path}: ${message}` : message });
+      };
+      const extentNote = extentOf ? [`vmdk extent of ${extentOf.path}`] : [];
       // A driver the disk's seclabel turns off (relabel='no') leaves this file alone; on stop
       // libvirt looks at the disk's own seclabel only.
       const skip = (d: Driver): DiskSeclabel | null => {
@@ -239,7 +261,7 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
       const target = (doDac || doSelinux) && (action === 'relabel' || (top && remember));
       const refusedWhy = target ? nodeRefusal(node, allowedRoots, !!profile.allowHardLinks) : null;
       if (refusedWhy) {
-        refusals.push({ path: node.path, message: refusedWhy });
+        refuse(refusedWhy);
         continue;
       }
       if (!target) {
@@ -250,8 +272,8 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
         const state = toFileState(st);
         entries.push({
           path: node.path, role: node.role, top, before: state, after: state, remembered: false, changes: [], disk, target: false,
-          note: !doDac && !doSelinux ? skipNote.join('; ')
-            : top ? 'readonly and shareable disks are not restored (other VMs may use them), as in libvirt' : "backing images keep the VM's labels, as in libvirt",
+          note: [...extentNote, !doDac && !doSelinux ? skipNote.join('; ')
+            : top ? 'readonly and shareable disks are not restored (other VMs may use them), as in libvirt' : "backing images keep the VM's labels, as in libvirt"].filter(Boolean).join('; '),
         });
         continue;
       }
@@ -260,26 +282,27 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
         live = ctx.capture(node.path);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        refusals.push({ path: node.path, message: code === 'ELOOP' ? 'is a symbolic link now' : `cannot be opened (${code ?? (e as Error).message})` });
+        refuse(e instanceof ConsentError ? e.message : code === 'ELOOP' ? 'is a symbolic link now' : `cannot be opened (${code ?? (e as Error).message})`);
         continue;
       }
       if (!isRegular(live.mode)) {
-        refusals.push({ path: node.path, message: 'is not a regular file' });
+        refuse('is not a regular file');
         continue;
       }
       if (live.mode & 0o6000) {
         // A setuid or setgid program is no disk image; giving it away would hand out privileges.
-        refusals.push({ path: node.path, message: 'is setuid or setgid: not a disk image, never changed' });
+        refuse('is setuid or setgid: not a disk image, never changed');
         continue;
       }
       if (live.dev !== node.stat!.dev || live.ino !== node.stat!.ino) {
-        refusals.push({ path: node.path, message: 'was replaced by another file since it was inspected' });
+        refuse('was replaced by another file since it was inspected');
         continue;
       }
       const key = `${live.dev}:${live.ino}`;
       const earlier = sim.get(key);
       const start = earlier?.state ?? live;
       const fp = new FilePlanner(node.path, start, ctx.bootTime);
+      fp.notes.push(...extentNote);
       let remembered = false;
 
       if (action === 'relabel') {
@@ -363,7 +386,7 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
 
       if (skipNote.length) fp.notes.push(...skipNote);
       if (fp.refusals.length) {
-        for (const m of fp.refusals) refusals.push({ path: node.path, message: m });
+        for (const m of fp.refusals) refuse(m);
         continue;
       }
       const after = fp.cur;

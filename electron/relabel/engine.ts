@@ -6,15 +6,17 @@
 import * as fs from 'node:fs';
 import type { ApplyResult, JournalKind, RecoverResult, Refusal } from '../../shared/plan.js';
 import { fremovexattr, fsetxattr } from '../native/libc.js';
-import { insideAny } from './allowed.js';
+import { LIBVIRT_IMAGES_DIR } from '../../shared/plan.js';
+import { ConsentError, RootSet, callerUid, onTheWay, openFolderNoLinks, rootProblem, throughPkexec } from '../change/consent.js';
+import { libvirtPoolTargets } from '../change/pools.js';
 import type { RawChange } from './compute.js';
 import {
-  JournalWriter, acquireLock, appendEnd, readAll, readJournal, summarize, unfinished,
+  JournalWriter, acquireLock, checkStateDir, appendEnd, readAll, readJournal, summarize, unfinished,
   type ChangeRecord, type JournalFile,
 } from './journal.js';
 import {
   ACL_XATTR, COMPARED_XATTRS, LIBVIRT_PREFIX, MANAGED_XATTRS, SELINUX_XATTR, captureFd, captureFolderFd,
-  diffStates, isFolder, isRegular, openFolderNoFollow, openNoFollow, sameIdentity, sameXattr,
+  diffStates, isFolder, isRegular, sameIdentity, sameXattr,
   type ChangeKind, type RawState,
 } from './state.js';
 
@@ -25,9 +27,30 @@ function kindOf(c: { kind?: ChangeKind }): ChangeKind {
   return c.kind ?? 'file';
 }
 
-function openKind(path: string, kind: ChangeKind): number {
-  return kind === 'folder-acl' ? openFolderNoFollow(path) : openNoFollow(path);
+/**
+ * Where a run may change things, decided from what this process verified: files are opened
+ * beneath these roots only (electron/change/consent.ts); folder ACLs only on these folders.
+ */
+class Consent {
+  readonly rootSet: RootSet;
+  constructor(readonly roots: readonly string[], private readonly folders?: readonly string[]) {
+    this.rootSet = new RootSet(roots);
+  }
+
+  open(path: string, kind: ChangeKind): number {
+    if (kind === 'file') return this.rootSet.openFile(path);
+    const onWay = this.folders ? this.folders.includes(path) : onTheWay(path, this.roots);
+    if (!onWay) throw new ConsentError(path, 'is not a folder on the way to a file of the chain', 'EOUTSIDE');
+    return openFolderNoLinks(path);
+  }
+
+  close(): void {
+    this.rootSet.close();
+  }
 }
+
+/** Modes never set: chown clears them, and no disk image or folder of one needs them. */
+const PRIVILEGE_BITS = 0o6000;
 
 function captureKind(fd: number, kind: ChangeKind): RawState {
   return kind === 'folder-acl' ? captureFolderFd(fd) : captureFd(fd);
@@ -45,9 +68,9 @@ export interface ExecuteOptions {
   planIds?: string[];
   /** Check every file before journalling anything, and refuse with the full list. */
   precheck?: boolean;
-  /** When given, each opened file must still lie inside one of these folders. */
-  allowedRoots?: string[];
-  /** When given, each folder ACL change must be on one of these folders (exact real paths). */
+  /** The roots every changed file is reached from (the consent rules decided them). */
+  allowedRoots: string[];
+  /** When given, each folder ACL change must be on one of these folders (exact real paths); else on the way to a root. */
   allowedFolders?: string[];
 }
 
@@ -109,9 +132,9 @@ function converge(fd: number, target: RawState, step: (op: number) => void = () 
   }
   // chown clears setuid/setgid bits; the mode is never meant to change.
   const mode = fs.fstatSync(fd).mode;
-  if ((mode & 0o7777) !== (target.mode & 0o7777)) {
+  if ((mode & 0o7777) !== (target.mode & 0o7777 & ~PRIVILEGE_BITS)) {
     step(op++);
-    fs.fchmodSync(fd, target.mode & 0o7777);
+    fs.fchmodSync(fd, target.mode & 0o7777 & ~PRIVILEGE_BITS);
   }
   const se = target.xattrs[SELINUX_XATTR];
   if (!sameXattr(SELINUX_XATTR, cur.xattrs[SELINUX_XATTR], se)) {
@@ -135,9 +158,9 @@ function convergeFolder(fd: number, target: RawState, step: (op: number) => void
     if (want === undefined) fremovexattr(fd, ACL_XATTR);
     else fsetxattr(fd, ACL_XATTR, Buffer.from(want, 'hex'));
   }
-  if ((fs.fstatSync(fd).mode & 0o7777) !== (target.mode & 0o7777)) {
+  if ((fs.fstatSync(fd).mode & 0o7777) !== (target.mode & 0o7777 & ~PRIVILEGE_BITS)) {
     step(op++);
-    fs.fchmodSync(fd, target.mode & 0o7777);
+    fs.fchmodSync(fd, target.mode & 0o7777 & ~PRIVILEGE_BITS);
   }
 }
 
@@ -173,14 +196,16 @@ interface Opened {
 }
 
 /** Open a change's file and check it is the very file, in the very state, it was planned on. */
-function openChecked(c: { path: string; from: RawState; kind?: ChangeKind }, expect: RawState, roots?: string[], folders?: string[]): Opened {
+function openChecked(c: { path: string; from: RawState; to: RawState; kind?: ChangeKind }, expect: RawState, consent: Consent): Opened {
   const kind = kindOf(c);
+  if (c.to.mode & PRIVILEGE_BITS) throw new Refused({ path: c.path, message: 'would be given a setuid or setgid bit: never' });
   let fd: number;
   try {
-    fd = openKind(c.path, kind);
+    fd = consent.open(c.path, kind);
   } catch (e) {
+    if (e instanceof ConsentError) throw new Refused({ path: c.path, message: e.message });
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Refused({ path: c.path, message: code === 'ELOOP' ? 'is a symbolic link now (swapped since the preview)' : code === 'ENOENT' ? 'is gone' : code === 'ENOTDIR' ? 'is not a folder any more' : `cannot be opened (${code ?? (e as Error).message})` });
+    throw new Refused({ path: c.path, message: code === 'ENOENT' ? 'is gone' : `cannot be opened (${code ?? (e as Error).message})` });
   }
   try {
     const state = captureKind(fd, kind);
@@ -190,10 +215,8 @@ function openChecked(c: { path: string; from: RawState; kind?: ChangeKind }, exp
     let real: string | null = null;
     try {
       real = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch { /* no /proc: the identity check above stands */ }
+    } catch { /* no /proc: the walk from the root stands */ }
     if (real !== null && real !== c.path) throw new Refused({ path: c.path, message: `now reached as ${real}` });
-    if (kind === 'file' && roots && !insideAny(c.path, roots)) throw new Refused({ path: c.path, message: 'is outside the allowed folders' });
-    if (kind === 'folder-acl' && folders && !folders.includes(c.path)) throw new Refused({ path: c.path, message: 'is not a folder on the way to a file of the chain' });
     const diff = diffStates(state, expect);
     if (diff.length) throw new Refused({ path: c.path, message: `changed since the preview (${diff.join(', ')})` });
     return { fd, state };
@@ -210,17 +233,22 @@ function closeQuietly(fd: number): void {
 }
 
 /** Put files back to their `from` state, newest change first. Returns what could not be put back. */
-function revert(records: { path: string; from: RawState; to: RawState; kind?: ChangeKind }[]): { files: number; conflicts: Refusal[] } {
+function revert(records: { path: string; from: RawState; to: RawState; kind?: ChangeKind }[], consent: Consent): { files: number; conflicts: Refusal[] } {
   const conflicts: Refusal[] = [];
   let files = 0;
   for (let i = records.length - 1; i >= 0; i--) {
     const r = records[i]!;
     const kind = kindOf(r);
+    if (r.from.mode & PRIVILEGE_BITS) {
+      conflicts.push({ path: r.path, message: 'the journal asks for a setuid or setgid bit: left alone' });
+      continue;
+    }
     let fd: number;
     try {
-      fd = openKind(r.path, kind);
+      fd = consent.open(r.path, kind);
     } catch (e) {
-      conflicts.push({ path: r.path, message: `cannot be opened to put it back (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      const why = e instanceof ConsentError ? e.message : (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      conflicts.push({ path: r.path, message: `cannot be opened to put it back (${why})` });
       continue;
     }
     try {
@@ -260,13 +288,22 @@ export function execute(changes: EngineChange[], opts: ExecuteOptions): ApplyRes
 }
 
 function executeLocked(changes: EngineChange[], opts: ExecuteOptions): ApplyResult {
+  const consent = new Consent(opts.allowedRoots, opts.allowedFolders);
+  try {
+    return executeWith(changes, opts, consent);
+  } finally {
+    consent.close();
+  }
+}
+
+function executeWith(changes: EngineChange[], opts: ExecuteOptions, consent: Consent): ApplyResult {
   const pending = interruptedRefusal(opts.dir);
   if (pending.length) return { ok: false, journalId: '', changed: 0, refusals: pending, message: pending[0]!.message };
   if (opts.precheck) {
     const refusals: Refusal[] = [];
     for (const c of changes) {
       try {
-        closeQuietly(openChecked(c, c.from, opts.allowedRoots, opts.allowedFolders).fd);
+        closeQuietly(openChecked(c, c.from, consent).fd);
       } catch (e) {
         if (e instanceof Refused) refusals.push(e.refusal);
         else refusals.push({ path: c.path, message: (e as Error).message });
@@ -284,6 +321,8 @@ function executeLocked(changes: EngineChange[], opts: ExecuteOptions): ApplyResu
     count: changes.length,
     ...(opts.undoOf ? { undoOf: opts.undoOf } : {}),
     ...(opts.planIds ? { planIds: opts.planIds } : {}),
+    roots: [...opts.allowedRoots],
+    caller: callerUid(),
   });
   const hooks = new Hooks();
   const touched: ChangeRecord[] = [];
@@ -293,7 +332,7 @@ function executeLocked(changes: EngineChange[], opts: ExecuteOptions): ApplyResu
       const batch = changes.slice(start, start + BATCH_SIZE);
       const opened: Opened[] = [];
       try {
-        for (const c of batch) opened.push(openChecked(c, c.from, opts.allowedRoots, opts.allowedFolders));
+        for (const c of batch) opened.push(openChecked(c, c.from, consent));
         const recs = journal.changes(batch.map((c) => ({ path: c.path, disk: c.disk, from: c.from, to: c.to, ...(c.kind && c.kind !== 'file' ? { kind: c.kind } : {}) })));
         for (let i = 0; i < batch.length; i++) {
           const o = opened[i]!;
@@ -316,7 +355,7 @@ function executeLocked(changes: EngineChange[], opts: ExecuteOptions): ApplyResu
     }
   } catch (e) {
     const refusal = e instanceof Refused ? e.refusal : { path: touched[touched.length - 1]?.path ?? '', message: describeError(e) };
-    const back = revert(touched);
+    const back = revert(touched, consent);
     journal.end({ t: 'rollback', message: `${refusal.path}: ${refusal.message}`, ...(back.conflicts.length ? { conflicts: back.conflicts } : {}) });
     journal.close();
     return {
@@ -359,6 +398,8 @@ export function undoJournal(dir: string, id?: string): ApplyResult {
     const status = summary.find((x) => x.id === target!.id)!;
     if (status.status !== 'committed') return fail(`journal ${target!.id} is ${status.status}; only a committed change can be undone`);
     const changes: EngineChange[] = [...target!.changes].reverse().map((c) => ({ path: c.path, disk: c.disk, from: c.to, to: c.from, ...(c.kind ? { kind: c.kind } : {}) }));
+    const roots = journalRoots(target!);
+    if (roots.refusals.length) return { ok: false, journalId: '', changed: 0, refusals: roots.refusals, message: 'the journal names folders that cannot be changed now; nothing was done' };
     return executeLocked(changes, {
       dir,
       kind: 'undo',
@@ -366,10 +407,32 @@ export function undoJournal(dir: string, id?: string): ApplyResult {
       bootTime: target!.begin.bootTime,
       undoOf: target!.id,
       precheck: true,
+      allowedRoots: roots.roots,
     });
   } finally {
     release();
   }
+}
+
+/**
+ * The roots a journalled run may be undone or recovered within: those it recorded, each checked
+ * again now by the consent rules for the user it was made for (a journal from before roots were
+ * recorded allows none). Whoever undoes it through pkexec must be that user or root.
+ */
+function journalRoots(j: JournalFile): { roots: string[]; refusals: Refusal[] } {
+  const recorded = Array.isArray(j.begin.roots) ? j.begin.roots.filter((r): r is string => typeof r === 'string') : [];
+  const owner = typeof j.begin.caller === 'number' ? j.begin.caller : 0;
+  const refusals: Refusal[] = [];
+  if (throughPkexec() && callerUid() !== owner) {
+    return { roots: [], refusals: [{ path: j.file, message: `made for uid ${owner}; only that user or root may undo it` }] };
+  }
+  const libvirt = new Set([LIBVIRT_IMAGES_DIR, ...libvirtPoolTargets()]);
+  const roots = recorded.filter((r) => {
+    const why = rootProblem(r, libvirt.has(r) ? 'libvirt' : 'named', owner);
+    if (why) refusals.push({ path: r, message: why });
+    return !why;
+  });
+  return { roots, refusals };
 }
 
 function fail(message: string): ApplyResult {
@@ -379,6 +442,7 @@ function fail(message: string): ApplyResult {
 /** Bring back every file of every interrupted run to where it was before that run. */
 export function recoverAll(dir: string): RecoverResult {
   const result: RecoverResult = { recovered: [], files: 0, conflicts: [] };
+  checkStateDir(dir);
   let files: string[];
   try {
     files = unfinished(dir);
@@ -395,7 +459,15 @@ export function recoverAll(dir: string): RecoverResult {
         fs.rmSync(file, { force: true });
         continue;
       }
-      const back = revert(j.changes);
+      const roots = journalRoots(j);
+      const consent = new Consent(roots.roots);
+      let back;
+      try {
+        back = revert(j.changes, consent);
+      } finally {
+        consent.close();
+      }
+      back.conflicts.unshift(...roots.refusals);
       appendEnd(file, { t: 'recovered', ...(back.conflicts.length ? { conflicts: back.conflicts } : {}) });
       result.recovered.push(j.id);
       result.files += back.files;

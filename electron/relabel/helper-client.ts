@@ -47,6 +47,20 @@ export function helperInvocation(): HelperInvocation {
   return { command: 'pkexec', args: run, env };
 }
 
+/**
+ * What pkexec's own failure means, or null when the exit status is the helper's. pkexec exits 126
+ * when the authentication dialog was dismissed and 127 for everything else it refuses or fails at:
+ * "Not authorized" (polkit said no) is told apart from errors only by what it prints.
+ */
+export function pkexecFailure(code: number | null, stderr: string): string | null {
+  const detail = stderr ? ` (pkexec: ${stderr})` : '';
+  if (code === 126) return `authentication cancelled: the request to run the privileged helper was dismissed${detail}`;
+  if (code !== 127) return null;
+  if (/not authori[sz]ed/i.test(stderr)) return `authentication refused: polkit does not allow this user to run the privileged helper (action org.diskchain.helper.run)${detail}`;
+  if (/authentication agent/i.test(stderr)) return `authentication needed, but no polkit authentication agent can ask for it here (run from a desktop session, or start pkttyagent)${detail}`;
+  return `pkexec could not start the privileged helper (exit 127)${detail}`;
+}
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -69,9 +83,13 @@ export class HelperClient {
       this.stderr = (this.stderr + d).slice(-4000);
     });
     this.child.on('error', (e) => this.fail(new Error(`cannot start the helper (${inv.command}): ${e.message}`)));
-    this.child.on('exit', (code, signal) => {
-      const why = code === 126 || code === 127 ? 'authentication was refused or cancelled' : `exited (${signal ?? code})`;
-      this.fail(new Error(`the privileged helper ${why}${this.stderr.trim() ? `: ${this.stderr.trim().split('\n').slice(-3).join(' ')}` : ''}`));
+    // A request written after pkexec refused fails with EPIPE; why it ended comes with 'close'.
+    this.child.stdin.on('error', () => {});
+    // 'close', not 'exit': pkexec's reason is on stderr, which may still be arriving at 'exit'.
+    this.child.on('close', (code, signal) => {
+      const said = this.stderr.trim() ? this.stderr.trim().split('\n').filter((l) => l.trim()).slice(-3).join(' ') : '';
+      const refused = inv.command === 'pkexec' ? pkexecFailure(code, said) : null;
+      this.fail(new Error(refused ?? `the privileged helper exited (${signal ?? code})${said ? `: ${said}` : ''}`));
     });
     this.idle();
   }

@@ -32,6 +32,10 @@ export interface BeginRecord {
   pid: number;
   undoOf?: string;
   planIds?: string[];
+  /** The allowed roots the run was made within: undo and recover stay inside them. */
+  roots?: string[];
+  /** The uid the run was made for (pkexec's caller, or this process). */
+  caller?: number;
 }
 
 export interface ChangeRecord {
@@ -86,14 +90,45 @@ function nextJournalId(dir: string): string {
   return newJournalId(new Date(t));
 }
 
-/** Create the folder (0700) if needed and make sure it is a real folder, not a link. */
+/**
+ * As root, the journal folder and every folder above it must belong to root and be writable by
+ * root alone: a journal is a list of files for root to change back, so nobody else may be able
+ * to put one there (or swap a folder on the way). Folders that do not exist yet are skipped.
+ */
+export function checkStateDir(dir: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.lstatSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (st) {
+      const why = st.isSymbolicLink() ? 'is a symbolic link'
+        : !st.isDirectory() ? 'is not a folder'
+        : st.uid !== 0 ? `is owned by uid ${st.uid}, not root`
+        : st.mode & 0o022 ? `is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'}`
+        : null;
+      if (why) throw new Error(`journal folder ${dir} refused: ${p} ${why} (as root it and every folder above it must be root's, writable by root alone)`);
+    }
+    if (p === '/') return;
+  }
+}
+
+/** Create the folder (0700; the system one 0755 so its names can be listed) and check it is safe to keep a journal in. */
 export function ensureDir(dir: string): void {
-  // The system journal is readable by all (paths, owners, labels) so the app, not root, can
-  // list it and see whether a recovery is needed; everything else stays private.
+  checkStateDir(dir);
   fs.mkdirSync(dir, { recursive: true, mode: dir === SYSTEM_JOURNAL_DIR ? 0o755 : 0o700 });
+  checkStateDir(dir);
   const st = fs.lstatSync(dir);
   if (!st.isDirectory()) throw new Error(`journal folder ${dir} is not a folder`);
   if (st.mode & 0o002) throw new Error(`journal folder ${dir} is writable by everyone`);
+}
+
+/** Beside a journal while its run is under way: lets a user who may not read the journal see that a recovery is due. */
+function runningMarker(file: string): string {
+  return file.replace(/\.jsonl$/, '.running');
 }
 
 function fsyncDir(dir: string): void {
@@ -117,7 +152,8 @@ export class JournalWriter {
       const file = path.join(dir, `${id}.jsonl`);
       let fd: number;
       try {
-        fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW, dir === SYSTEM_JOURNAL_DIR ? 0o644 : 0o600);
+        fs.closeSync(fs.openSync(runningMarker(file), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644));
+        fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW, 0o600);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 10) continue;
         throw e;
@@ -148,6 +184,7 @@ export class JournalWriter {
 
   end(rec: Omit<EndRecord, 'ms'>): void {
     this.write([{ ...rec, ms: Date.now() }]);
+    fs.rmSync(runningMarker(this.file), { force: true });
   }
 
   close(): void {
@@ -169,6 +206,7 @@ export function appendEnd(file: string, rec: Omit<EndRecord, 'ms'>): void {
   } finally {
     fs.closeSync(fd);
   }
+  fs.rmSync(runningMarker(file), { force: true });
 }
 
 /**
@@ -222,12 +260,23 @@ export function isFinished(file: string): boolean {
   }
 }
 
+/** isFinished for a reader that may not open the journal (root's, 0600): its running marker is gone. */
+function looksFinished(file: string): boolean {
+  try {
+    return isFinished(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
+    return !fs.existsSync(runningMarker(file));
+  }
+}
+
 /** Journals that never reached their end (a run killed half-way). */
 export function unfinished(dir: string): string[] {
-  return journalFiles(dir).filter((f) => !isFinished(f));
+  return journalFiles(dir).filter((f) => !looksFinished(f));
 }
 
 export function journalFiles(dir: string): string[] {
+  checkStateDir(dir);
   let names: string[];
   try {
     names = fs.readdirSync(dir);

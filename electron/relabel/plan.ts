@@ -7,10 +7,12 @@ import type { Action, Plan, PlanEntry, Refusal, VmProfile } from '../../shared/p
 import { inspect } from '../core/chain.js';
 import { hostBootTime, sameBoot } from '../core/boottime.js';
 import { selabelLookup, selinuxPolicyAvailable } from '../native/libc.js';
-import { allowedRoots } from './allowed.js';
+import { RootSet } from '../change/consent.js';
+import { ownerRefusals } from '../change/owners.js';
+import { allowedRoots, insideAny } from './allowed.js';
 import { computePlan, type PlanContext, type RawChange } from './compute.js';
 import { profileProblems, settleProfile } from './profile.js';
-import { capturePath } from './state.js';
+import { captureFd, capturePath, type RawState } from './state.js';
 
 export interface PlanWithChanges {
   plan: Plan;
@@ -27,13 +29,26 @@ export interface PlanOptions {
   id?: string;
 }
 
-/** The context the planner reads the world through. */
-export function liveContext(bootTime: string): PlanContext {
+/**
+ * The context the planner reads the world through. A file inside an allowed root is read the way
+ * it will be changed (from the root, no links, no other mount, no execute bits), so what is
+ * planned is what the engine will find; anything else is only shown.
+ */
+export function liveContext(bootTime: string, roots?: RootSet): PlanContext {
   return {
     bootTime,
-    capture: capturePath,
+    capture: (p) => (roots && insideAny(p, roots.roots) ? captureThrough(roots, p) : capturePath(p)),
     defaultContext: (p, mode) => selabelLookup(p, mode),
   };
+}
+
+function captureThrough(roots: RootSet, p: string): RawState {
+  const fd = roots.openFile(p);
+  try {
+    return captureFd(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The boot time to plan with: the preview's when it is this boot's (see sameBoot), else ours. */
@@ -91,17 +106,28 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
     plan.refusals.push(...problems.map((m) => ({ path: '', message: m })));
     return { plan, changes: [] };
   }
+  const owners = ownerRefusals(profile, action);
+  if (owners.length) {
+    plan.refusals.push(...owners);
+    return { plan, changes: [] };
+  }
   const resolve = opts.resolve ?? ((p: string) => inspect(p));
   const roots = topPaths.map((p) => resolve(p));
   plan.top = roots[0]!.path;
   plan.tops = roots.map((r) => r.path);
-  const allowed = allowedRoots(profile, plan.tops);
+  const allowed = allowedRoots(profile, topPaths);
   plan.allowedRoots = allowed.roots;
   plan.refusals.push(...allowed.refusals);
-  const computed = computePlan(action, roots, profile, allowed.roots, liveContext(bootTime));
+  const rootSet = new RootSet(allowed.roots);
+  let computed;
+  try {
+    computed = computePlan(action, roots, profile, allowed.roots, liveContext(bootTime, rootSet));
+  } finally {
+    rootSet.close();
+  }
   plan.entries = computed.entries;
   plan.refusals.push(...computed.refusals);
-  plan.notes = computed.notes;
+  plan.notes = [...allowed.notes, ...computed.notes];
   if (process.getuid?.() !== 0) {
     plan.notes.push("made without privileges: libvirt's remembered labels (trusted.* xattrs) are invisible here; previewChange() asks the helper for the exact plan");
   }

@@ -2,44 +2,31 @@
 // categories, and the checks a profile must pass before anything is planned with it.
 import { randomInt } from 'node:crypto';
 import { DEFAULT_IMAGE_LABEL_BASE, type Driver, type VmProfile } from '../../shared/plan.js';
+import { idNumber, isContext, isIdName } from '../../shared/rules.js';
 import { lookupGroup, lookupUser } from '../native/libc.js';
 import { DEFAULT_QEMU_CONF, confString, readQemuConf } from '../libvirt/qemu-conf.js';
 
-const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to chown
-
-function parseNumeric(s: string): number | null {
-  if (!/^\d{1,10}$/.test(s)) return null;
-  const n = Number(s);
-  return n <= MAX_ID ? n : null;
-}
+export { isContext };
 
 /**
  * libvirt's virGetUserID: `+N` is always the number N; otherwise a user name first, then a
- * number. Throws when it is neither.
+ * number. Throws when it is neither, or not of the form shared/rules.ts allows.
  */
 export function parseUser(user: string): number {
-  if (user.startsWith('+')) {
-    const n = parseNumeric(user.slice(1));
-    if (n === null) throw new Error(`Failed to parse user '${user}'`);
-    return n;
-  }
-  const u = user === '' ? null : lookupUser(user);
+  if (!isIdName(user)) throw new Error(`Failed to parse user '${user}'`);
+  const u = user.startsWith('+') ? null : lookupUser(user);
   if (u) return u.uid;
-  const n = parseNumeric(user);
+  const n = idNumber(user);
   if (n === null) throw new Error(`Failed to parse user '${user}': no such user`);
   return n;
 }
 
 /** libvirt's virGetGroupID, same rules as parseUser. */
 export function parseGroup(group: string): number {
-  if (group.startsWith('+')) {
-    const n = parseNumeric(group.slice(1));
-    if (n === null) throw new Error(`Failed to parse group '${group}'`);
-    return n;
-  }
-  const g = group === '' ? null : lookupGroup(group);
+  if (!isIdName(group)) throw new Error(`Failed to parse group '${group}'`);
+  const g = group.startsWith('+') ? null : lookupGroup(group);
   if (g !== null) return g;
-  const n = parseNumeric(group);
+  const n = idNumber(group);
   if (n === null) throw new Error(`Failed to parse group '${group}': no such group`);
   return n;
 }
@@ -61,15 +48,6 @@ export function randomImageLabel(base = DEFAULT_IMAGE_LABEL_BASE): string {
   }
 }
 
-/** user:role:type:level[:categories]; conservative characters, bounded length. */
-const CONTEXT_RE = /^[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.]+:[A-Za-z0-9_.,:-]+$/;
-
-export function isContext(s: string): boolean {
-  return s.length <= 255 && CONTEXT_RE.test(s);
-}
-
-const NAME_RE = /^\+?[A-Za-z0-9_.][A-Za-z0-9_.@-]{0,63}\$?$/;
-
 /** Problems with a profile (empty when it is usable). */
 export function profileProblems(p: VmProfile, action: 'relabel' | 'restore' = 'relabel'): string[] {
   const out: string[] = [];
@@ -77,11 +55,11 @@ export function profileProblems(p: VmProfile, action: 'relabel' | 'restore' = 'r
   if (!Array.isArray(p.drivers) || p.drivers.length === 0) out.push('no security driver chosen (dac, selinux or both)');
   for (const d of p.drivers ?? []) if (d !== 'dac' && d !== 'selinux') out.push(`unknown driver '${String(d)}'`);
   if (action === 'relabel' && p.drivers?.includes('dac')) {
-    if (!NAME_RE.test(p.user)) out.push(`invalid user '${p.user}'`);
+    if (!isIdName(p.user)) out.push(`invalid user '${p.user}'`);
     else {
       try { parseUser(p.user); } catch (e) { out.push((e as Error).message); }
     }
-    if (!NAME_RE.test(p.group)) out.push(`invalid group '${p.group}'`);
+    if (!isIdName(p.group)) out.push(`invalid group '${p.group}'`);
     else {
       try { parseGroup(p.group); } catch (e) { out.push((e as Error).message); }
     }

@@ -47,8 +47,6 @@ const MAX_DOMAINS = 16;
 interface OpenDomain {
   input: { file?: string; text?: string; virshName?: string };
   report: DomainReport;
-  /** The folders the domain names files in: opened by opening it. */
-  folders: string[];
 }
 
 type Handler<C extends Channel> = (req: ParsedReq<C>) => Promise<Res<C>>;
@@ -115,16 +113,16 @@ export class Session {
       this.mustBeOpen(req.top);
       const dom = req.domain ? this.domainFor(req.domain, req.top) : null;
       const profile: VmProfile | undefined = dom ? this.domainProfile(dom) : undefined;
-      const plan = await this.worker.call('plan', req.action, req.top, (profile ?? req.profile)!, this.foldersWith(dom));
+      const plan = await this.worker.call('plan', req.action, req.top, (profile ?? req.profile)!, this.openedFolders());
       return this.keep(plan);
     },
     domain: async (req) => {
       const again = req.reopen ? this.domainFor(req.reopen) : null;
       const input = again?.input ?? (req.file !== undefined ? { file: userPath(req.file) } : req.text !== undefined ? { text: req.text } : { virshName: req.virsh! });
-      const { report, folders } = await this.worker.call('domain', input);
+      const { report } = await this.worker.call('domain', input);
       const id = req.reopen ?? `domain-${randomBytes(8).toString('hex')}`;
       this.domains.delete(id);
-      this.domains.set(id, { input, report, folders });
+      this.domains.set(id, { input, report });
       while (this.domains.size > MAX_DOMAINS) this.domains.delete(this.domains.keys().next().value!);
       // The domain names its disks: each local top may be planned from, as if opened.
       for (const d of report.disks) {
@@ -148,7 +146,7 @@ export class Session {
       } else {
         who = { ...req.profile! };
       }
-      const r = await this.worker.call('access', req.top, { ...who, allowRoots: [], openedFolders: this.foldersWith(dom) });
+      const r = await this.worker.call('access', req.top, { ...who, allowRoots: [], openedFolders: this.openedFolders() });
       if (r.plan) this.keep(r.plan);
       return r;
     },
@@ -209,9 +207,9 @@ export class Session {
     return d.report.profile.profile;
   }
 
-  /** Folders whose files may change: those opened, plus those an open domain names. */
-  private foldersWith(d: OpenDomain | null): string[] {
-    return [...new Set([...this.folders, ...(d?.folders ?? [])])];
+  /** Folders the user opened: where files may change (a domain's XML opens none, see electron/change/consent.ts). */
+  private openedFolders(): string[] {
+    return [...this.folders];
   }
 
   /** Said once to the renderer at start (a recovery of an interrupted change, for instance). */

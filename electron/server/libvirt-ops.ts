@@ -11,26 +11,9 @@ import { blockdevArgs, blockdevNodes, diskXml, openDomain, type OpenDomainInput 
 
 export type DomainInput = Pick<OpenDomainInput, 'file' | 'text' | 'virshName'>;
 
-/** The domain's report, and the folders it names files in. */
-export async function domain(input: DomainInput): Promise<{ report: DomainReport; folders: string[] }> {
-  const report = await openDomain(input);
-  return { report, folders: domainFolders(report) };
-}
-
-/**
- * Every folder the domain XML itself names files in (each level's source and data store): the
- * user opened those by opening the domain, so Relabel may change them. Not the folders the
- * headers lead to: an image naming a data file in ~/.ssh must not open ~/.ssh for changes.
- */
-export function domainFolders(report: DomainReport): string[] {
-  const out = new Set<string>();
-  for (const d of report.disks) {
-    for (const l of d.xmlChain) {
-      if (d.type === 'file' && l.path) out.add(path.dirname(l.path));
-      if (l.dataStore?.path && l.dataStore.type === 'file') out.add(path.dirname(l.dataStore.path));
-    }
-  }
-  return [...out];
+/** The domain's report. */
+export async function domain(input: DomainInput): Promise<{ report: DomainReport }> {
+  return { report: await openDomain(input) };
 }
 
 export interface AccessResult {

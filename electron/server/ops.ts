@@ -80,7 +80,13 @@ export function openFolder(dir: string): { disks: DiskWithQemu[]; errors: OpenEr
   for (const name of candidates) {
     const full = path.join(dir, name);
     try {
-      const st = fs.statSync(full);
+      // A link is not followed: its target may lie anywhere, and opening this folder allows
+      // changes in this folder only (electron/change/consent.ts).
+      const st = fs.lstatSync(full);
+      if (st.isSymbolicLink()) {
+        errors.push({ path: full, message: `${full} is a symbolic link; open the folder it points into to see it` });
+        continue;
+      }
       if (!st.isFile()) continue;
     } catch {
       continue;

@@ -3,12 +3,14 @@
 import type { Role } from '../../shared/model.js';
 import type { ResolvedProfile } from '../../shared/domain.js';
 import type { PlanEntry, Refusal } from '../../shared/plan.js';
+import type { ProfileField } from '../../shared/rules.js';
 import { useDomain } from '../domain-store.js';
 import {
   applyCurrent,
   canApply,
   closePanel,
   changeCount,
+  profileOf,
   setAction,
   setPanelDomain,
   setPanelTop,
@@ -19,6 +21,7 @@ import {
 import { AccessFindings, FolderFixRows } from './AccessSection.js';
 import { Breakable, ROLE_LABEL, fileName } from './ChainNodeCard.js';
 import { SourcedRow } from './DomainPanel.js';
+import './field-error.css';
 
 function stateText(e: PlanEntry, which: 'before' | 'after'): string[] {
   const s = e[which];
@@ -75,6 +78,25 @@ function PlanRow({ e }: { e: PlanEntry }) {
   );
 }
 
+/** Each typed field's input; its problem is `<id>-error`. */
+const FIELD_ID: Record<ProfileField, string> = { user: 'relabel-user', group: 'relabel-group', imageLabel: 'relabel-label' };
+
+/** A typed field's problem, right under it (the input names it with aria-describedby). */
+function FieldError({ field, message }: { field: ProfileField; message: string | undefined }) {
+  if (!message) return null;
+  const id = `${FIELD_ID[field]}-error`;
+  return (
+    <small className="field-error" id={id} data-testid={id}>
+      {message}
+    </small>
+  );
+}
+
+/** The attributes that tie an input to its FieldError. */
+function invalidProps(field: ProfileField, message: string | undefined) {
+  return message ? { 'aria-invalid': true, 'aria-describedby': `${FIELD_ID[field]}-error` } : {};
+}
+
 /** The domain's profile for this disk, each value with where it came from (read-only). */
 function DomainProfileSummary({ p, top }: { p: ResolvedProfile; top: string }) {
   const disk = p.disks.find((d) => d.path === top) ?? p.disks.find((d) => fileName(d.path) === fileName(top));
@@ -118,6 +140,7 @@ export function RelabelPanel() {
   const running = apply.status === 'running';
   const access = panel.action === 'access';
   const nothing = plan.status === 'ready' && !access && p && p.refusals.length === 0 && changeCount(p) === 0;
+  const fields = panel.domain ? {} : profileOf(form).fields;
 
   return (
     <aside className="relabel" data-testid="relabel-panel" aria-label={`${panel.action} a disk`}>
@@ -177,11 +200,13 @@ export function RelabelPanel() {
         </label>
         <label>
           <span>user</span>
-          <input data-testid="relabel-user" value={form.user} placeholder={info?.defaultUser ?? 'qemu'} spellCheck={false} autoComplete="off" onChange={(e) => updateForm({ user: e.target.value })} disabled={running} />
+          <input data-testid="relabel-user" value={form.user} placeholder={info?.defaultUser ?? 'qemu'} spellCheck={false} autoComplete="off" onChange={(e) => updateForm({ user: e.target.value })} disabled={running} {...invalidProps('user', fields.user)} />
+          <FieldError field="user" message={fields.user} />
         </label>
         <label>
           <span>group</span>
-          <input data-testid="relabel-group" value={form.group} placeholder={info?.defaultGroup ?? 'qemu'} spellCheck={false} autoComplete="off" onChange={(e) => updateForm({ group: e.target.value })} disabled={running} />
+          <input data-testid="relabel-group" value={form.group} placeholder={info?.defaultGroup ?? 'qemu'} spellCheck={false} autoComplete="off" onChange={(e) => updateForm({ group: e.target.value })} disabled={running} {...invalidProps('group', fields.group)} />
+          <FieldError field="group" message={fields.group} />
         </label>
         <label className="wide">
           <span>image label</span>
@@ -193,7 +218,9 @@ export function RelabelPanel() {
             autoComplete="off"
             onChange={(e) => updateForm({ label: e.target.value })}
             disabled={running}
+            {...invalidProps('imageLabel', fields.imageLabel)}
           />
+          <FieldError field="imageLabel" message={fields.imageLabel} />
         </label>
         <label className="check">
           <input type="checkbox" data-testid="relabel-readonly" checked={form.readonly} onChange={(e) => updateForm({ readonly: e.target.checked })} disabled={running} />
@@ -215,8 +242,11 @@ export function RelabelPanel() {
         <h3>
           Preview {plan.status === 'pending' && <span className="spinner" aria-label="computing" />}
         </h3>
-        {plan.status === 'error' && (
+        {plan.status === 'error' && plan.error && (
           <div className="alert error" role="alert" data-testid="plan-error">{plan.error}</div>
+        )}
+        {plan.status === 'error' && !plan.error && (
+          <p className="muted" data-testid="plan-fields">No preview until the marked fields are right.</p>
         )}
         {p && p.refusals.length > 0 && (
           <div className="alert error" role="alert" data-testid="refusals">

@@ -14,6 +14,7 @@ import { openAs, type OpenResult } from '../util/as-user.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 import { diskchain } from '../relabel/bin.js';
 import { setContext } from '../relabel/fixtures.js';
+import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let env: NodeJS.ProcessEnv;
@@ -28,7 +29,7 @@ const profile = { user: '+107', group: '+107' };
 beforeEach(() => {
   tmp = tempDir('diskchain-access-');
   fs.chmodSync(tmp.dir, 0o755);
-  env = { DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state') };
+  env = { DISKCHAIN_STATE_DIR: stateDir() };
   // In-process applies (and the helper's handleLine) journal here too, never in /var/lib.
   process.env.DISKCHAIN_STATE_DIR = env.DISKCHAIN_STATE_DIR;
   const vms = path.join(tmp.dir, 'vms');

@@ -9,6 +9,7 @@ import { libvirtAttrs, owner, setContext } from '../relabel/fixtures.js';
 import { runCli } from '../util/cli.js';
 import { tempDir } from '../util/qemu.js';
 import { diskElement, domainXml, makeChain3, write, type Chain3 } from './fixtures.js';
+import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let c: Chain3;
@@ -18,7 +19,7 @@ beforeEach(() => {
   tmp = tempDir('diskchain-libvirt-cli-');
   c = makeChain3(tmp.dir);
   const conf = write(tmp.dir, 'qemu.conf', 'user = "+107"\ngroup = "+108"\nsecurity_driver = "none"\n');
-  env = { ...process.env, DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state'), DISKCHAIN_QEMU_CONF: conf };
+  env = { ...process.env, DISKCHAIN_STATE_DIR: stateDir(), DISKCHAIN_QEMU_CONF: conf };
 });
 afterEach(() => tmp.cleanup());
 
@@ -106,19 +107,19 @@ describe('relabel / restore --domain', () => {
     setContext(all);
     const dac = `<seclabel type='static' model='dac' relabel='yes'><label>+300:+301</label></seclabel>`;
     const dom = write(tmp.dir, 'vm.xml', domainXml([diskElement(levels(), { end: 'terminated' })], dac));
-    const dry = runCli(['relabel', '--domain', dom, '--dry-run'], { env });
+    const dry = runCli(['relabel', '--domain', dom, '--allow-root', tmp.dir, '--dry-run'], { env });
     expect(dry.stderr).toBe('');
     expect(dry.stdout).toMatch(/user +\+300 +← domain <seclabel model='dac' type='static' relabel='yes'> <label>\+300:\+301<\/label>/);
     expect(dry.stdout).toMatch(/relabel .*top\.qcow2 \(dac, owner \+300:\+301\)/);
     expect(dry.stdout).toMatch(/5 files to change/);
     expect(all.map(owner)).toEqual(['0:0', '0:0', '0:0', '0:0', '0:0']);
 
-    const run = runCli(['relabel', '--domain', dom, '--no-helper'], { env });
+    const run = runCli(['relabel', '--domain', dom, '--allow-root', tmp.dir, '--no-helper'], { env });
     expect(run.status).toBe(0);
     expect(all.map(owner)).toEqual(Array(5).fill('300:301'));
     expect(libvirtAttrs(c.top)).toMatchObject({ dac: '+0:+0', ref_dac: '1' });
 
-    const restore = runCli(['restore', '--domain', dom, '--no-helper'], { env });
+    const restore = runCli(['restore', '--domain', dom, '--allow-root', tmp.dir, '--no-helper'], { env });
     expect(restore.status).toBe(0);
     expect(owner(c.top)).toBe('0:0');
     expect(owner(c.mid)).toBe('300:301');
@@ -137,7 +138,7 @@ describe('relabel / restore --domain', () => {
     const dom = write(tmp.dir, 'vm2.xml', domainXml([d1, d2]));
     // Through the privileged helper, which re-plans with the profile it is sent: the disks'
     // seclabels and remember_owner must survive its request validation.
-    const r = runCli(['relabel', '--domain', dom, '--qemu-conf', conf], { env });
+    const r = runCli(['relabel', '--domain', dom, '--allow-root', tmp.dir, '--qemu-conf', conf], { env });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/remember_owner +no +← .*q2\.conf:3 remember_owner = 0/);

@@ -12,6 +12,7 @@ import { libvirtAttrs, owner, setContext, xattr } from '../relabel/fixtures.js';
 import type { VmProfile } from '../../shared/plan.js';
 import { tempDir } from '../util/qemu.js';
 import { diskElement, domainXml, makeChain3, type Chain3 } from './fixtures.js';
+import { stateDir } from '../support/state.js';
 
 const FULL_CONF = `# qemu.conf as an admin leaves it
 #user = "root"
@@ -115,22 +116,24 @@ describe('the planner with the domain semantics (real files)', () => {
   let tmp: { dir: string; cleanup: () => void };
   let c: Chain3;
   let all: string[];
-  let stateDir: string | undefined;
+  let savedState: string | undefined;
   beforeEach(() => {
     tmp = tempDir('diskchain-vmprofile-');
     c = makeChain3(tmp.dir);
     all = [c.top, c.topData, c.mid, c.base, c.baseData];
     setContext(all);
-    stateDir = process.env.DISKCHAIN_STATE_DIR;
-    process.env.DISKCHAIN_STATE_DIR = path.join(tmp.dir, 'state');
+    savedState = process.env.DISKCHAIN_STATE_DIR;
+    process.env.DISKCHAIN_STATE_DIR = stateDir();
   });
   afterEach(() => {
-    if (stateDir === undefined) delete process.env.DISKCHAIN_STATE_DIR;
-    else process.env.DISKCHAIN_STATE_DIR = stateDir;
+    if (savedState === undefined) delete process.env.DISKCHAIN_STATE_DIR;
+    else process.env.DISKCHAIN_STATE_DIR = savedState;
     tmp.cleanup();
   });
 
   const base: VmProfile = { drivers: ['dac', 'selinux'], user: '+107', group: '+107', imageLabel: 'system_u:object_r:svirt_image_t:s0:c1,c2', readonly: false, shareable: false, allowRoots: [] };
+  // A domain's disks never open their own folders for changes (electron/change/consent.ts): name it.
+  const named = () => ({ allowRoots: [tmp.dir] });
 
   it('remember_owner = 0: relabel writes no trusted.libvirt.* record; restore goes to root:root', () => {
     const plan = planChanges('relabel', [c.top], { ...base, drivers: ['dac', 'selinux'], rememberOwner: false });
@@ -154,7 +157,7 @@ describe('the planner with the domain semantics (real files)', () => {
   });
 
   it("a disk's relabel='no' leaves its files alone for that driver; its DAC label wins over the VM's", () => {
-    const noDac = planChanges('relabel', [c.top], { ...base, disks: [{ path: c.top, readonly: false, shareable: false, seclabels: [{ model: 'dac', relabel: false }] }] });
+    const noDac = planChanges('relabel', [c.top], { ...base, ...named(), disks: [{ path: c.top, readonly: false, shareable: false, seclabels: [{ model: 'dac', relabel: false }] }] });
     expect(noDac.refusals).toEqual([]);
     expect(applyPlanInProcess(noDac)).toMatchObject({ ok: true });
     for (const f of all) expect(owner(f)).toBe('0:0');
@@ -163,7 +166,7 @@ describe('the planner with the domain semantics (real files)', () => {
     expect(noDac.entries[0]!.note).toMatch(/dac left alone: the disk's <seclabel model='dac' relabel='no'>/);
 
     const own = planChanges('relabel', [c.top], {
-      ...base, drivers: ['dac'],
+      ...base, ...named(), drivers: ['dac'],
       disks: [{ path: c.top, readonly: false, shareable: false, seclabels: [{ model: 'dac', relabel: true, label: '+400:+401' }], layerSeclabels: { [c.mid]: [{ model: 'dac', relabel: false }] } }],
     });
     expect(applyPlanInProcess(own)).toMatchObject({ ok: true });
@@ -172,7 +175,7 @@ describe('the planner with the domain semantics (real files)', () => {
   });
 
   it('per-disk readonly from the domain: content label on the top, nothing remembered, not restored', () => {
-    const p = { ...base, disks: [{ path: c.top, readonly: true, shareable: false, seclabels: [] }] };
+    const p = { ...base, ...named(), disks: [{ path: c.top, readonly: true, shareable: false, seclabels: [] }] };
     expect(applyPlanInProcess(planChanges('relabel', [c.top], p))).toMatchObject({ ok: true });
     expect(xattr(c.top, 'security.selinux')).toBe('system_u:object_r:virt_content_t:s0');
     expect(libvirtAttrs(c.top)).toEqual({});

@@ -7,6 +7,7 @@ import type { Plan } from '../../shared/plan.js';
 import { tempDir } from '../util/qemu.js';
 import { diskchain } from './bin.js';
 import { IMAGE_LABEL, libvirtAttrs, makeChain, owner, setContext, snapshot, xattr, type Chain } from './fixtures.js';
+import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let chain: Chain;
@@ -15,7 +16,7 @@ const who = ['--user', '+107', '--group', '+107'];
 
 beforeEach(() => {
   tmp = tempDir('diskchain-cli-');
-  env = { DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state') };
+  env = { DISKCHAIN_STATE_DIR: stateDir() };
   chain = makeChain(tmp.dir);
   setContext(chain.all);
 });

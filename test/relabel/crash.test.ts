@@ -7,6 +7,7 @@ import { listJournal } from '../../electron/relabel/index.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 import { diskchain } from './bin.js';
 import { PREFIX, setContext, snapshot } from './fixtures.js';
+import { stateDir } from '../support/state.js';
 
 const DISKS = 250; // 250 images + 250 data files = 500 files
 
@@ -52,7 +53,7 @@ const relabelArgs = () => ['relabel', '--driver', 'all', '--user', '+107', '--gr
 
 beforeAll(() => {
   tmp = tempDir('diskchain-crash-');
-  env = { DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state') };
+  env = { DISKCHAIN_STATE_DIR: stateDir() };
   makePool(tmp.dir);
 });
 afterAll(() => tmp.cleanup());

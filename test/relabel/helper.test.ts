@@ -12,13 +12,14 @@ import type { Plan } from '../../shared/plan.js';
 import { tempDir } from '../util/qemu.js';
 import { startHelper } from './bin.js';
 import { libvirtAttrs, makeChain, owner, profile, setContext, snapshot, type Chain } from './fixtures.js';
+import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let chain: Chain;
 
 beforeEach(() => {
   tmp = tempDir('diskchain-helper-');
-  process.env.DISKCHAIN_STATE_DIR = path.join(tmp.dir, 'state');
+  process.env.DISKCHAIN_STATE_DIR = stateDir();
   chain = makeChain(tmp.dir);
   setContext(chain.all);
 });

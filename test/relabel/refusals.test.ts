@@ -10,13 +10,14 @@ import type { Plan } from '../../shared/plan.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 import { diskchain } from './bin.js';
 import { makeChain, owner, profile, replaceBytes, setContext, snapshot, type Chain } from './fixtures.js';
+import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let chain: Chain;
 
 beforeEach(() => {
   tmp = tempDir('diskchain-refuse-');
-  process.env.DISKCHAIN_STATE_DIR = path.join(tmp.dir, 'state');
+  process.env.DISKCHAIN_STATE_DIR = stateDir();
   chain = makeChain(tmp.dir);
   setContext(chain.all);
 });
@@ -100,7 +101,7 @@ describe('refusals', () => {
     // top.qcow2 is changed first; the data file becomes a link to the base's data file.
     fs.renameSync(chain.topData, chain.topData + '.moved');
     fs.symlinkSync(chain.baseData, chain.topData);
-    const r = execute(changes, { dir: process.env.DISKCHAIN_STATE_DIR!, kind: 'relabel', tops: [chain.top], bootTime: plan.bootTime });
+    const r = execute(changes, { dir: process.env.DISKCHAIN_STATE_DIR!, kind: 'relabel', tops: [chain.top], bootTime: plan.bootTime, allowedRoots: plan.allowedRoots! });
     expect(r.ok).toBe(false);
     expect(r.refusals![0]).toEqual({ path: chain.topData, message: expect.stringMatching(/symbolic link/) });
     fs.unlinkSync(chain.topData);
@@ -114,7 +115,7 @@ describe('refusals', () => {
     fs.chownSync(chain.base, 55, 55); // base.qcow2 is the 4th change: the 3 before it happen first
     before[chain.base]!.uid = 55;
     before[chain.base]!.gid = 55;
-    const r = execute(changes, { dir: process.env.DISKCHAIN_STATE_DIR!, kind: 'relabel', tops: [chain.top], bootTime: plan.bootTime });
+    const r = execute(changes, { dir: process.env.DISKCHAIN_STATE_DIR!, kind: 'relabel', tops: [chain.top], bootTime: plan.bootTime, allowedRoots: plan.allowedRoots! });
     expect(r.ok).toBe(false);
     expect(r.refusals![0]!.path).toBe(chain.base);
     expect(snapshot(chain.all)).toEqual(before);

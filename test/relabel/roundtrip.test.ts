@@ -11,6 +11,7 @@ import {
   CONTENT, IMAGE_LABEL, ORIGINAL_CONTEXT, PREFIX, libvirtAttrs, makeChain, owner, profile, setContext, snapshot, xattr,
   type Chain,
 } from './fixtures.js';
+import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let chain: Chain;
@@ -18,7 +19,7 @@ const boot = hostBootTime();
 
 beforeEach(() => {
   tmp = tempDir('diskchain-relabel-');
-  process.env.DISKCHAIN_STATE_DIR = path.join(tmp.dir, 'state');
+  process.env.DISKCHAIN_STATE_DIR = stateDir();
   chain = makeChain(tmp.dir);
 });
 afterEach(() => {

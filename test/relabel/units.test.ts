@@ -14,6 +14,7 @@ import { parseGroup, parseOwnership, parseUser, randomImageLabel } from '../../e
 import { listJournal, planChange } from '../../electron/relabel/index.js';
 import { tempDir } from '../util/qemu.js';
 import { libvirtAttrs, makeChain, owner, profile, setContext, snapshot, type Chain } from './fixtures.js';
+import { stateDir } from '../support/state.js';
 
 describe('owners as libvirt parses them', () => {
   it('+N is a number, a name is looked up, an unknown all-digit name is a number', () => {
@@ -85,7 +86,7 @@ describe('journal', () => {
   let chain: Chain;
   beforeEach(() => {
     tmp = tempDir('diskchain-journal-');
-    state = path.join(tmp.dir, 'state');
+    state = stateDir();
     process.env.DISKCHAIN_STATE_DIR = state;
     chain = makeChain(tmp.dir);
     setContext(chain.all);
@@ -98,7 +99,7 @@ describe('journal', () => {
 
   function run() {
     const { plan, changes } = planChangesDetailed('relabel', [chain.top], profile());
-    return execute(changes, { dir: state, kind: 'relabel', tops: plan.tops!, bootTime: plan.bootTime });
+    return execute(changes, { dir: state, kind: 'relabel', tops: plan.tops!, bootTime: plan.bootTime, allowedRoots: plan.allowedRoots! });
   }
 
   it('ids sort in order and name nothing but journals', () => {
@@ -169,7 +170,7 @@ describe('journal', () => {
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
     fs.writeFileSync(file, lines.slice(0, -1).join('\n') + '\n');
     const { changes, plan } = planChangesDetailed('relabel', [chain.top], profile());
-    const r = execute(changes, { dir: state, kind: 'relabel', tops: plan.tops!, bootTime: plan.bootTime });
+    const r = execute(changes, { dir: state, kind: 'relabel', tops: plan.tops!, bootTime: plan.bootTime, allowedRoots: plan.allowedRoots! });
     expect(r.ok).toBe(false);
     expect(r.message).toMatch(/diskchain recover/);
   });

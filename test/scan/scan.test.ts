@@ -1,11 +1,11 @@
 // Scanning folders: images found by header, the forest of chains, and the bench pool's shape.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scan } from '../../electron/core/scan.js';
 import { runCli } from '../util/cli.js';
 import { qemuImg as q, tempDir } from '../util/qemu.js';
+import { makeCorpus } from '../../bench/make-corpus.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -50,7 +50,7 @@ describe('scan', () => {
 
   it('the bench corpus shape (20 bases) has the exact summary, also through the CLI', () => {
     const out = path.join(dir, 'bench');
-    execFileSync('python3', [path.resolve(import.meta.dirname, '../../../shared/bench/make-bench-corpus.py'), out, '20'], { stdio: 'ignore' });
+    makeCorpus(out, { files: 220, deep: false });
     const r = scan([path.join(out, 'pool')]);
     expect(r.summary).toMatchObject({ files: 220, tops: 180, sharedBases: 20, dataFiles: 20, orphans: 0, broken: 0, problems: 0 });
     const cli = runCli(['scan', '--json', path.join(out, 'pool')]);

@@ -10,6 +10,7 @@ import { diskElement, domainXml } from '../libvirt/fixtures.js';
 import { openAs } from '../util/as-user.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 import { SHOTS, launchChromium, makeChain, owner, rendererDir, startServe, type Chain, type ServeProcess } from './helpers.js';
+import { stateDir } from '../support/state.js';
 
 /** Open `file` as uid/gid 107 with no other groups (read-write or read-only); the errno code or 'ok'. */
 function openAsVm(file: string, write: boolean): string {
@@ -41,7 +42,7 @@ describe('a libvirt domain in the UI', () => {
     fs.writeFileSync(conf, '# test host\nuser = "+107"\ngroup = "+107"\ndynamic_ownership = 1\n');
     serve = await startServe(['--port', '0'], {
       DISKCHAIN_RENDERER_DIR: rendererDir(),
-      DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state'),
+      DISKCHAIN_STATE_DIR: stateDir(),
       DISKCHAIN_QEMU_CONF: conf,
     });
     browser = await launchChromium();
@@ -98,6 +99,13 @@ describe('a libvirt domain in the UI', () => {
   }, 60_000);
 
   it("relabels with the domain's profile (not the form's), and the files change on disk", async () => {
+    // A domain's XML never opens folders for changes by itself: the user opens the VM's folder.
+    await page.getByTestId('open-path').fill(chain.dir);
+    await page.getByTestId('open-path-go').click();
+    await page.getByTestId('view-forest').click();
+    await expect.poll(() => page.getByTestId('forest-summary').textContent(), { timeout: 20_000 }).toMatch(/\d/);
+    await page.getByTestId('view-chain').click();
+    if ((await page.getByTestId('view-domain').getAttribute('aria-pressed')) !== 'true') await page.getByTestId('view-domain').click();
     const vda = page.locator('[data-testid="domain-disk"][data-target="vda"]');
     await vda.getByTestId('domain-relabel').click();
     await page.getByTestId('relabel-panel').waitFor();

@@ -6,6 +6,7 @@ import { _electron, type ElectronApplication, type Page } from 'playwright-core'
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../util/qemu.js';
 import { ROOT, SHOTS, makeChain, owner, xattr, type Chain } from './helpers.js';
+import { stateDir } from '../support/state.js';
 
 /** The Electron binary and built app, or why not; never `require('electron')` (it downloads). */
 function electronSetup(): { bin: string; main: string } | { why: string } {
@@ -42,7 +43,7 @@ describe('the Electron app', () => {
     app = await _electron.launch({
       executablePath: setup.bin,
       args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), setup.main, chain.top],
-      env: { ...process.env, DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state') } as Record<string, string>,
+      env: { ...process.env, DISKCHAIN_STATE_DIR: stateDir() } as Record<string, string>,
       timeout: 60_000,
     });
     const page: Page = await app.firstWindow();

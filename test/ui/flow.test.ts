@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_LABEL } from '../../shared/plan.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 import { SHOTS, launchChromium, makeChain, owner, rendererDir, selinux, setXattr, snapshot, startServe, xattr, type Chain, type ServeProcess } from './helpers.js';
+import { stateDir } from '../support/state.js';
 
 const ORIGINAL_LABEL = 'system_u:object_r:virt_image_t:s0';
 const VM_LABEL = 'system_u:object_r:svirt_image_t:s0:c10,c20';
@@ -51,7 +52,7 @@ describe('the UI, served to chromium', () => {
     const renderer = rendererDir();
     serve = await startServe(['--port', '0', chain.top], {
       DISKCHAIN_RENDERER_DIR: renderer,
-      DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state'),
+      DISKCHAIN_STATE_DIR: stateDir(),
     });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });

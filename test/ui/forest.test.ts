@@ -2,13 +2,14 @@
 // counts, filters, the selection's highlight, a collapsed fan, relabel from a top (checked on
 // disk), the watcher following creates/deletes/rebases with only the changed file re-read, and a
 // scan of the 11,000-file bench pool cancelled half-way. Screenshots go to test-results/ui/.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qemuImg, tempDir } from '../util/qemu.js';
-import { ROOT, SHOTS, launchChromium, owner, rendererDir, setXattr, startServe, type ServeProcess } from './helpers.js';
+import { SHOTS, launchChromium, owner, rendererDir, setXattr, startServe, type ServeProcess } from './helpers.js';
+import { stateDir } from '../support/state.js';
+import { makeCorpus } from '../../bench/make-corpus.js';
 
 const SVIRT = 'system_u:object_r:svirt_image_t:s0:c1,c2';
 
@@ -47,7 +48,7 @@ describe('the forest of a scanned folder', () => {
     fs.writeFileSync(p('orphan.raw'), Buffer.alloc(4096));
     fs.chownSync(p('vmB1.qcow2'), 107, 107);
     setXattr(p('vmA2.qcow2'), 'security.selinux', SVIRT);
-    serve = await startServe(['--port', '0'], { DISKCHAIN_RENDERER_DIR: rendererDir(), DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state') });
+    serve = await startServe(['--port', '0'], { DISKCHAIN_RENDERER_DIR: rendererDir(), DISKCHAIN_STATE_DIR: stateDir() });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on('console', (m) => {
@@ -217,7 +218,7 @@ describe('the forest of a scanned folder', () => {
 
   it('shows a scan\'s progress and Cancel really stops it (the 11,000-file bench pool)', async () => {
     const out = path.join(tmp.dir, 'bench');
-    execFileSync('python3', [path.resolve(ROOT, '../shared/bench/make-bench-corpus.py'), out, '1000'], { stdio: 'ignore' });
+    makeCorpus(out, { files: 11_000, deep: false });
     await page.getByTestId('open-path').fill(path.join(out, 'pool'));
     await page.keyboard.press('Enter');
     await page.getByTestId('scan-progress').waitFor();

@@ -9,6 +9,7 @@ import { channels, parseRequest } from '../../shared/ipc.js';
 import { startServe as startInProcess, type Served } from '../../electron/server/http.js';
 import { tempDir } from '../util/qemu.js';
 import { makeChain, snapshot, startServe, type Chain } from './helpers.js';
+import { stateDir } from '../support/state.js';
 
 interface Reply {
   status: number;
@@ -93,7 +94,7 @@ describe('diskchain serve', () => {
   beforeAll(async () => {
     tmp = tempDir('diskchain-ui-sec-');
     // Journals of this run stay in its folder, not in /var/lib/diskchain.
-    process.env.DISKCHAIN_STATE_DIR = path.join(tmp.dir, 'state');
+    process.env.DISKCHAIN_STATE_DIR = stateDir();
     const renderer = path.join(tmp.dir, 'renderer');
     fs.mkdirSync(path.join(renderer, 'assets'), { recursive: true });
     fs.writeFileSync(path.join(renderer, 'index.html'), '<!doctype html><title>diskchain</title>');
@@ -220,7 +221,7 @@ describe('diskchain serve', () => {
   });
 
   it('prints the URL with its token as the first line of stdout, on 127.0.0.1', async () => {
-    const s = await startServe(['--port', '0', chain.top], { DISKCHAIN_RENDERER_DIR: path.join(tmp.dir, 'renderer'), DISKCHAIN_STATE_DIR: path.join(tmp.dir, 'state') });
+    const s = await startServe(['--port', '0', chain.top], { DISKCHAIN_RENDERER_DIR: path.join(tmp.dir, 'renderer'), DISKCHAIN_STATE_DIR: stateDir() });
     try {
       expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/$/);
       const port = Number(new URL(s.url).port);

@@ -750,6 +750,16 @@ export function vmdkExtents(parsed: ParsedImage): string[] {
   return extentsOf(parsed).filter((e) => !e.self).map((e) => e.name);
 }
 
+/**
+ * The names of the extent files qemu opens besides the image itself, as the descriptor's bytes
+ * (see vmdkExtents), each file once: a name written twice is one file to label.
+ */
+export function vmdkExtentFiles(parsed: ParsedImage): Buffer[] {
+  const out = new Map<string, Buffer>();
+  for (const e of extentsOf(parsed)) if (!e.self) out.set(e.raw.toString('hex'), e.raw);
+  return [...out.values()];
+}
+
 
 /**
  * qemu-img's `format-specific` object for a parsed vmdk opened under the name `filename` (the
