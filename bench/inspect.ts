@@ -1,7 +1,7 @@
 // Inspecting the 1,000-deep chain: in-process, as a whole CLI process, and qemu-img beside it.
 import * as path from 'node:path';
-import { inspect } from '../electron/core/chain.js';
-import { qemuInfoChain } from '../electron/core/qemu-info.js';
+import { inspect } from '../electron/node/core/chain.js';
+import { qemuInfoChain } from '../electron/node/core/qemu-info.js';
 import type { Corpus } from './corpus.js';
 import { fmt, timeIt, timeProcess } from './stats.js';
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { VmProfile } from '../shared/plan.js';
-import { applyPlan, closeHelper, planChanges } from '../electron/relabel/index.js';
+import { applyPlan, closeHelper, planChanges } from '../electron/node/relabel/index.js';
 import type { Corpus } from './corpus.js';
 import { fmt } from './stats.js';
 import { stateDir } from '../test/support/state.js';

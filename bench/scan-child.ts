@@ -1,5 +1,5 @@
 // Runs one scan in a fresh process, so its time and peak RSS are the scan's alone.
-import { scan } from '../electron/core/scan.js';
+import { scan } from '../electron/node/core/scan.js';
 
 const roots = process.argv.slice(2);
 const t0 = performance.now();

@@ -14,11 +14,11 @@ const entries = [
   // The diskchain command (inspect, scan, relabel, restore, undo, recover, serve).
   // Split so each command loads only its own code; chunks sit beside the entries (the helper and
   // the worker are found relative to the code that starts them).
-  { entryPoints: { cli: 'electron/cli/main.ts' }, outdir: out, splitting: true, chunkNames: 'chunk-[hash]', ...esm, banner: { js: '#!/usr/bin/env node\n' + esm.banner.js } },
+  { entryPoints: { cli: 'electron/node/cli/main.ts' }, outdir: out, splitting: true, chunkNames: 'chunk-[hash]', ...esm, banner: { js: '#!/usr/bin/env node\n' + esm.banner.js } },
   // The privileged helper, started by pkexec or directly as root; found next to the bundles.
-  { entryPoints: ['electron/helper/main.ts'], outfile: `${out}/helper.js`, ...esm },
+  { entryPoints: ['electron/node/helper/main.ts'], outfile: `${out}/helper.js`, ...esm },
   // Header parsing and scanning off the main event loop (serve and Electron main).
-  { entryPoints: ['electron/server/inspect-worker.ts'], outfile: `${out}/inspect-worker.js`, ...esm },
+  { entryPoints: ['electron/node/session/inspect-worker.ts'], outfile: `${out}/inspect-worker.js`, ...esm },
   // The Electron main process and its sandboxed preload (which must be CommonJS).
   { entryPoints: ['electron/main/main.ts'], outfile: `${out}/main.js`, ...esm },
   { entryPoints: ['electron/main/preload.ts'], outfile: `${out}/preload.cjs`, ...node, format: 'cjs' },
@@ -35,7 +35,7 @@ const koffiEntry = require.resolve('koffi');
 const koffiPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(koffiEntry), 'package.json'), 'utf8'));
 const koffiAddons = path.dirname(require.resolve(`@koromix/koffi-${process.platform}-${process.arch}/package.json`));
 const installable = [
-  { entryPoints: ['electron/helper/main.ts'], outfile: `${helperLib}/helper.mjs`, ...esm, sourcemap: false },
+  { entryPoints: ['electron/node/helper/main.ts'], outfile: `${helperLib}/helper.mjs`, ...esm, sourcemap: false },
   { entryPoints: [koffiEntry], outfile: `${koffiOut}/index.cjs`, ...node, external: [], format: 'cjs', sourcemap: false },
 ];
 
@@ -49,7 +49,7 @@ function copyHelperFiles() {
     }
   }
   // The launcher template and the polkit policy install-helper fills in and writes.
-  for (const f of ['diskchain-helper.in', 'org.diskchain.helper.policy']) fs.copyFileSync(`electron/helper/${f}`, `${helperDir}/${f}`);
+  for (const f of ['diskchain-helper.in', 'org.diskchain.helper.policy']) fs.copyFileSync(`electron/node/helper/${f}`, `${helperDir}/${f}`);
 }
 
 for (const d of [out, helperDir]) fs.rmSync(d, { recursive: true, force: true });

@@ -6,9 +6,9 @@ import { app, BrowserWindow, ipcMain, Menu, session, shell, type IpcMainInvokeEv
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHANNELS, type Command, type EventData, type EventName, type Result } from '../../shared/ipc.js';
-import { Session } from '../server/handlers.js';
-import { FileRecent } from '../server/recent.js';
-import { findRendererDir } from '../server/web.js';
+import { Session } from '../node/session/handlers.js';
+import { FileRecent } from '../node/session/recent.js';
+import { findRendererDir } from '../node/serve/web.js';
 import { buildMenu, showOpenDialog } from './menu.js';
 import { APP_URL, isAppUrl, registerAppScheme, serveRenderer } from './protocol.js';
 

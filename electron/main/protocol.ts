@@ -2,7 +2,7 @@
 // same CSP as `diskchain serve`. Never file://, so a page can reach no file but its own assets.
 import { protocol } from 'electron';
 import * as fs from 'node:fs';
-import { SECURITY_HEADERS, contentType, resolveAsset } from '../server/web.js';
+import { SECURITY_HEADERS, contentType, resolveAsset } from '../node/serve/web.js';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'diskchain';

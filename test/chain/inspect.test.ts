@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainNodes, type ChainNode } from '../../shared/model.js';
-import { inspect } from '../../electron/core/chain.js';
-import { hostBootTime } from '../../electron/core/boottime.js';
+import { inspect } from '../../electron/node/core/chain.js';
+import { hostBootTime } from '../../electron/node/core/boottime.js';
 import { runCli } from '../util/cli.js';
 import { qemuImg as q, tempDir } from '../util/qemu.js';
 

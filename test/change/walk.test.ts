@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RootSet, allowedRoots, forbiddenWhy } from '../../electron/change/consent.js';
-import { closeRoot, holdAbsolute, holdInRoot, openHeld, openRoot } from '../../electron/change/walk.js';
-import { forgoOpenat2 } from '../../electron/native/libc.js';
+import { RootSet, allowedRoots, forbiddenWhy } from '../../electron/node/change/consent.js';
+import { closeRoot, holdAbsolute, holdInRoot, openHeld, openRoot } from '../../electron/node/native/walk.js';
+import { forgoOpenat2 } from '../../electron/node/native/libc.js';
 import { tempDir } from '../util/qemu.js';
 
 const isRoot = process.getuid?.() === 0;

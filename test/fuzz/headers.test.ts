@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_CODES } from '../../shared/model.js';
-import { FORMATS, probeFormat } from '../../electron/core/formats/index.js';
-import { HeaderError, MAX_READ, READ_BUDGET, bufferSource, type ImageSource } from '../../electron/core/source.js';
+import { FORMATS, probeFormat } from '../../electron/node/core/formats/index.js';
+import { HeaderError, MAX_READ, READ_BUDGET, bufferSource, type ImageSource } from '../../electron/node/core/source.js';
 import { qemuImgLuks as q, tempDir } from '../util/qemu.js';
 
 /** Cases per seed image; with the seeds below this is well over 20,000 in all. */

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainNode } from '../../shared/model.js';
-import { inspect } from '../../electron/core/chain.js';
+import { inspect } from '../../electron/node/core/chain.js';
 import { runCli } from '../util/cli.js';
 import { patchFile, qemuImg as q, tempDir } from '../util/qemu.js';
 

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACL_XATTR, AclError, MAX_ACL_ENTRIES, aclFromMode, aclLines, checkAccess, modeForAcl, parseAcl, serializeAcl,
   type Acl, type AclEntry,
-} from '../../electron/access/acl.js';
-import { folderChangeProblems, folderFix } from '../../electron/access/rule.js';
-import { groupList, lgetxattr } from '../../electron/native/libc.js';
-import type { RawState } from '../../electron/relabel/state.js';
+} from '../../electron/node/change/acl.js';
+import { folderChangeProblems, folderFix } from '../../electron/node/access/rule.js';
+import { groupList, lgetxattr } from '../../electron/node/native/libc.js';
+import type { RawState } from '../../electron/node/change/state.js';
 import { tempDir } from '../util/qemu.js';
 
 let tmp: { dir: string; cleanup: () => void };

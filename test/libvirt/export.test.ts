@@ -2,10 +2,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspect } from '../../electron/core/chain.js';
-import { compareChains, headerLayers } from '../../electron/libvirt/compare.js';
-import { parseDomainXml } from '../../electron/libvirt/domain-xml.js';
-import { blockdevNodes, diskXml, nestedJson, type BlockdevNode } from '../../electron/libvirt/export.js';
+import { inspect } from '../../electron/node/core/chain.js';
+import { compareChains, headerLayers } from '../../electron/node/libvirt/compare.js';
+import { parseDomainXml } from '../../electron/node/libvirt/domain-xml.js';
+import { blockdevNodes, diskXml, nestedJson, type BlockdevNode } from '../../electron/node/libvirt/export.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 import { makeChain3, type Chain3 } from './fixtures.js';
 

@@ -3,11 +3,11 @@
 // checked on real files.
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseDomainXml } from '../../electron/libvirt/domain-xml.js';
-import { ConfError, parseConf } from '../../electron/libvirt/qemu-conf.js';
-import { resolveProfile } from '../../electron/libvirt/profile.js';
-import { applyPlanInProcess } from '../../electron/relabel/apply.js';
-import { planChanges } from '../../electron/relabel/plan.js';
+import { parseDomainXml } from '../../electron/node/libvirt/domain-xml.js';
+import { ConfError, parseConf } from '../../electron/node/libvirt/qemu-conf.js';
+import { resolveProfile } from '../../electron/node/libvirt/profile.js';
+import { applyPlanInProcess } from '../../electron/node/relabel/apply.js';
+import { planChanges } from '../../electron/node/relabel/plan.js';
 import { libvirtAttrs, owner, setContext, xattr } from '../relabel/fixtures.js';
 import type { VmProfile } from '../../shared/plan.js';
 import { tempDir } from '../util/qemu.js';
@@ -132,7 +132,7 @@ describe('the planner with the domain semantics (real files)', () => {
   });
 
   const base: VmProfile = { drivers: ['dac', 'selinux'], user: '+107', group: '+107', imageLabel: 'system_u:object_r:svirt_image_t:s0:c1,c2', readonly: false, shareable: false, allowRoots: [] };
-  // A domain's disks never open their own folders for changes (electron/change/consent.ts): name it.
+  // A domain's disks never open their own folders for changes (electron/node/change/consent.ts): name it.
   const named = () => ({ allowRoots: [tmp.dir] });
 
   it('remember_owner = 0: relabel writes no trusted.libvirt.* record; restore goes to root:root', () => {

@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDomainXml } from '../../electron/libvirt/domain-xml.js';
+import { parseDomainXml } from '../../electron/node/libvirt/domain-xml.js';
 import {
   DomainXmlError, MAX_XML_ATTRIBUTES, MAX_XML_ELEMENTS, MAX_XML_ELEMENT_ATTRIBUTES, MAX_XML_VALUE,
-} from '../../electron/libvirt/xml.js';
+} from '../../electron/node/libvirt/xml.js';
 import { nodeArgsFor } from '../relabel/bin.js';
 import { tempDir } from '../util/qemu.js';
 
@@ -40,7 +40,7 @@ describe('domain XML limits', () => {
     const xml = path.join(tmp.dir, 'big.xml');
     fs.writeFileSync(xml, disk('/' + 'A'.repeat(7 << 20)));
     const script = path.join(tmp.dir, 'parse.ts');
-    const module = path.resolve(import.meta.dirname, '../../electron/libvirt/domain-xml.ts');
+    const module = path.resolve(import.meta.dirname, '../../electron/node/libvirt/domain-xml.ts');
     fs.writeFileSync(script, `import * as fs from 'node:fs';
 import { parseDomainXml } from ${JSON.stringify(module)};
 try { parseDomainXml(fs.readFileSync(${JSON.stringify(xml)}, 'utf8'), 'big.xml'); console.log('parsed'); }

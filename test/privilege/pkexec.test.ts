@@ -5,8 +5,8 @@ import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostBootTime } from '../../electron/core/boottime.js';
-import { SYSTEM_JOURNAL_DIR } from '../../electron/relabel/journal.js';
+import { hostBootTime } from '../../electron/node/core/boottime.js';
+import { SYSTEM_JOURNAL_DIR } from '../../electron/node/change/journal.js';
 import { libvirtAttrs, makeChain, owner, snapshot, type Chain } from '../relabel/fixtures.js';
 import { CLI, runCli } from '../util/cli.js';
 import {

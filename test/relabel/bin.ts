@@ -9,8 +9,8 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 const TSX_LOADER = pathToFileURL(path.join(path.dirname(require.resolve('tsx/package.json')), 'dist/loader.mjs')).href;
 
-export const CLI_SOURCE = path.join(ROOT, 'electron/cli/main.ts');
-export const HELPER_SOURCE = path.join(ROOT, 'electron/helper/main.ts');
+export const CLI_SOURCE = path.join(ROOT, 'electron/node/cli/main.ts');
+export const HELPER_SOURCE = path.join(ROOT, 'electron/node/helper/main.ts');
 
 /** argv (after node itself) to run a TypeScript entry point. */
 export function nodeArgsFor(script: string): string[] {

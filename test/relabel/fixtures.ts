@@ -1,7 +1,7 @@
 // Real chains made by qemu-img, and exact snapshots of what relabelling may touch.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { lgetxattr, llistxattr, lsetxattr } from '../../electron/native/libc.js';
+import { lgetxattr, llistxattr, lsetxattr } from '../../electron/node/native/libc.js';
 import type { VmProfile } from '../../shared/plan.js';
 import { qemuImg } from '../util/qemu.js';
 

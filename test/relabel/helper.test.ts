@@ -2,12 +2,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hostBootTime } from '../../electron/core/boottime.js';
-import { handleLine } from '../../electron/helper/server.js';
+import { hostBootTime } from '../../electron/node/core/boottime.js';
+import { handleLine } from '../../electron/node/helper/server.js';
 import {
   applyPlan, closeHelper, listJournal, planChange, probeHelper, recover, undo,
-} from '../../electron/relabel/index.js';
-import { helperInvocation } from '../../electron/relabel/helper-client.js';
+} from '../../electron/node/relabel/index.js';
+import { helperInvocation } from '../../electron/node/change/helper-client.js';
 import type { Plan } from '../../shared/plan.js';
 import { tempDir } from '../util/qemu.js';
 import { startHelper } from './bin.js';
@@ -46,7 +46,7 @@ describe('helper process', () => {
   it('is started directly (no pkexec) when we are root, from source under tests', () => {
     const inv = helperInvocation();
     expect(inv.command).toBe(process.execPath);
-    expect(inv.args[inv.args.length - 1]).toMatch(/electron\/helper\/main\.ts$/);
+    expect(inv.args[inv.args.length - 1]).toMatch(/electron\/node\/helper\/main\.ts$/);
   });
 
   it('answers probe, and refuses malformed or unknown requests without dying', async () => {

@@ -2,8 +2,8 @@
 // the relabel form's field errors, the privileged helper's request schema and the engine's
 // profile checks must all accept and refuse the same users, groups and SELinux labels.
 import { describe, expect, it } from 'vitest';
-import { RequestSchema } from '../../electron/helper/protocol.js';
-import { isContext as profileIsContext, parseGroup, parseOwnership, parseUser, profileProblems } from '../../electron/relabel/profile.js';
+import { RequestSchema } from '../../electron/node/change/contract.js';
+import { isContext as profileIsContext, parseGroup, parseOwnership, parseUser, profileProblems } from '../../electron/node/relabel/profile.js';
 import { channels } from '../../shared/ipc.js';
 import type { VmProfile } from '../../shared/plan.js';
 import { ContextSchema, IdNameSchema, ProfileInputSchema, fieldIssues, idNumber, isContext, isIdName } from '../../shared/rules.js';

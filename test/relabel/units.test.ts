@@ -3,15 +3,15 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hostBootTime, sameBoot } from '../../electron/core/boottime.js';
-import { allowedRoots } from '../../electron/relabel/allowed.js';
-import { execute, recoverAll } from '../../electron/relabel/engine.js';
+import { hostBootTime, sameBoot } from '../../electron/node/core/boottime.js';
+import { allowedRoots } from '../../electron/node/relabel/allowed.js';
+import { execute, recoverAll } from '../../electron/node/change/engine.js';
 import {
   acquireLock, isJournalId, newJournalId, readAll, readJournal, summarize, unfinished,
-} from '../../electron/relabel/journal.js';
-import { bootTimeFor, planChangesDetailed } from '../../electron/relabel/plan.js';
-import { parseGroup, parseOwnership, parseUser, randomImageLabel } from '../../electron/relabel/profile.js';
-import { listJournal, planChange } from '../../electron/relabel/index.js';
+} from '../../electron/node/change/journal.js';
+import { bootTimeFor, planChangesDetailed } from '../../electron/node/relabel/plan.js';
+import { parseGroup, parseOwnership, parseUser, randomImageLabel } from '../../electron/node/relabel/profile.js';
+import { listJournal, planChange } from '../../electron/node/relabel/index.js';
 import { tempDir } from '../util/qemu.js';
 import { libvirtAttrs, makeChain, owner, profile, setContext, snapshot, type Chain } from './fixtures.js';
 import { stateDir } from '../support/state.js';

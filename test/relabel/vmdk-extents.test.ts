@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hostBootTime } from '../../electron/core/boottime.js';
+import { hostBootTime } from '../../electron/node/core/boottime.js';
 import { chainNodes, type ChainNode } from '../../shared/model.js';
 import type { Plan } from '../../shared/plan.js';
 import { descriptor, makeVmdk, writeText } from '../formats/vmdk/fixtures.js';

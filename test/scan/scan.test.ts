@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scan } from '../../electron/core/scan.js';
+import { scan } from '../../electron/node/core/scan.js';
 import { runCli } from '../util/cli.js';
 import { qemuImg as q, tempDir } from '../util/qemu.js';
 import { makeCorpus } from '../../bench/make-corpus.js';
@@ -61,7 +61,7 @@ describe('scan', () => {
 
 describe('ForestIndex.update (what a watcher calls)', () => {
   it('reads only the changed files again and reports exactly the records that changed', async () => {
-    const { ForestIndex } = await import('../../electron/core/scan.js');
+    const { ForestIndex } = await import('../../electron/node/core/scan.js');
     const pool = path.join(dir, 'watched');
     fs.mkdirSync(pool);
     q(pool, 'create', '-q', '-f', 'qcow2', 'b1.qcow2', '16M');
@@ -102,7 +102,7 @@ describe('ForestIndex.update (what a watcher calls)', () => {
   });
 
   it('a folder swapped for a symbolic link is not followed: events under its old name read nothing outside', async () => {
-    const { ForestIndex } = await import('../../electron/core/scan.js');
+    const { ForestIndex } = await import('../../electron/node/core/scan.js');
     const pool = path.join(dir, 'swapped');
     const outside = path.join(dir, 'elsewhere');
     fs.mkdirSync(path.join(pool, 'a', 'sub'), { recursive: true });

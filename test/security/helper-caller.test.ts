@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planChange } from '../../electron/relabel/index.js';
+import { planChange } from '../../electron/node/relabel/index.js';
 import type { VmProfile } from '../../shared/plan.js';
 import {
   IS_ROOT, NOT_ROOT, expectNoDeviceOpened, expectUntouched, qemuImgAs, tracedHelper, useWorld, watch,

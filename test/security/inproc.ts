@@ -5,8 +5,8 @@
 //   {"job":"open-folder", "folder", "profile", "tops"}: the app's path: openPath(folder), then a
 //     plan + apply for every disk it found and for each of `tops`.
 import type { VmProfile } from '../../shared/plan.js';
-import { openPath, plan as appPlan } from '../../electron/server/ops.js';
-import { applyPlan, planChange } from '../../electron/relabel/index.js';
+import { openPath, plan as appPlan } from '../../electron/node/session/ops.js';
+import { applyPlan, planChange } from '../../electron/node/relabel/index.js';
 
 interface Outcome {
   ok: number;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { lsetxattr } from '../../electron/native/libc.js';
+import { lsetxattr } from '../../electron/node/native/libc.js';
 import { CLI_SOURCE, HELPER_SOURCE, nodeArgsFor, type Run } from '../relabel/bin.js';
 import { snapshot, type FileSnapshot } from '../relabel/fixtures.js';
 

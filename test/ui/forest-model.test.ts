@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scan } from '../../electron/core/scan.js';
+import { scan } from '../../electron/node/core/scan.js';
 import type { ScannedFile } from '../../shared/scan.js';
 import { CARD_H, DATA_H, absoluteBoxes, layoutForest, nearestCard } from '../../renderer/forest/layout.js';
 import { FAN_SHOWN, NO_FILTER, applyFilter, buildForest, usersOf } from '../../renderer/forest/model.js';

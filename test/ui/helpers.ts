@@ -69,7 +69,7 @@ export interface ServeProcess {
 
 /** `diskchain serve ARGS` from source; resolves once the first line (the URL) is out. */
 export function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'electron/cli/main.ts'), 'serve', ...args], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'electron/node/cli/main.ts'), 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { channels, parseRequest } from '../../shared/ipc.js';
-import { startServe as startInProcess, type Served } from '../../electron/server/http.js';
+import { startServe as startInProcess, type Served } from '../../electron/node/serve/http.js';
 import { tempDir } from '../util/qemu.js';
 import { makeChain, snapshot, startServe, type Chain } from './helpers.js';
 import { stateDir } from '../support/state.js';

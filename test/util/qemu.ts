@@ -17,14 +17,14 @@ export function qemuImg(cwd: string, ...args: string[]): string {
 
 /**
  * qemu-img for LUKS images: its PBKDF benchmark sometimes fails on a busy machine ("Unable to get
- * accurate CPU usage"), so try a few times.
+ * accurate CPU usage"), so try up to 20 times.
  */
 export function qemuImgLuks(cwd: string, ...args: string[]): string {
   for (let i = 0; ; i++) {
     try {
       return qemuImg(cwd, ...args);
     } catch (e) {
-      if (i >= 4 || !String((e as Error).message).includes('accurate CPU usage')) throw e;
+      if (i >= 19 || !String((e as Error).message).includes('accurate CPU usage')) throw e;
     }
   }
 }

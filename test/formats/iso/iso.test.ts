@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferSource } from '../../../electron/core/source.js';
-import { probeFormat } from '../../../electron/core/formats/index.js';
-import { iso } from '../../../electron/core/formats/iso.js';
-import { raw } from '../../../electron/core/formats/raw.js';
+import { bufferSource } from '../../../electron/node/core/source.js';
+import { probeFormat } from '../../../electron/node/core/formats/index.js';
+import { iso } from '../../../electron/node/core/formats/iso.js';
+import { raw } from '../../../electron/node/core/formats/raw.js';
 import { qemuInfo, tempDir } from '../../util/qemu.js';
 import { bytesRefusal, expectLikeQemu, probeAndParse } from '../raw/common.js';
 import { handmadeIso, hasGenisoimage, makeIso } from './fixtures.js';

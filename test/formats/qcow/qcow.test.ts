@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { qcow } from '../../../electron/core/formats/qcow.js';
-import { bufferSource } from '../../../electron/core/source.js';
+import { qcow } from '../../../electron/node/core/formats/qcow.js';
+import { bufferSource } from '../../../electron/node/core/source.js';
 import { tempDir } from '../../util/qemu.js';
 import {
   be32,

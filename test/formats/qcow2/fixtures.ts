@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
-import { HeaderError, fdSource, type ImageSource } from '../../../electron/core/source.js';
-import type { FormatModule, ParsedImage } from '../../../electron/core/formats/types.js';
-import { qemuText } from '../../../electron/core/formats/qcow2.js';
+import { HeaderError, fdSource, type ImageSource } from '../../../electron/node/core/source.js';
+import type { FormatModule, ParsedImage } from '../../../electron/node/core/formats/types.js';
+import { qemuText } from '../../../electron/node/core/formats/qcow2.js';
 import { be32, be64, patchFile, qemuImg } from '../../util/qemu.js';
 
 export { be32, be64, patchFile, qemuImg };

@@ -3,11 +3,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { qcow } from '../../../electron/core/formats/qcow.js';
-import { qcow2 } from '../../../electron/core/formats/qcow2.js';
-import { qed } from '../../../electron/core/formats/qed.js';
-import type { FormatModule } from '../../../electron/core/formats/types.js';
-import { HeaderError, READ_BUDGET, bufferSource } from '../../../electron/core/source.js';
+import { qcow } from '../../../electron/node/core/formats/qcow.js';
+import { qcow2 } from '../../../electron/node/core/formats/qcow2.js';
+import { qed } from '../../../electron/node/core/formats/qed.js';
+import type { FormatModule } from '../../../electron/node/core/formats/types.js';
+import { HeaderError, READ_BUDGET, bufferSource } from '../../../electron/node/core/source.js';
 import { tempDir } from '../../util/qemu.js';
 import { qemuImg } from './fixtures.js';
 

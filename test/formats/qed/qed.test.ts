@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { qed } from '../../../electron/core/formats/qed.js';
-import { bufferSource } from '../../../electron/core/source.js';
+import { qed } from '../../../electron/node/core/formats/qed.js';
+import { bufferSource } from '../../../electron/node/core/source.js';
 import { tempDir } from '../../util/qemu.js';
 import {
   codes,

@@ -3,9 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { expect } from 'vitest';
-import { HeaderError, READ_BUDGET, bufferSource, fdSource, type ImageSource } from '../../../electron/core/source.js';
-import { probeFormat } from '../../../electron/core/formats/index.js';
-import type { FormatModule, ParsedImage } from '../../../electron/core/formats/types.js';
+import { HeaderError, READ_BUDGET, bufferSource, fdSource, type ImageSource } from '../../../electron/node/core/source.js';
+import { probeFormat } from '../../../electron/node/core/formats/index.js';
+import type { FormatModule, ParsedImage } from '../../../electron/node/core/formats/types.js';
 
 /** Run `fn` on a source over `file` (opened read-only, closed afterwards). */
 export function withSource<T>(file: string, fn: (src: ImageSource) => T): T {

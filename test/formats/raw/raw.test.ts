@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferSource } from '../../../electron/core/source.js';
-import { FORMATS, probeFormat } from '../../../electron/core/formats/index.js';
-import { raw } from '../../../electron/core/formats/raw.js';
+import { bufferSource } from '../../../electron/node/core/source.js';
+import { FORMATS, probeFormat } from '../../../electron/node/core/formats/index.js';
+import { raw } from '../../../electron/node/core/formats/raw.js';
 import { qemuImg, qemuInfo, tempDir } from '../../util/qemu.js';
 import { expectLikeQemu, probeAndParse } from './common.js';
 

@@ -1,7 +1,7 @@
 // VHDX fixtures: images from qemu-img, edited in memory with their checksums kept right (or
 // deliberately wrong), then written back.
 import * as fs from 'node:fs';
-import { vhdxCrc32c } from '../../../electron/core/formats/vhdx.js';
+import { vhdxCrc32c } from '../../../electron/node/core/formats/vhdx.js';
 import { qemuImg } from '../../util/qemu.js';
 
 export function makeVhdx(dir: string, name: string, size: string, opts: string[] = []): string {

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { READ_BUDGET, bufferSource, fdSource } from '../../../electron/core/source.js';
-import { probeFormat } from '../../../electron/core/formats/index.js';
-import type { ParsedImage } from '../../../electron/core/formats/types.js';
-import { vmdk, vmdkExtents, vmdkFormatSpecific, vmdkResolveExtents } from '../../../electron/core/formats/vmdk.js';
+import { READ_BUDGET, bufferSource, fdSource } from '../../../electron/node/core/source.js';
+import { probeFormat } from '../../../electron/node/core/formats/index.js';
+import type { ParsedImage } from '../../../electron/node/core/formats/types.js';
+import { vmdk, vmdkExtents, vmdkFormatSpecific, vmdkResolveExtents } from '../../../electron/node/core/formats/vmdk.js';
 import { qemuImg, qemuInfo, tempDir } from '../../util/qemu.js';
 import {
   bytesRefusal, expectBothRefuse, expectLikeQemu, fileRefusal, le32, le64, patchedCopy, probeAndParse, withSource,

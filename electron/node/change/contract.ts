@@ -1,0 +1,143 @@
+// The helper's wire format: one JSON request per line on stdin, one JSON answer per line on
+// stdout. Every request is validated here before anything else looks at it.
+import { z } from 'zod';
+import { AbsolutePathSchema as Path, ContextSchema as Context, IdNameSchema as IdName } from '../../../shared/rules.js';
+
+export const HELPER_PROTOCOL = 1;
+/** A request line longer than this is refused (a plan for 11,000 files is a few MB). */
+export const MAX_LINE = 256 * 1024 * 1024;
+
+const MAX_FILES = 200_000;
+const Text = z.string().max(4096);
+const Uint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** A disk's or layer's own <seclabel> (shared/plan.ts DiskSeclabel); its label is checked by profileProblems. */
+const SeclabelSchema = z.object({
+  model: z.enum(['dac', 'selinux']),
+  relabel: z.boolean(),
+  label: z.string().max(255).optional(),
+});
+
+const DiskProfileSchema = z.object({
+  path: Path,
+  target: z.string().max(64).optional(),
+  readonly: z.boolean(),
+  shareable: z.boolean(),
+  seclabels: z.array(SeclabelSchema).max(8),
+  layerSeclabels: z.record(Path, z.array(SeclabelSchema).max(8)).optional(),
+});
+
+export const ProfileSchema = z.object({
+  drivers: z.array(z.enum(['dac', 'selinux'])).min(1).max(2),
+  user: IdName.or(z.literal('')),
+  group: IdName.or(z.literal('')),
+  imageLabel: Context.optional(),
+  readonly: z.boolean(),
+  shareable: z.boolean(),
+  allowRoots: z.array(Path).max(64),
+  allowHardLinks: z.boolean().optional(),
+  openedFolders: z.array(Path).max(1024).optional(),
+  rememberOwner: z.boolean().optional(),
+  disks: z.array(DiskProfileSchema).max(256).optional(),
+});
+
+const FileStateSchema = z.object({
+  dev: Uint,
+  ino: Uint,
+  uid: Uint,
+  gid: Uint,
+  mode: Uint,
+  selinux: Text.nullable(),
+  libvirt: z.record(z.string().max(64), Text),
+  nlink: Uint.optional(),
+  user: Text.nullable().optional(),
+  group: Text.nullable().optional(),
+  acl: Text.nullable().optional(),
+});
+
+const Gid = z.number().int().min(0).max(0xfffffffe);
+
+const FolderAclSchema = z.object({
+  path: Path,
+  before: FileStateSchema,
+  after: FileStateSchema,
+  changes: z.array(Text).max(64),
+  for: z.array(Path).max(MAX_FILES),
+});
+
+const AccessFixSchema = z.object({
+  path: Path,
+  groups: z.array(Gid).max(65536).optional(),
+  folders: z.array(FolderAclSchema).max(MAX_FILES),
+});
+
+/** check-access's options (shared/access.ts AccessProfile). */
+export const AccessProfileSchema = z.object({
+  user: IdName,
+  group: IdName,
+  readonly: z.boolean().optional(),
+  shareable: z.boolean().optional(),
+  groups: z.array(Gid).max(65536).optional(),
+  allowRoots: z.array(Path).max(64).optional(),
+  openedFolders: z.array(Path).max(1024).optional(),
+  imageLabel: Context.optional(),
+});
+
+const EntrySchema = z.object({
+  path: Path,
+  role: z.enum(['image', 'backing', 'data-file']),
+  top: z.boolean(),
+  before: FileStateSchema,
+  after: FileStateSchema,
+  remembered: z.boolean(),
+  changes: z.array(Text).max(64),
+  note: Text.optional(),
+  disk: Path.optional(),
+  target: z.boolean().optional(),
+});
+
+const RefusalSchema = z.object({ path: z.string().max(4096), message: Text });
+
+export const PlanSchema = z.object({
+  id: z.string().min(1).max(100).regex(/^[A-Za-z0-9-]+$/),
+  action: z.enum(['relabel', 'restore']),
+  top: Path,
+  profile: ProfileSchema,
+  bootTime: z.string().regex(/^\d{1,20}$/),
+  entries: z.array(EntrySchema).max(MAX_FILES),
+  refusals: z.array(RefusalSchema).max(MAX_FILES),
+  tops: z.array(Path).min(1).max(20_000).optional(),
+  allowedRoots: z.array(Path).max(2048).optional(),
+  notes: z.array(Text).max(1024).optional(),
+  createdMs: Uint.optional(),
+  access: AccessFixSchema.optional(),
+});
+
+const JournalId = z.string().regex(/^\d{8}-\d{9}-[0-9a-f]{6}$/, 'not a journal id');
+
+export const RequestSchema = z.discriminatedUnion('verb', [
+  z.object({ id: Uint, verb: z.literal('probe') }),
+  z.object({ id: Uint, verb: z.literal('plan'), action: z.enum(['relabel', 'restore']), tops: z.array(Path).min(1).max(20_000), profile: ProfileSchema }),
+  z.object({ id: Uint, verb: z.literal('apply'), plan: PlanSchema }),
+  z.object({ id: Uint, verb: z.literal('rollback'), journalId: JournalId }),
+  z.object({ id: Uint, verb: z.literal('undo'), journalId: JournalId.optional() }),
+  z.object({ id: Uint, verb: z.literal('recover') }),
+  z.object({ id: Uint, verb: z.literal('list') }),
+  z.object({ id: Uint, verb: z.literal('access-plan'), path: Path, profile: AccessProfileSchema }),
+]);
+export type HelperRequest = z.infer<typeof RequestSchema>;
+export type HelperVerb = HelperRequest['verb'];
+
+export type HelperResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number | null; ok: false; error: string };
+
+export interface ProbeResult {
+  protocol: number;
+  pid: number;
+  uid: number;
+  bootTime: string;
+  selinuxEnabled: boolean;
+  selinuxPolicy: boolean;
+  journalDir: string;
+}

@@ -1,0 +1,174 @@
+// Talking to the privileged helper: started once (pkexec when we are not root, directly when we
+// are) and kept for the session, so an apply, an undo and a recovery ask for authentication once.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Where an installed helper launcher lives (named by the polkit policy's exec.path). */
+export const INSTALLED_LAUNCHER = '/usr/libexec/diskchain/diskchain-helper';
+
+export interface HelperInvocation {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+const here = fileURLToPath(import.meta.url);
+
+/** The helper script: electron/node/helper/main.ts from source, helper.js next to the bundle otherwise. */
+export function helperScript(): string {
+  if (process.env.DISKCHAIN_HELPER) return path.resolve(process.env.DISKCHAIN_HELPER);
+  if (here.endsWith('.ts')) return path.resolve(path.dirname(here), '../helper/main.ts');
+  return path.join(path.dirname(here), 'helper.js');
+}
+
+/** node's arguments to run `script` (TypeScript through tsx's loader when run from source). */
+export function nodeArgs(script: string): string[] {
+  if (!script.endsWith('.ts')) return [script];
+  const req = createRequire(import.meta.url);
+  const loader = path.join(path.dirname(req.resolve('tsx/package.json')), 'dist/loader.mjs');
+  return ['--import', pathToFileURL(loader).href, script];
+}
+
+/** How to start the helper from here. */
+export function helperInvocation(): HelperInvocation {
+  const script = helperScript();
+  const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
+  if (process.getuid?.() === 0) return { command: process.execPath, args: nodeArgs(script), env };
+  if (!process.env.DISKCHAIN_HELPER && fs.existsSync(INSTALLED_LAUNCHER)) {
+    return { command: 'pkexec', args: [INSTALLED_LAUNCHER], env };
+  }
+  // pkexec clears the environment: Electron must be told again to behave as node.
+  const run = process.versions.electron
+    ? ['/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', process.execPath, ...nodeArgs(script)]
+    : [process.execPath, ...nodeArgs(script)];
+  return { command: 'pkexec', args: run, env };
+}
+
+/**
+ * What pkexec's own failure means, or null when the exit status is the helper's. pkexec exits 126
+ * when the authentication dialog was dismissed and 127 for everything else it refuses or fails at:
+ * "Not authorized" (polkit said no) is told apart from errors only by what it prints.
+ */
+export function pkexecFailure(code: number | null, stderr: string): string | null {
+  const detail = stderr ? ` (pkexec: ${stderr})` : '';
+  if (code === 126) return `authentication cancelled: the request to run the privileged helper was dismissed${detail}`;
+  if (code !== 127) return null;
+  if (/not authori[sz]ed/i.test(stderr)) return `authentication refused: polkit does not allow this user to run the privileged helper (action org.diskchain.helper.run)${detail}`;
+  if (/authentication agent/i.test(stderr)) return `authentication needed, but no polkit authentication agent can ask for it here (run from a desktop session, or start pkttyagent)${detail}`;
+  return `pkexec could not start the privileged helper (exit 127)${detail}`;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+export class HelperClient {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private buffer = '';
+  private stderr = '';
+  private exited: Error | null = null;
+
+  constructor(inv: HelperInvocation = helperInvocation()) {
+    this.child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (d: string) => this.onData(d));
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-4000);
+    });
+    this.child.on('error', (e) => this.fail(new Error(`cannot start the helper (${inv.command}): ${e.message}`)));
+    // A request written after pkexec refused fails with EPIPE; why it ended comes with 'close'.
+    this.child.stdin.on('error', () => {});
+    // 'close', not 'exit': pkexec's reason is on stderr, which may still be arriving at 'exit'.
+    this.child.on('close', (code, signal) => {
+      const said = this.stderr.trim() ? this.stderr.trim().split('\n').filter((l) => l.trim()).slice(-3).join(' ') : '';
+      const refused = inv.command === 'pkexec' ? pkexecFailure(code, said) : null;
+      this.fail(new Error(refused ?? `the privileged helper exited (${signal ?? code})${said ? `: ${said}` : ''}`));
+    });
+    this.idle();
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.exited === null;
+  }
+
+  private fail(e: Error): void {
+    if (this.exited) return;
+    this.exited = e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private onData(d: string): void {
+    this.buffer += d;
+    for (;;) {
+      const nl = this.buffer.indexOf('\n');
+      if (nl < 0) break;
+      const line = this.buffer.slice(0, nl);
+      this.buffer = this.buffer.slice(nl + 1);
+      let msg: { id: number | null; ok: boolean; result?: unknown; error?: string };
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const p = msg.id === null ? this.pending.values().next().value : this.pending.get(msg.id);
+      if (!p) continue;
+      this.pending.delete(msg.id ?? [...this.pending.keys()][0]!);
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(new Error(msg.error ?? 'helper error'));
+    }
+    this.idle();
+  }
+
+  /** Let the process exit while nothing is asked of the helper. */
+  private idle(): void {
+    const busy = this.pending.size > 0;
+    const streams = [this.child.stdout, this.child.stderr, this.child.stdin] as unknown as { ref?: () => void; unref?: () => void }[];
+    for (const s of streams) (busy ? s.ref : s.unref)?.call(s);
+    if (busy) this.child.ref();
+    else this.child.unref();
+  }
+
+  request<T>(verb: string, body: Record<string, unknown> = {}): Promise<T> {
+    if (this.exited) return Promise.reject(this.exited);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.idle();
+      this.child.stdin.write(JSON.stringify({ id, verb, ...body }) + '\n');
+    });
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+let shared: HelperClient | null = null;
+
+/** The session's helper, started on first use (and again if it went away). */
+export function helper(): HelperClient {
+  if (!shared || !shared.alive) shared = new HelperClient();
+  return shared;
+}
+
+/** Stop the session's helper (it exits when its input ends). */
+export function closeHelper(): void {
+  shared?.close();
+  shared = null;
+}

@@ -1,0 +1,34 @@
+// `diskchain scan DIR... [--json]`
+import type { Command } from 'commander';
+import type { ScanResult } from '../../../shared/scan.js';
+import { humanSize } from '../../../shared/text.js';
+import { scan } from '../core/scan.js';
+import { textLines, writeOut } from './output.js';
+
+export function renderScan(r: ScanResult): string {
+  const s = r.summary;
+  const by = new Map(r.files.map((f) => [f.path, f]));
+  const out = [
+    `${s.files} files: ${s.tops} tops, ${s.sharedBases} shared bases, ${s.dataFiles} data files, ${s.orphans} orphans, ${s.broken} broken chains, ${s.problems} problems`,
+  ];
+  for (const c of r.chains) {
+    out.push(`${c.broken ? '✗' : '•'} ${c.top}  (${c.files.length} files, ${humanSize(c.allocated)} allocated)`);
+    for (const p of c.files.slice(1)) out.push(`    ${by.get(p)?.usedBy.length && by.get(p)!.usedBy.length > 1 ? 'shared ' : ''}${p}`);
+  }
+  if (r.orphans.length) out.push('orphans (nothing uses them):', ...r.orphans.map((o) => `    ${o}`));
+  for (const f of r.files) for (const p of f.problems) out.push(`! ${p.code}: ${p.message}`);
+  return textLines(out) + '\n';
+}
+
+export function registerScan(program: Command): void {
+  program
+    .command('scan')
+    .description('find every image under folders by its header and show the forest of chains')
+    .argument('<dir...>', 'folders to scan (storage pools)')
+    .option('--json', 'print the whole forest as JSON (see shared/scan.ts)')
+    .action(async (dirs: string[], opts: { json?: boolean }) => {
+      const r = scan(dirs);
+      const text = opts.json ? JSON.stringify(r) + '\n' : renderScan(r);
+      await writeOut(text);
+    });
+}

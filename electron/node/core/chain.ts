@@ -1,0 +1,287 @@
+// From one path to the disk's whole chain: the image, its backing images down to the base,
+// and each image's data file, resolved as libvirt does. Iterative, bounded, never blocking:
+// only regular files are opened, and only with O_NOFOLLOW|O_NONBLOCK after an lstat.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ChainNode, FormatName, NameInfo, Problem, Role } from '../../../shared/model.js';
+import { readLabels, ownerOf, toFileStat } from './fileinfo.js';
+import { formatModule, probeFormat } from './formats/index.js';
+import type { ChildName, ParsedImage } from './formats/types.js';
+import { vmdkExtentFiles } from './formats/vmdk.js';
+import { describeName, isUnsafePath } from './names.js';
+import { FileChangedError, refuseType, resolveFile, withImage } from './open.js';
+import { HeaderError, type ImageSource } from './source.js';
+
+/** libvirt refuses chains longer than this. */
+export const LIBVIRT_MAX_DEPTH = 200;
+/** We stop walking here: deeper is never legitimate and keeps output bounded. */
+export const HARD_MAX_DEPTH = 10_000;
+/** Extent files one walk lists in all: a chain of hostile descriptors stays cheap to inspect. */
+export const MAX_CHAIN_EXTENTS = 4096;
+
+export interface InspectOptions {
+  /** The top image's format, as a domain XML or `-f` states it; probed (as qemu-img does) when absent. */
+  format?: FormatName;
+  /** Stop after this many layers (default HARD_MAX_DEPTH). */
+  maxDepth?: number;
+}
+
+export interface Pending {
+  name: string;
+  role: Role;
+  depth: number;
+  /** libvirt's joined path (absolute for the top). */
+  joined: string;
+  /** qemu's filename for this node (the top as typed). */
+  qemuPath: string;
+  nameInfo: NameInfo | null;
+  /** The format to read it with, and where that came from; null: probe it as libvirt would. */
+  format: { name: string; source: ChainNode['formatSource'] } | null;
+  parent: ChainNode | null;
+  /** A vmdk extent file of `parent` (in `parent`'s role and depth). */
+  extent?: boolean;
+}
+
+/** What a visited file yields besides its node: what to walk to next. */
+/** State shared by the visits of one walk. */
+export interface VisitContext {
+  /** device:inode → real path of every file visited in this chain (loop detection). */
+  seen: Map<string, string>;
+  /** Folder → its real path (see resolveFile). */
+  dirs: Map<string, string>;
+}
+
+export interface Visited {
+  node: ChainNode;
+  parsed: ParsedImage | null;
+}
+
+function emptyNode(p: Pending): ChainNode {
+  return {
+    path: p.nameInfo && p.nameInfo.kind !== 'file' ? p.name : path.resolve(p.joined),
+    name: p.name,
+    role: p.role,
+    format: null,
+    formatSource: null,
+    depth: p.depth,
+    nameInfo: p.nameInfo,
+    stat: null,
+    owner: null,
+    selinux: null,
+    remembered: { dac: null, selinux: null },
+    header: null,
+    backing: null,
+    dataFile: null,
+    problems: [],
+  };
+}
+
+function what(p: Pending): string {
+  if (p.role === 'image' && !p.extent) return `image ${p.name}`;
+  const parent = p.parent ? ` (named '${p.name}' in ${p.parent.path})` : '';
+  const kind = p.extent ? 'extent' : p.role === 'data-file' ? 'data file' : 'backing file';
+  return `${kind} ${p.nameInfo?.joined ?? p.name}${parent}`;
+}
+
+function errnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code ? code : e instanceof Error ? e.message : String(e);
+}
+
+/** What to visit for a top image named `topPath` (as typed: relative to the working folder). */
+export function topPending(topPath: string, format?: FormatName): Pending {
+  return {
+    name: topPath,
+    role: 'image',
+    depth: 0,
+    joined: path.isAbsolute(topPath) ? topPath : `${process.cwd()}/${topPath}`,
+    qemuPath: topPath,
+    nameInfo: null,
+    format: format ? { name: format, source: 'given' } : null,
+    parent: null,
+  };
+}
+
+/** Inspect a chain. Never throws for anything a header or the file system does; problems are in the nodes. */
+export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
+  const maxDepth = Math.min(opts.maxDepth ?? HARD_MAX_DEPTH, HARD_MAX_DEPTH);
+  const ctx: VisitContext = { seen: new Map(), dirs: new Map() };
+  let root: ChainNode | null = null;
+  let next: Pending | null = topPending(topPath, opts.format);
+  let extentBudget = MAX_CHAIN_EXTENTS;
+
+  while (next) {
+    const p: Pending = next;
+    next = null;
+    const { node, parsed } = visit(p, ctx);
+    if (p.parent) p.parent.backing = node;
+    root ??= node;
+    if (p.depth === LIBVIRT_MAX_DEPTH) {
+      node.problems.push({ code: 'too-deep', message: `${what(p)} is layer ${p.depth + 1}; libvirt refuses chains of more than ${LIBVIRT_MAX_DEPTH} images` });
+    }
+    if (!parsed) break;
+
+    if (parsed.dataFile) node.dataFile = visitDataFile(node, p, parsed.dataFile, ctx);
+    if (node.format === 'vmdk') extentBudget -= visitExtents(node, p, parsed, ctx, extentBudget);
+    if (parsed.backing) {
+      const child = childPending(node, p, parsed.backing, 'backing');
+      if (!child) continue;
+      child.parent = node;
+      if (child.depth >= maxDepth) {
+        node.problems.push({ code: 'too-deep', message: `stopped after ${maxDepth} layers: ${node.path} still names a backing file '${child.name}'` });
+        break;
+      }
+      next = child;
+    }
+  }
+  return root!;
+}
+
+/** Turn a name from `node`'s header into what to visit; null when the name cannot be used at all. */
+export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pending, child: ChildName, role: Role, extent = false): Pending | null {
+  const nul = child.raw.indexOf(0);
+  const bytes = nul < 0 ? child.raw : child.raw.subarray(0, nul);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const kind = extent ? 'vmdk extent' : role === 'backing' ? 'backing' : 'data';
+    node.problems.push({ code: 'bad-name', message: `${node.path} names a ${kind} file that is not valid UTF-8 (hex ${child.raw.toString('hex')}); not followed` });
+    return null;
+  }
+  if (text === '') return null;
+  const nameInfo = describeName(child.raw, text, p.joined, p.qemuPath);
+  let format: Pending['format'] = null;
+  if (child.format) format = { name: child.format, source: 'header' };
+  const depth = role === 'data-file' || extent ? p.depth : p.depth + 1;
+  return { name: text, role, depth, joined: nameInfo.joined, qemuPath: nameInfo.qemuPath, nameInfo, format, parent: null, ...(extent ? { extent } : {}) };
+}
+
+/**
+ * A vmdk descriptor's extent files: qemu opens each with the image (names relative to the
+ * descriptor's folder), so they are part of it, in its role. Looked at like data files, never
+ * parsed. Returns how many files were visited, at most `budget`.
+ */
+function visitExtents(node: ChainNode, p: Pending, parsed: ParsedImage, ctx: VisitContext, budget: number): number {
+  const names = vmdkExtentFiles(parsed);
+  if (names.length === 0) return 0;
+  if (names.length > budget) {
+    node.problems.push({ code: 'too-deep', message: `${what(p)} names ${names.length} extent files, more than the ${MAX_CHAIN_EXTENTS} one chain may list: its extents are not followed` });
+    return 0;
+  }
+  const extents: ChainNode[] = [];
+  const listed = new Set<string>();
+  for (const raw of names) {
+    const ep = childPending(node, p, { raw, format: null }, p.role, true);
+    if (!ep) continue;
+    ep.parent = node;
+    const { node: en } = visit(ep, ctx, false);
+    // Two names for one file (`a.raw`, `./a.raw`): one file to label, not a loop.
+    if (listed.has(en.path) && en.problems.every((x) => x.code === 'loop')) continue;
+    listed.add(en.path);
+    en.format = null;
+    en.formatSource = null;
+    extents.push(en);
+  }
+  if (extents.length) node.extents = extents;
+  return names.length;
+}
+
+function visitDataFile(node: ChainNode, p: Pending, child: ChildName, ctx: VisitContext): ChainNode | null {
+  const dp = childPending(node, p, child, 'data-file');
+  if (!dp) return null;
+  dp.parent = node;
+  // qemu 7.2 opens a relative data file from its working folder, not the image's.
+  if (dp.nameInfo) dp.nameInfo.qemuPath = dp.name;
+  dp.format = { name: 'raw', source: 'header' };
+  const { node: dn } = visit(dp, ctx, false);
+  if (dp.nameInfo?.kind === 'file' && !dp.name.startsWith('/')) {
+    dn.problems.push({ code: 'data-file-relative', message: `data file name '${dp.name}' in ${node.path} is relative: libvirt looks for it in ${path.dirname(dp.joined)}, qemu 7.2 in its own working folder` });
+  }
+  return dn;
+}
+
+/** Visit one file: stat, owner, labels, and (when it is safe to) its header. */
+export function visit(p: Pending, ctx: VisitContext, parse = true): Visited {
+  const node = emptyNode(p);
+  const problem = (code: Problem['code'], message: string): Visited => {
+    node.problems.push({ code, message });
+    return { node, parsed: null };
+  };
+  if (p.nameInfo && p.nameInfo.kind !== 'file') {
+    return problem(p.nameInfo.kind, `${what(p)} is a ${p.nameInfo.kind === 'network' ? 'network' : 'protocol'} name; it is never opened or relabelled`);
+  }
+
+  let real: string;
+  let st: fs.Stats;
+  try {
+    ({ real, st } = resolveFile(p.joined, ctx.dirs));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return problem('missing', `${what(p)} does not exist`);
+    if (code === 'ELOOP') return problem('loop', `${what(p)}: too many levels of symbolic links`);
+    return problem('unreadable', `${what(p)}: cannot resolve (${errnoText(e)})`);
+  }
+  node.path = real;
+  node.stat = toFileStat(st);
+  node.owner = ownerOf(st);
+  const labels = readLabels(real);
+  node.selinux = labels.selinux;
+  node.remembered = labels.remembered;
+
+  const key = `${st.dev}:${st.ino}`;
+  const earlier = ctx.seen.get(key);
+  if (earlier !== undefined) return problem('loop', `${what(p)} is ${earlier} again (same device and inode): the chain loops`);
+  ctx.seen.set(key, real);
+
+  const refused = refuseType(node.stat.type);
+  if (refused) return problem(refused.code, `${what(p)} is ${refused.what}, not a regular file; it is never read`);
+  if (isUnsafePath(real)) return problem('unsafe-path', `${what(p)} resolves to ${real}, under /proc, /sys or /dev; it is never read`);
+  if (!parse) {
+    node.format = 'raw';
+    node.formatSource = p.format?.source ?? 'header';
+    return { node, parsed: null };
+  }
+  try {
+    return withImage(real, st, (src) => readHeader(node, p, src));
+  } catch (e) {
+    if (e instanceof HeaderError) return problem(e.code, `${what(p)}: ${e.message}`);
+    if (e instanceof FileChangedError) return problem('unreadable', `${what(p)} changed while it was being read`);
+    return problem('unreadable', `${what(p)}: cannot read (${errnoText(e)})`);
+  }
+}
+
+function readHeader(node: ChainNode, p: Pending, src: ImageSource): Visited {
+  let format = p.format;
+  let parsed: ParsedImage;
+  if (format) {
+    const mod = formatModule(format.name);
+    if (!mod) throw new HeaderError(`Unknown driver '${format.name}'`);
+    node.format = mod.name;
+    node.formatSource = format.source;
+    parsed = mod.parse(src);
+  } else {
+    const probed = probeFormat(src);
+    const mod = formatModule(probed)!;
+    node.format = probed;
+    node.formatSource = 'probed';
+    parsed = mod.parse(src);
+    if (p.role === 'backing') {
+      // libvirt accepts a probed backing format only when that image has no backing of its own:
+      // otherwise a guest could write a header into a raw disk and reach any file.
+      if (parsed.backing) {
+        node.format = 'raw';
+        node.formatSource = 'assumed-raw';
+        node.problems.push({ code: 'no-backing-format', message: `format of backing image ${node.path} was not specified in ${p.parent?.path ?? 'its parent'}, and it names a backing file of its own; libvirt refuses it, so it is not followed` });
+        node.header = parsed.header;
+        return { node, parsed: null };
+      }
+      if (probed !== 'raw') {
+        node.problems.push({ code: 'format-probed', message: `format of backing image ${node.path} was not recorded in ${p.parent?.path ?? 'its parent'}; probed as ${probed}` });
+      }
+    }
+  }
+  node.header = parsed.header;
+  node.problems.push(...parsed.problems);
+  return { node, parsed };
+}

@@ -1,0 +1,72 @@
+// Who owns a file, its SELinux context and what libvirt remembered, all read from the link
+// itself (lstat, lgetxattr), never through it.
+import type * as fs from 'node:fs';
+import type { FileStat, Owner, Remembered, RememberedRecord } from '../../../shared/model.js';
+import { groupName, lgetxattr, llistxattr, userName } from '../native/libc.js';
+import { sameBoot } from './boottime.js';
+import { fileType } from './open.js';
+
+export const LIBVIRT_XATTR_PREFIX = 'trusted.libvirt.security.';
+export const SELINUX_XATTR = 'security.selinux';
+
+export function toFileStat(st: fs.Stats): FileStat {
+  return {
+    dev: st.dev,
+    ino: st.ino,
+    nlink: st.nlink,
+    size: st.size,
+    allocated: st.blocks * 512,
+    type: fileType(st),
+    mtimeMs: st.mtimeMs,
+  };
+}
+
+export function ownerOf(st: fs.Stats): Owner {
+  return { uid: st.uid, gid: st.gid, user: userName(st.uid), group: groupName(st.gid), mode: st.mode };
+}
+
+/** xattr text without the trailing NUL the kernel and libselinux often store. */
+function text(v: Buffer | null): string | null {
+  if (!v) return null;
+  const end = v.indexOf(0);
+  return v.subarray(0, end < 0 ? v.length : end).toString('utf8');
+}
+
+function record(values: Map<string, string | null>, driver: 'dac' | 'selinux'): RememberedRecord | null {
+  const label = values.get(LIBVIRT_XATTR_PREFIX + driver) ?? null;
+  const ref = values.get(`${LIBVIRT_XATTR_PREFIX}ref_${driver}`) ?? null;
+  const timestamp = values.get(`${LIBVIRT_XATTR_PREFIX}timestamp_${driver}`) ?? null;
+  if (label === null && ref === null && timestamp === null) return null;
+  const n = ref !== null && /^\d+$/.test(ref) ? Number(ref) : null;
+  return { label, refcount: n, timestamp, current: sameBoot(timestamp) };
+}
+
+export interface Labels {
+  selinux: string | null;
+  remembered: Remembered;
+}
+
+/** SELinux context and libvirt's records of a path (the link itself). One listxattr, then only what exists. */
+export function readLabels(path: string): Labels {
+  let names: string[];
+  try {
+    names = llistxattr(path);
+  } catch {
+    return { selinux: null, remembered: { dac: null, selinux: null } };
+  }
+  const values = new Map<string, string | null>();
+  let selinux: string | null = null;
+  for (const n of names) {
+    if (n === SELINUX_XATTR) selinux = text(safeGet(path, n));
+    else if (n.startsWith(LIBVIRT_XATTR_PREFIX)) values.set(n, text(safeGet(path, n)));
+  }
+  return { selinux, remembered: { dac: record(values, 'dac'), selinux: record(values, 'selinux') } };
+}
+
+function safeGet(path: string, name: string): Buffer | null {
+  try {
+    return lgetxattr(path, name);
+  } catch {
+    return null;
+  }
+}
