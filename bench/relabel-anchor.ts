@@ -15,10 +15,11 @@ const DEFAULT_ANCHOR = '921cb8f';
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 2);
 
 /** The probe each tree runs: its own relabel API, the same files, the numbers as one JSON line. */
-const PROBE = `
+const probeScript = (planFrom: string, applyFrom: string) => `
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { applyPlan, planChanges } from './electron/relabel/index.js';
+import { planChanges } from '${planFrom}';
+import { applyPlan } from '${applyFrom}';
 const [pool, copy] = process.argv.slice(2);
 execFileSync('cp', ['-a', '--sparse=always', pool, copy]);
 const tops = fs.readdirSync(copy).filter((f) => f.startsWith('vm')).map((f) => copy + '/' + f);
@@ -39,7 +40,11 @@ console.log(JSON.stringify(out));
 
 function probe(tree: string, pool: string, state: string): { relabel: number; restore: number } {
   const script = path.join(tree, '.bench-relabel-probe.ts');
-  fs.writeFileSync(script, PROBE);
+  // The anchor may predate the electron/node/ layout.
+  const old = fs.existsSync(path.join(tree, 'electron/relabel/index.ts'));
+  fs.writeFileSync(script, old
+    ? probeScript('./electron/relabel/index.js', './electron/relabel/index.js')
+    : probeScript('./electron/node/relabel/index.js', './electron/node/helper/api.js'));
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'diskchain-bench-anchor-'));
   fs.rmdirSync(copy);
   try {

@@ -7,7 +7,8 @@ import elkWorkerUrl from 'elkjs/lib/elk-worker.min.js?url';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/App.js';
-import { setElk, start } from './store.js';
+import { start } from './state/boot.js';
+import { setElk } from './state/disks.js';
 
 setElk(new ELK({ workerUrl: elkWorkerUrl }));
 createRoot(document.getElementById('root')!).render(

@@ -84,12 +84,28 @@ export function isValidUtf8(b: Uint8Array): boolean {
   return true;
 }
 
+/** Decode bytes sequenceLength() found valid (no TextDecoder: shared/ is plain ECMAScript). */
+function decodeValid(b: Uint8Array, start: number, end: number): string {
+  const points: number[] = [];
+  for (let i = start; i < end;) {
+    const n = sequenceLength(b, i);
+    const c = b[i]!;
+    let cp = n === 1 ? c : c & (0xff >> (n + 1));
+    for (let k = 1; k < n; k++) cp = (cp << 6) | (b[i + k]! & 0x3f);
+    points.push(cp);
+    i += n;
+  }
+  let s = '';
+  for (let k = 0; k < points.length; k += 4096) s += String.fromCodePoint(...points.slice(k, k + 4096));
+  return s;
+}
+
 /** Raw name bytes as text: valid UTF-8 as escapeText shows it, every other byte as `\xNN`. */
 export function escapeBytes(b: Uint8Array): string {
   let out = '';
   let runStart = 0;
   const flush = (end: number) => {
-    if (end > runStart) out += escapeText(new TextDecoder().decode(b.subarray(runStart, end)));
+    if (end > runStart) out += escapeText(decodeValid(b, runStart, end));
   };
   for (let i = 0; i < b.length;) {
     const n = sequenceLength(b, i);

@@ -188,6 +188,8 @@ export const events = {
   progress: z.object({ planId: z.string(), done: z.number(), total: z.number() }),
   /** A menu command the renderer carries out. */
   command: z.object({ name: z.enum(COMMANDS) }),
+  /** Something the user should know that happened in the background (a failed forest update). */
+  notice: z.object({ text: z.string().max(4096) }),
   /** A scan running: `done` of `total` files read. */
   'scan-progress': z.object({ id: z.string(), done: z.number(), total: z.number() }),
   /** Files of the scanned forest changed on disk: the changed records only. */
@@ -211,8 +213,8 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 export interface DiskchainApi {
   invoke<C extends Channel>(channel: C, req: Req<C>): Promise<Res<C>>;
   on<E extends EventName>(event: E, listener: (data: EventData<E>) => void): () => void;
-  /** The real path of a dropped file (Electron only; null elsewhere). */
-  pathForFile(file: File): string | null;
+  /** The real path of a dropped file (a DOM File; Electron only; null elsewhere). */
+  pathForFile(file: object): string | null;
 }
 
 /** The WebSocket framing `diskchain serve` uses. */

@@ -6,7 +6,7 @@ import { app, BrowserWindow, ipcMain, Menu, session, shell, type IpcMainInvokeEv
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHANNELS, type Command, type EventData, type EventName, type Result } from '../../shared/ipc.js';
-import { Session } from '../node/session/handlers.js';
+import { Session } from '../node/session/session.js';
 import { FileRecent } from '../node/session/recent.js';
 import { findRendererDir } from '../node/serve/web.js';
 import { buildMenu, showOpenDialog } from './menu.js';

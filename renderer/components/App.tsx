@@ -4,21 +4,15 @@ import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { useEffect, type DragEvent } from 'react';
 import { getApi } from '../api.js';
 import { neighbour } from '../graph/model.js';
-import {
-  closePanel,
-  dismiss,
-  focusOpenPath,
-  notify,
-  openDialog,
-  openPanel,
-  openPaths,
-  reloadAll,
-  select,
-  useStore,
-} from '../store.js';
-import { selectForest, useForest } from '../forest-store.js';
 import { nearestCard } from '../forest/layout.js';
-import { useDomain } from '../domain-store.js';
+import { select, useDisks } from '../state/disks.js';
+import { useDomain } from '../state/domain.js';
+import { selectForest, useForest } from '../state/forest.js';
+import { useHost } from '../state/host.js';
+import { dismiss, notify, useNotices } from '../state/notices.js';
+import { focusOpenPath, openDialog, openPaths, reloadAll, useOpen } from '../state/open.js';
+import { closePanel, openPanel, usePanel } from '../state/panel.js';
+import { useTheme } from '../state/theme.js';
 import { DetailsPanel } from './DetailsPanel.js';
 import { DomainDialog } from './DomainDialog.js';
 import { DomainPanel } from './DomainPanel.js';
@@ -62,8 +56,8 @@ function droppedPaths(e: DragEvent): string[] {
 }
 
 function Notices() {
-  const notices = useStore((s) => s.notices);
-  const connected = useStore((s) => s.connected);
+  const notices = useNotices((s) => s.notices);
+  const connected = useHost((s) => s.connected);
   return (
     <div className="notices" aria-live="assertive">
       {!connected && (
@@ -94,7 +88,7 @@ function Keyboard() {
     const onKey = (e: KeyboardEvent) => {
       const mod = e.ctrlKey || e.metaKey;
       // Under Electron the native menu owns these accelerators (and sends a command).
-      const menuOwns = useStore.getState().info?.mode === 'electron';
+      const menuOwns = useHost.getState().info?.mode === 'electron';
       if (menuOwns && (e.key === 'F5' || (mod && /^[lLoO]$/.test(e.key)))) return;
       if (mod && !e.altKey && (e.key === 'l' || e.key === 'L')) {
         e.preventDefault();
@@ -103,7 +97,7 @@ function Keyboard() {
       }
       if (mod && (e.key === 'o' || e.key === 'O')) {
         e.preventDefault();
-        if (useStore.getState().info?.dialogs) void openDialog(e.shiftKey ? 'folder' : 'image');
+        if (useHost.getState().info?.dialogs) void openDialog(e.shiftKey ? 'folder' : 'image');
         else focusOpenPath();
         return;
       }
@@ -113,7 +107,7 @@ function Keyboard() {
         return;
       }
       if (e.key === 'Escape') {
-        if (useStore.getState().panel) closePanel();
+        if (usePanel.getState().panel) closePanel();
         else if (!isTyping(e.target)) {
           select(null);
           selectForest(null);
@@ -121,7 +115,7 @@ function Keyboard() {
         return;
       }
       if (isTyping(e.target) || mod || e.altKey) return;
-      const s = useStore.getState();
+      const s = useDisks.getState();
       const f = useForest.getState();
       if (f.view === 'forest' && f.id !== null && (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
         // Only what is drawn: the boxes of the trees the filter shows.
@@ -165,13 +159,13 @@ function Keyboard() {
 }
 
 function Main() {
-  const theme = useStore((s) => s.theme);
-  const panel = useStore((s) => s.panel);
+  const theme = useTheme((s) => s.theme);
+  const panel = usePanel((s) => s.panel);
   const forest = useForest((s) => s.view === 'forest' && s.id !== null);
   const domainView = useDomain((s) => s.visible && s.domain !== null);
-  const empty = useStore((s) => s.disks.length === 0) && !forest && !domainView;
-  const loading = useStore((s) => s.loading.length > 0);
-  const dialogs = useStore((s) => !!s.info?.dialogs);
+  const empty = useDisks((s) => s.disks.length === 0) && !forest && !domainView;
+  const loading = useOpen((s) => s.loading.length > 0);
+  const dialogs = useHost((s) => !!s.info?.dialogs);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;

@@ -5,7 +5,7 @@ import type { RememberedRecord } from '../../shared/model.js';
 import { humanSize, modeString, ownerString } from '../../shared/text.js';
 import { decodeRawName, type GraphNode } from '../graph/model.js';
 import { getApi } from '../api.js';
-import { select, useStore } from '../store.js';
+import { select, useDisks } from '../state/disks.js';
 import { ROLE_LABEL, fileName, formatText } from './ChainNodeCard.js';
 
 const NO_EDGES: never[] = [];
@@ -74,8 +74,8 @@ function Remembered({ driver, r }: { driver: string; r: RememberedRecord | null 
 
 function Details({ g }: { g: GraphNode }) {
   const n = g.node;
-  const parentEdges = useStore((s) => s.graph.in.get(g.id)) ?? NO_EDGES;
-  const isTop = useStore((s) => s.disks.some((d) => d.top === g.id));
+  const parentEdges = useDisks((s) => s.graph.in.get(g.id)) ?? NO_EDGES;
+  const isTop = useDisks((s) => s.disks.some((d) => d.top === g.id));
   const st = n.stat;
   return (
     <>
@@ -195,7 +195,7 @@ function Details({ g }: { g: GraphNode }) {
 }
 
 export function DetailsPanel() {
-  const g = useStore((s) => (s.selected ? s.graph.byId.get(s.selected) ?? null : null));
+  const g = useDisks((s) => (s.selected ? s.graph.byId.get(s.selected) ?? null : null));
   return (
     <aside className="details" data-testid="details" aria-label="details of the selected file">
       {g ? <Details g={g} /> : <p className="muted placeholder">Select a file in the graph (click it, or use the arrow keys) to see its headers, names and labels.</p>}

@@ -1,6 +1,6 @@
 // Open a libvirt domain: a domain XML file, the text of `virsh dumpxml` pasted, or a domain name
 // for the owning process to ask virsh about.
-import { openDomain, setDomainInput, showDomainDialog, useDomain, type DomainSource } from '../domain-store.js';
+import { openDomain, setDomainInput, showDomainDialog, useDomain, type DomainSource } from '../state/domain.js';
 import './domain.css';
 
 const HINT: Record<DomainSource, string> = {

@@ -1,9 +1,10 @@
 // A libvirt domain: every disk's chain as the XML states it beside the chain its headers give,
 // with each difference flagged on its level, and the VM profile with where each value came from.
 import { diskTop, type Difference, type DomainDisk, type HeaderLayer, type ResolvedProfile, type Sourced, type XmlLayer } from '../../shared/domain.js';
-import { closeDomain, reloadDomain, showDomain, useDomain } from '../domain-store.js';
-import { setView } from '../forest-store.js';
-import { openPanel, select, useStore } from '../store.js';
+import { select, useDisks } from '../state/disks.js';
+import { closeDomain, reloadDomain, showDomain, useDomain } from '../state/domain.js';
+import { setView } from '../state/forest.js';
+import { openPanel } from '../state/panel.js';
 import { Breakable } from './ChainNodeCard.js';
 import './domain.css';
 
@@ -114,7 +115,7 @@ function ChainCompare({ disk }: { disk: DomainDisk }) {
 
 function DiskSection({ disk, profile, domainId }: { disk: DomainDisk; profile: ResolvedProfile | null; domainId: string }) {
   const top = diskTop(disk);
-  const opened = useStore((s) => (top ? s.disks.some((d) => d.top === top) : false));
+  const opened = useDisks((s) => (top ? s.disks.some((d) => d.top === top) : false));
   const view = profile?.disks.find((d) => d.target === disk.target);
   const errors = disk.differences.filter((d) => d.severity !== 'info').length;
   return (

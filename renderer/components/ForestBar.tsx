@@ -2,7 +2,7 @@
 // summary, and the watcher's work (how many headers were read, and which files last).
 import { useMemo } from 'react';
 import { problemCodes } from '../forest/model.js';
-import { closeForest, setFilter, useForest } from '../forest-store.js';
+import { closeForest, setFilter, useForest } from '../state/forest.js';
 
 export function ForestBar() {
   const filter = useForest((s) => s.filter);

@@ -1,7 +1,8 @@
 // The file selected in the forest: what it is, who owns it, what it names, who uses it.
 import { humanSize, modeString, ownerString } from '../../shared/text.js';
-import { openChain, selectForest, useForest } from '../forest-store.js';
-import { openPanel } from '../store.js';
+import { selectForest, useForest } from '../state/forest.js';
+import { openChain } from '../state/open.js';
+import { openPanel } from '../state/panel.js';
 import { fileName } from './ChainNodeCard.js';
 
 const MAX_LISTED = 50;

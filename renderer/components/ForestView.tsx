@@ -6,8 +6,9 @@ import { Controls, Position, ReactFlow, useReactFlow, useStore as useFlowStore, 
 import { useEffect, useMemo, useRef } from 'react';
 import { CARD_H, CARD_W, DATA_H, MORE_H } from '../forest/layout.js';
 import type { ForestNode } from '../forest/model.js';
-import { openChain, selectForest, toggleExpand, useForest } from '../forest-store.js';
-import { useStore } from '../store.js';
+import { selectForest, toggleExpand, useForest } from '../state/forest.js';
+import { openChain } from '../state/open.js';
+import { useTheme } from '../state/theme.js';
 import { ForestBar } from './ForestBar.js';
 import { ForestNodeCard, type ForestFlowNode, type Mark } from './ForestNodeCard.js';
 
@@ -41,7 +42,7 @@ export function ForestView() {
   const chain = useForest((s) => s.chain);
   const matches = useForest((s) => s.matches);
   const filtering = useForest((s) => s.matches.size > 0 || s.shown.length !== s.forest.trees.length);
-  const theme = useStore((s) => s.theme);
+  const theme = useTheme((s) => s.theme);
   const flow = useReactFlow();
   const low = useFlowStore(lowZoom);
   const framed = useRef<string | null>(null);

@@ -15,7 +15,9 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { NODE_WIDTH, attachedDataFiles, estimateHeight } from '../graph/model.js';
-import { relayout, select, useStore } from '../store.js';
+import { relayout, select, useDisks } from '../state/disks.js';
+import { usePanel } from '../state/panel.js';
+import { useTheme } from '../state/theme.js';
 import { ChainNodeCard, type ChainFlowNode } from './ChainNodeCard.js';
 
 const nodeTypes: NodeTypes = { chain: ChainNodeCard };
@@ -24,13 +26,13 @@ const nodeTypes: NodeTypes = { chain: ChainNodeCard };
 const VISIBLE_ONLY_ABOVE = 300;
 
 export function GraphView() {
-  const graph = useStore((s) => s.graph);
-  const boxes = useStore((s) => s.boxes);
-  const graphVersion = useStore((s) => s.graphVersion);
-  const layoutVersion = useStore((s) => s.layoutVersion);
-  const selected = useStore((s) => s.selected);
-  const theme = useStore((s) => s.theme);
-  const panelOpen = useStore((s) => s.panel !== null);
+  const graph = useDisks((s) => s.graph);
+  const boxes = useDisks((s) => s.boxes);
+  const graphVersion = useDisks((s) => s.graphVersion);
+  const layoutVersion = useDisks((s) => s.layoutVersion);
+  const selected = useDisks((s) => s.selected);
+  const theme = useTheme((s) => s.theme);
+  const panelOpen = usePanel((s) => s.panel !== null);
   const [nodes, setNodes, onNodesChange] = useNodesState<ChainFlowNode>([]);
   const initialized = useNodesInitialized();
   const flow = useReactFlow();

@@ -4,7 +4,9 @@ import type { Role } from '../../shared/model.js';
 import type { ResolvedProfile } from '../../shared/domain.js';
 import type { PlanEntry, Refusal } from '../../shared/plan.js';
 import type { ProfileField } from '../../shared/rules.js';
-import { useDomain } from '../domain-store.js';
+import { useDisks } from '../state/disks.js';
+import { useDomain } from '../state/domain.js';
+import { useHost } from '../state/host.js';
 import {
   applyCurrent,
   canApply,
@@ -15,9 +17,9 @@ import {
   setPanelDomain,
   setPanelTop,
   updateForm,
-  useStore,
+  usePanel,
   type DriverChoice,
-} from '../store.js';
+} from '../state/panel.js';
 import { AccessFindings, FolderFixRows } from './AccessSection.js';
 import { Breakable, ROLE_LABEL, fileName } from './ChainNodeCard.js';
 import { SourcedRow } from './DomainPanel.js';
@@ -125,14 +127,14 @@ function DomainProfileSummary({ p, top }: { p: ResolvedProfile; top: string }) {
 }
 
 export function RelabelPanel() {
-  const panel = useStore((s) => s.panel);
-  const disks = useStore((s) => s.disks);
-  const form = useStore((s) => s.form);
-  const plan = useStore((s) => s.plan);
-  const apply = useStore((s) => s.apply);
-  const info = useStore((s) => s.info);
-  const applicable = useStore(canApply);
-  const graph = useStore((s) => s.graph);
+  const panel = usePanel((s) => s.panel);
+  const disks = useDisks((s) => s.disks);
+  const form = usePanel((s) => s.form);
+  const plan = usePanel((s) => s.plan);
+  const apply = usePanel((s) => s.apply);
+  const info = useHost((s) => s.info);
+  const applicable = usePanel(canApply);
+  const graph = useDisks((s) => s.graph);
   const domain = useDomain((s) => s.domain);
   if (!panel) return null;
   const roleOf = (p: string): Role | undefined => graph.byId.get(p)?.role;

@@ -1,5 +1,5 @@
 // A running scan: files read of files found, and Cancel (the worker stops between two files).
-import { cancelScan, useForest } from '../forest-store.js';
+import { cancelScan, useForest } from '../state/forest.js';
 
 export function ScanProgress() {
   const scanning = useForest((s) => s.scanning);

@@ -1,13 +1,15 @@
 // The open disks, what is loading, and recent paths (the only "recent" menu a browser gets).
-import { closeDisk, openPaths, select, useStore } from '../store.js';
+import { select, useDisks } from '../state/disks.js';
+import { openPaths, useOpen } from '../state/open.js';
+import { closeDisk } from '../state/panel.js';
 import { fileName } from './ChainNodeCard.js';
 
 export function Sidebar() {
-  const disks = useStore((s) => s.disks);
-  const loading = useStore((s) => s.loading);
-  const recent = useStore((s) => s.recent);
-  const selected = useStore((s) => s.selected);
-  const graph = useStore((s) => s.graph);
+  const disks = useDisks((s) => s.disks);
+  const loading = useOpen((s) => s.loading);
+  const recent = useOpen((s) => s.recent);
+  const selected = useDisks((s) => s.selected);
+  const graph = useDisks((s) => s.graph);
   const openTops = new Set(disks.map((d) => d.top));
 
   return (

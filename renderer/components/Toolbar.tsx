@@ -1,20 +1,24 @@
 // The top bar: open a typed path (or through native dialogs), the change actions, theme.
 import { useState } from 'react';
-import { showDomain, showDomainDialog, useDomain } from '../domain-store.js';
-import { setView, useForest } from '../forest-store.js';
-import { openDialog, openPanel, openPaths, reloadAll, toggleTheme, undoLast, useStore } from '../store.js';
+import { useDisks } from '../state/disks.js';
+import { showDomain, showDomainDialog, useDomain } from '../state/domain.js';
+import { setView, useForest } from '../state/forest.js';
+import { useHost } from '../state/host.js';
+import { openDialog, openPaths, reloadAll, useOpen } from '../state/open.js';
+import { openPanel, undoLast, usePanel } from '../state/panel.js';
+import { toggleTheme, useTheme } from '../state/theme.js';
 
 export function Toolbar() {
   const [text, setText] = useState('');
-  const info = useStore((s) => s.info);
+  const info = useHost((s) => s.info);
   const view = useForest((s) => s.view);
   const hasForest = useForest((s) => s.id !== null);
-  const hasDisks = useStore((s) => s.disks.length > 0) || (view === 'forest' && hasForest);
-  const lastJournalId = useStore((s) => s.lastJournalId);
-  const panel = useStore((s) => s.panel);
-  const busy = useStore((s) => s.apply.status === 'running');
-  const theme = useStore((s) => s.theme);
-  const loading = useStore((s) => s.loading.length > 0);
+  const hasDisks = useDisks((s) => s.disks.length > 0) || (view === 'forest' && hasForest);
+  const lastJournalId = usePanel((s) => s.lastJournalId);
+  const panel = usePanel((s) => s.panel);
+  const busy = usePanel((s) => s.apply.status === 'running');
+  const theme = useTheme((s) => s.theme);
+  const loading = useOpen((s) => s.loading.length > 0);
   const domainName = useDomain((s) => (s.domain ? s.domain.name ?? 'domain' : null));
   const domainShown = useDomain((s) => s.visible);
 

@@ -112,7 +112,9 @@ describe('allowed roots', () => {
   it("a top given as a link adds no root, and the plan's note names the link and its target", () => {
     const r = allowedRoots({ tops: [path.join(tmp.dir, 'root/link-file')], libvirt: false });
     expect(r.roots).toEqual([]);
-    expect(r.notes.join('\n')).toContain(`${path.join(tmp.dir, 'root/link-file')} is a symbolic link to ${path.join(tmp.dir, 'elsewhere/secret')}`);
+    expect(r.notes.join('\n')).toContain(`${path.join(tmp.dir, 'root/link-file')} is reached through a symbolic link and stands for ${path.join(tmp.dir, 'elsewhere/secret')}`);
+    // A link on the way (a folder) counts as much as the top's own.
+    expect(allowedRoots({ tops: [path.join(tmp.dir, 'root/link-dir/secret')], libvirt: false }).roots).toEqual([]);
     const plain = allowedRoots({ tops: [path.join(tmp.dir, 'root/sub/disk.img')], libvirt: false });
     expect(plain.roots).toEqual([path.join(tmp.dir, 'root/sub')]);
   });

@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyAccessFixInProcess, checkAccess, planAccessFix } from '../../electron/node/access/index.js';
+import { checkAccess } from '../../electron/node/access/index.js';
+import { applyInProcess, planAccessFix } from '../../electron/node/helper/api.js';
 import { handleLine } from '../../electron/node/helper/server.js';
 import type { AccessReport } from '../../shared/access.js';
 import type { Plan } from '../../shared/plan.js';
@@ -187,7 +188,7 @@ describe('check-access: the finer points', () => {
     const plan = planAccessFix(viaLink, { ...profile, allowRoots: [real] });
     expect(plan.refusals).toEqual([]);
     expect(plan.access?.folders.map((f) => f.path)).toEqual([real]);
-    const r = applyAccessFixInProcess(plan);
+    const r = applyInProcess(plan);
     expect(r).toMatchObject({ ok: true, changed: 1 });
     expect(allOk(chainOpens(viaLink))).toBe(true);
   });
@@ -266,7 +267,7 @@ describe('check-access: the finer points', () => {
     expect(plan.access?.folders).toHaveLength(1);
     execFileSync('setfacl', ['-m', 'u:4242:r-x', c.bases]);
     const before = snapshotAll();
-    const r = applyAccessFixInProcess(plan);
+    const r = applyInProcess(plan);
     expect(r.ok).toBe(false);
     expect(r.refusals?.[0]?.message).toMatch(/changed since the preview/);
     expect(snapshotAll()).toEqual(before);

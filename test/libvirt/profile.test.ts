@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseDomainXml } from '../../electron/node/libvirt/domain-xml.js';
 import { ConfError, parseConf } from '../../electron/node/libvirt/qemu-conf.js';
 import { resolveProfile } from '../../electron/node/libvirt/profile.js';
-import { applyPlanInProcess } from '../../electron/node/relabel/apply.js';
+import { applyInProcess } from '../../electron/node/helper/api.js';
 import { planChanges } from '../../electron/node/relabel/plan.js';
 import { libvirtAttrs, owner, setContext, xattr } from '../relabel/fixtures.js';
 import type { VmProfile } from '../../shared/plan.js';
@@ -138,20 +138,20 @@ describe('the planner with the domain semantics (real files)', () => {
   it('remember_owner = 0: relabel writes no trusted.libvirt.* record; restore goes to root:root', () => {
     const plan = planChanges('relabel', [c.top], { ...base, drivers: ['dac', 'selinux'], rememberOwner: false });
     expect(plan.refusals).toEqual([]);
-    expect(applyPlanInProcess(plan)).toMatchObject({ ok: true, changed: 5 });
+    expect(applyInProcess(plan)).toMatchObject({ ok: true, changed: 5 });
     for (const f of all) {
       expect(owner(f)).toBe('107:107');
       expect(libvirtAttrs(f)).toEqual({});
     }
     expect(xattr(c.top, 'security.selinux')).toBe(base.imageLabel);
     const back = planChanges('restore', [c.top], { ...base, drivers: ['dac'], rememberOwner: false });
-    expect(applyPlanInProcess(back)).toMatchObject({ ok: true });
+    expect(applyInProcess(back)).toMatchObject({ ok: true });
     expect(owner(c.top)).toBe('0:0');
     expect(owner(c.mid)).toBe('107:107');
 
     // The same with records: remembered on the top and its data file only.
     const withRecords = planChanges('relabel', [c.top], { ...base, drivers: ['dac'] });
-    expect(applyPlanInProcess(withRecords)).toMatchObject({ ok: true });
+    expect(applyInProcess(withRecords)).toMatchObject({ ok: true });
     expect(libvirtAttrs(c.top)).toMatchObject({ dac: '+0:+0', ref_dac: '1' });
     expect(libvirtAttrs(c.mid)).toEqual({});
   });
@@ -159,7 +159,7 @@ describe('the planner with the domain semantics (real files)', () => {
   it("a disk's relabel='no' leaves its files alone for that driver; its DAC label wins over the VM's", () => {
     const noDac = planChanges('relabel', [c.top], { ...base, ...named(), disks: [{ path: c.top, readonly: false, shareable: false, seclabels: [{ model: 'dac', relabel: false }] }] });
     expect(noDac.refusals).toEqual([]);
-    expect(applyPlanInProcess(noDac)).toMatchObject({ ok: true });
+    expect(applyInProcess(noDac)).toMatchObject({ ok: true });
     for (const f of all) expect(owner(f)).toBe('0:0');
     expect(xattr(c.top, 'security.selinux')).toBe(base.imageLabel);
     expect(xattr(c.mid, 'security.selinux')).toBe('system_u:object_r:virt_content_t:s0');
@@ -169,14 +169,14 @@ describe('the planner with the domain semantics (real files)', () => {
       ...base, ...named(), drivers: ['dac'],
       disks: [{ path: c.top, readonly: false, shareable: false, seclabels: [{ model: 'dac', relabel: true, label: '+400:+401' }], layerSeclabels: { [c.mid]: [{ model: 'dac', relabel: false }] } }],
     });
-    expect(applyPlanInProcess(own)).toMatchObject({ ok: true });
+    expect(applyInProcess(own)).toMatchObject({ ok: true });
     expect([c.top, c.topData, c.base, c.baseData].map(owner)).toEqual(['400:401', '400:401', '400:401', '400:401']);
     expect(owner(c.mid)).toBe('0:0');
   });
 
   it('per-disk readonly from the domain: content label on the top, nothing remembered, not restored', () => {
     const p = { ...base, ...named(), disks: [{ path: c.top, readonly: true, shareable: false, seclabels: [] }] };
-    expect(applyPlanInProcess(planChanges('relabel', [c.top], p))).toMatchObject({ ok: true });
+    expect(applyInProcess(planChanges('relabel', [c.top], p))).toMatchObject({ ok: true });
     expect(xattr(c.top, 'security.selinux')).toBe('system_u:object_r:virt_content_t:s0');
     expect(libvirtAttrs(c.top)).toEqual({});
     const back = planChanges('restore', [c.top], p);

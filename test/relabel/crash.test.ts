@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lsetxattr } from '../../electron/node/native/libc.js';
-import { listJournal } from '../../electron/node/relabel/index.js';
+import { listJournal } from '../../electron/node/helper/api.js';
 import { qemuImg, tempDir } from '../util/qemu.js';
 import { diskchain } from './bin.js';
 import { PREFIX, setContext, snapshot } from './fixtures.js';

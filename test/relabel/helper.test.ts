@@ -4,9 +4,8 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostBootTime } from '../../electron/node/core/boottime.js';
 import { handleLine } from '../../electron/node/helper/server.js';
-import {
-  applyPlan, closeHelper, listJournal, planChange, probeHelper, recover, undo,
-} from '../../electron/node/relabel/index.js';
+import { applyPlan, closeHelper, listJournal, probeHelper, recover, undo } from '../../electron/node/helper/api.js';
+import { planChange } from '../../electron/node/relabel/index.js';
 import { helperInvocation } from '../../electron/node/change/helper-client.js';
 import type { Plan } from '../../shared/plan.js';
 import { tempDir } from '../util/qemu.js';

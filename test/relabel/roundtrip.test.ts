@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostBootTime } from '../../electron/node/core/boottime.js';
 import { lsetxattr } from '../../electron/node/native/libc.js';
-import { applyPlan, planChange, planChanges, undo } from '../../electron/node/relabel/index.js';
+import { applyPlan, undo } from '../../electron/node/helper/api.js';
+import { planChange, planChanges } from '../../electron/node/relabel/index.js';
 import { CONTENT_LABEL, SHARED_IMAGE_LABEL, type Plan } from '../../shared/plan.js';
 import { tempDir } from '../util/qemu.js';
 import {

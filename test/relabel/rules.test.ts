@@ -2,8 +2,9 @@
 // the relabel form's field errors, the privileged helper's request schema and the engine's
 // profile checks must all accept and refuse the same users, groups and SELinux labels.
 import { describe, expect, it } from 'vitest';
-import { RequestSchema } from '../../electron/node/change/contract.js';
-import { isContext as profileIsContext, parseGroup, parseOwnership, parseUser, profileProblems } from '../../electron/node/relabel/profile.js';
+import { parseRequest } from '../../electron/node/change/contract.js';
+import { parseGroup, parseOwnership, parseUser } from '../../electron/node/libvirt/owner.js';
+import { isContext as profileIsContext, profileProblems } from '../../electron/node/relabel/profile.js';
 import { channels } from '../../shared/ipc.js';
 import type { VmProfile } from '../../shared/plan.js';
 import { ContextSchema, IdNameSchema, ProfileInputSchema, fieldIssues, idNumber, isContext, isIdName } from '../../shared/rules.js';
@@ -73,7 +74,7 @@ const vmProfile = (over: Partial<VmProfile>): VmProfile => ({ drivers: ['dac'], 
 const ipcPlan = (profile: Record<string, unknown>) => channels.plan.req.safeParse({ action: 'relabel', top: TOP, profile }).success;
 const ipcAccess = (user: string, group: string) => channels.access.req.safeParse({ top: TOP, profile: { user, group, readonly: false, shareable: false } }).success;
 const helperPlan = (profile: Record<string, unknown>) =>
-  RequestSchema.safeParse({ id: 1, verb: 'plan', action: 'relabel', tops: [TOP], profile: { allowRoots: [], ...profile } }).success;
+  !('error' in parseRequest({ id: 1, verb: 'plan', action: 'relabel', tops: [TOP], profile: { allowRoots: [], ...profile } }));
 /** The form's verdict on one typed field: no error shown by it. */
 const formField = (over: Record<string, unknown>, field: 'user' | 'group' | 'imageLabel') => {
   const r = ProfileInputSchema.safeParse(formProfile(over));

@@ -4,14 +4,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostBootTime, sameBoot } from '../../electron/node/core/boottime.js';
-import { allowedRoots } from '../../electron/node/relabel/allowed.js';
+import { profileRoots } from '../../electron/node/change/profile-roots.js';
 import { execute, recoverAll } from '../../electron/node/change/engine.js';
 import {
   acquireLock, isJournalId, newJournalId, readAll, readJournal, summarize, unfinished,
 } from '../../electron/node/change/journal.js';
-import { bootTimeFor, planChangesDetailed } from '../../electron/node/relabel/plan.js';
-import { parseGroup, parseOwnership, parseUser, randomImageLabel } from '../../electron/node/relabel/profile.js';
-import { listJournal, planChange } from '../../electron/node/relabel/index.js';
+import { bootTimeFor } from '../../electron/node/change/verify.js';
+import { randomImageLabel } from '../../electron/node/libvirt/image-label.js';
+import { parseGroup, parseOwnership, parseUser } from '../../electron/node/libvirt/owner.js';
+import { planChangesDetailed } from '../../electron/node/relabel/plan.js';
+import { listJournal } from '../../electron/node/helper/api.js';
+import { planChange } from '../../electron/node/relabel/index.js';
 import { tempDir } from '../util/qemu.js';
 import { libvirtAttrs, makeChain, owner, profile, setContext, snapshot, type Chain } from './fixtures.js';
 import { stateDir } from '../support/state.js';
@@ -61,15 +64,15 @@ describe('allowed folders', () => {
   it('the top folder and /var/lib/libvirt/images (when it exists) count; / and system folders never do', () => {
     const t = tempDir('diskchain-roots-');
     try {
-      const r = allowedRoots(profile({ allowRoots: ['/', '/usr/lib', '/etc', 'relative', '/no/such/dir'] }), [path.join(t.dir, 'x.qcow2')]);
+      const r = profileRoots(profile({ allowRoots: ['/', '/usr/lib', '/etc', 'relative', '/no/such/dir'] }), [path.join(t.dir, 'x.qcow2')]);
       expect(r.roots).toContain(t.dir);
       expect(r.roots).not.toContain('/');
       expect(r.refusals.map((x) => x.path)).toEqual(['/', '/usr/lib', '/etc', 'relative', '/no/such/dir']);
       // A top directly in / or /tmp does not make them allowed.
-      expect(allowedRoots(profile(), ['/x.qcow2', '/tmp/x.qcow2']).roots).not.toContain('/');
+      expect(profileRoots(profile(), ['/x.qcow2', '/tmp/x.qcow2']).roots).not.toContain('/');
       // Folders that came with what was opened (a scanned /tmp, a domain's cdrom folder) are
       // passed over when they cannot count; they do not refuse the plan as --allow-root does.
-      const opened = allowedRoots(profile({ openedFolders: ['/tmp', '/usr/share', '/no/such/dir', t.dir] }), [path.join(t.dir, 'x.qcow2')]);
+      const opened = profileRoots(profile({ openedFolders: ['/tmp', '/usr/share', '/no/such/dir', t.dir] }), [path.join(t.dir, 'x.qcow2')]);
       expect(opened.refusals).toEqual([]);
       expect(opened.roots).toContain(t.dir);
       expect(opened.roots).not.toContain('/tmp');

@@ -6,7 +6,8 @@
 //     plan + apply for every disk it found and for each of `tops`.
 import type { VmProfile } from '../../shared/plan.js';
 import { openPath, plan as appPlan } from '../../electron/node/session/ops.js';
-import { applyPlan, planChange } from '../../electron/node/relabel/index.js';
+import { applyPlan } from '../../electron/node/helper/api.js';
+import { planChange } from '../../electron/node/relabel/index.js';
 
 interface Outcome {
   ok: number;

@@ -11,7 +11,7 @@ import type { ChainNode } from '../../../shared/model.js';
 import { CONTENT_LABEL, DEFAULT_IMAGE_LABEL_BASE } from '../../../shared/plan.js';
 import { inspect } from '../core/chain.js';
 import { groupName, lgetxattr, selinuxEnabled, userName } from '../native/libc.js';
-import { diskFiles } from '../relabel/compute.js';
+import { diskFiles } from '../core/disk-files.js';
 import { ACL_XATTR, AclError, aclText, checkAccess as kernelCheck, parseAcl, type Acl } from '../change/acl.js';
 import { appArmorFor, appArmorPresent, loadAppArmor, type AppArmorState } from './apparmor.js';
 import { resolveSubject } from './subject.js';

@@ -10,16 +10,20 @@ import type { AccessProfile, AccessReport } from '../../../shared/access.js';
 import type { FolderAclEntry, Plan, PlanEntry, Refusal, VmProfile } from '../../../shared/plan.js';
 import { hostBootTime } from '../core/boottime.js';
 import { selinuxEnabled } from '../native/libc.js';
+import { throughPkexec } from '../change/consent.js';
 import { subjectRefusal } from '../change/owners.js';
-import { allowedRoots, insideAny } from '../relabel/allowed.js';
+import { insideAny } from '../change/consent.js';
+import { profileRoots } from '../change/profile-roots.js';
 import type { EngineChange } from '../change/engine.js';
-import { planChangesDetailed } from '../relabel/plan.js';
-import { settleProfile } from '../relabel/profile.js';
+import type { RelabelPlanner } from '../change/planner.js';
+import { settleProfile } from '../libvirt/image-label.js';
 import { captureFolderPath, capturePath, cloneRaw, diffStates, sameIdentity, toFolderState } from '../change/state.js';
 import { checkAccess, type CheckOptions } from './check.js';
 import { folderChangeProblems, folderFix, forbiddenFolder, onTheWay } from './rule.js';
 
 export interface AccessFixOptions extends CheckOptions {
+  /** libvirt's relabel planner (relabel/plan.ts planChangesDetailed), for the files the fix relabels. */
+  relabel: RelabelPlanner;
   /** Keep this id (the helper's re-plan). */
   id?: string;
   bootTime?: string;
@@ -54,7 +58,9 @@ function octal(mode: number): string {
 }
 
 /** The previewed fix for the chain at `topPath`, with the byte-exact changes behind it. */
-export function planAccessFixDetailed(topPath: string, profile: AccessProfile, opts: AccessFixOptions = {}): AccessFixDetailed {
+export function planAccessFixDetailed(topPath: string, asked: AccessProfile, opts: AccessFixOptions): AccessFixDetailed {
+  // Through pkexec the groups come from NSS, not from the caller.
+  const profile: AccessProfile = throughPkexec() ? { ...asked, groups: undefined } : asked;
   const report = checkAccess(topPath, profile, opts);
   const seOn = opts.selinuxEnabled ?? selinuxEnabled();
   const vm = opts.vmProfile ?? vmProfileFor(profile, seOn);
@@ -62,7 +68,7 @@ export function planAccessFixDetailed(topPath: string, profile: AccessProfile, o
   const refusals: Refusal[] = [];
   const notes: string[] = [];
   const changes: EngineChange[] = [];
-  const allowed = allowedRoots(vm, [topPath]);
+  const allowed = profileRoots(vm, [topPath]);
   notes.push(...allowed.notes);
   refusals.push(...allowed.refusals);
   const subject = subjectRefusal(uid);
@@ -129,7 +135,7 @@ export function planAccessFixDetailed(topPath: string, profile: AccessProfile, o
   }
   let entries: PlanEntry[] = [];
   if (needing.size) {
-    const relabel = planChangesDetailed('relabel', [report.path], vm, { ...(opts.bootTime ? { bootTime: opts.bootTime } : {}), ...(opts.resolve ? { resolve: opts.resolve } : {}) });
+    const relabel = opts.relabel('relabel', [report.path], vm, { ...(opts.bootTime ? { bootTime: opts.bootTime } : {}), ...(opts.resolve ? { resolve: opts.resolve } : {}) });
     refusals.push(...relabel.plan.refusals.filter((r) => r.path === '' || needing.has(r.path)));
     notes.push(...(relabel.plan.notes ?? []));
     entries = relabel.plan.entries.filter((e) => needing.has(e.path)).map((e) => ({ ...e, changes: [...e.changes] }));
@@ -180,7 +186,7 @@ export function planAccessFixDetailed(topPath: string, profile: AccessProfile, o
 }
 
 /** The previewed fix (what the CLI prints and the app shows). */
-export function planAccessFix(topPath: string, profile: AccessProfile, opts: AccessFixOptions = {}): Plan {
+export function planAccessFix(topPath: string, profile: AccessProfile, opts: AccessFixOptions): Plan {
   return planAccessFixDetailed(topPath, profile, opts).plan;
 }
 

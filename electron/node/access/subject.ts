@@ -2,7 +2,7 @@
 // group and the supplementary groups getgrouplist gives for the user's name (virGetGroupList).
 import type { AccessSubject } from '../../../shared/access.js';
 import { groupList, groupName, userName } from '../native/libc.js';
-import { parseGroup, parseUser } from '../relabel/profile.js';
+import { parseGroup, parseUser } from '../libvirt/owner.js';
 
 const MAX_GROUPS = 65536;
 

@@ -168,20 +168,18 @@ export function allowedRoots(req: RootRequest): AllowedRoots {
     roots.add(real);
     return null;
   };
-  if (req.libvirt !== false) for (const p of [LIBVIRT_IMAGES_DIR, ...libvirtPoolTargets()]) use(p, 'libvirt');
+  if (req.libvirt !== false) for (const p of libvirtRoots()) use(p, 'libvirt');
   for (const p of req.opened ?? []) use(p, 'implicit');
   for (const t of req.tops ?? []) {
+    // Only a path with no link anywhere in it names its folder: a link (the top's own, or a
+    // folder's on the way) may point elsewhere by the time anything is changed.
     const abs = path.resolve(t);
-    let link = false;
+    let real: string | null = null;
     try {
-      link = fs.lstatSync(abs).isSymbolicLink();
+      real = fs.realpathSync.native(abs);
     } catch { /* a top that is not there is refused later, where it is read */ }
-    if (link) {
-      let target = '(unresolvable)';
-      try {
-        target = fs.realpathSync.native(abs);
-      } catch { /* a dangling link */ }
-      notes.push(`${abs} is a symbolic link to ${target}: the link's folder does not count as allowed for it`);
+    if (real !== null && real !== abs) {
+      notes.push(`${abs} is reached through a symbolic link and stands for ${real}: its folder does not count as allowed; name the folder with --allow-root or open it`);
       continue;
     }
     use(path.dirname(abs), 'implicit');
@@ -200,24 +198,53 @@ export class ConsentError extends Error {
   }
 }
 
+/** libvirt's own image folders: /var/lib/libvirt/images and its folder pools' targets. */
+export function libvirtRoots(): string[] {
+  return [LIBVIRT_IMAGES_DIR, ...libvirtPoolTargets()];
+}
+
+interface OpenRoot extends Root {
+  /** The caller owns the root (a pkexec caller's own folder), rather than it being libvirt's or root's. */
+  callerOwned: boolean;
+}
+
 /** Roots opened once per run and reused for every file under them. */
 export class RootSet {
-  private readonly open = new Map<string, Root>();
-  constructor(readonly roots: readonly string[]) {}
+  private readonly open = new Map<string, OpenRoot>();
+  private readonly libvirt: Set<string>;
+  constructor(readonly roots: readonly string[]) {
+    this.libvirt = new Set(libvirtRoots());
+  }
 
-  private rootFor(real: string): Root {
+  private rootFor(real: string): OpenRoot {
     const r = this.roots.filter((x) => isInside(real, x)).sort((a, b) => b.length - a.length)[0];
     if (!r) throw new ConsentError(real, `is outside the allowed folders (${this.roots.join(', ') || 'none'})`, 'EOUTSIDE');
     let root = this.open.get(r);
     if (!root) {
+      let opened: Root;
       try {
-        root = openRoot(r);
+        opened = openRoot(r);
       } catch (e) {
         throw new ConsentError(real, `its allowed folder cannot be used: ${(e as Error).message}`, (e as WalkError).code);
       }
+      // The rules again, on the folder actually opened: it may have been swapped since it was chosen.
+      const st = fs.fstatSync(opened.fd);
+      const caller = callerUid();
+      const why = forbiddenWhy(r) ?? (throughPkexec() && !this.libvirt.has(r) && (st.uid !== caller || st.mode & 0o022)
+        ? `${r} is not the calling user's own folder (or is writable by others)` : null);
+      if (why) {
+        closeRoot(opened);
+        throw new ConsentError(real, `its allowed folder cannot be used: ${why}`, 'EOUTSIDE');
+      }
+      root = { ...opened, callerOwned: throughPkexec() && st.uid === caller };
       this.open.set(r, root);
     }
     return root;
+  }
+
+  /** Whether the root `real` lies under is the pkexec caller's own folder. */
+  callerOwns(real: string): boolean {
+    return this.rootFor(real).callerOwned;
   }
 
   /**

@@ -1,6 +1,7 @@
 // The helper's wire format: one JSON request per line on stdin, one JSON answer per line on
 // stdout. Every request is validated here before anything else looks at it.
 import { z } from 'zod';
+import type { ApplyResult, JournalSummary, Plan, RecoverResult } from '../../../shared/plan.js';
 import { AbsolutePathSchema as Path, ContextSchema as Context, IdNameSchema as IdName } from '../../../shared/rules.js';
 
 export const HELPER_PROTOCOL = 1;
@@ -115,18 +116,58 @@ export const PlanSchema = z.object({
 
 const JournalId = z.string().regex(/^\d{8}-\d{9}-[0-9a-f]{6}$/, 'not a journal id');
 
-export const RequestSchema = z.discriminatedUnion('verb', [
-  z.object({ id: Uint, verb: z.literal('probe') }),
-  z.object({ id: Uint, verb: z.literal('plan'), action: z.enum(['relabel', 'restore']), tops: z.array(Path).min(1).max(20_000), profile: ProfileSchema }),
-  z.object({ id: Uint, verb: z.literal('apply'), plan: PlanSchema }),
-  z.object({ id: Uint, verb: z.literal('rollback'), journalId: JournalId }),
-  z.object({ id: Uint, verb: z.literal('undo'), journalId: JournalId.optional() }),
-  z.object({ id: Uint, verb: z.literal('recover') }),
-  z.object({ id: Uint, verb: z.literal('list') }),
-  z.object({ id: Uint, verb: z.literal('access-plan'), path: Path, profile: AccessProfileSchema }),
-]);
-export type HelperRequest = z.infer<typeof RequestSchema>;
-export type HelperVerb = HelperRequest['verb'];
+/**
+ * The helper's verbs: each one's request schema here, its result type in HelperResults. The
+ * helper's server is a table with one handler per verb (helper/verbs.ts) and the client's
+ * request() is typed by the same map, so a verb without a handler, or a call with the wrong
+ * body, is a compile error.
+ */
+export const HELPER_VERBS = {
+  probe: z.object({}),
+  plan: z.object({ action: z.enum(['relabel', 'restore']), tops: z.array(Path).min(1).max(20_000), profile: ProfileSchema }),
+  apply: z.object({ plan: PlanSchema }),
+  rollback: z.object({ journalId: JournalId }),
+  undo: z.object({ journalId: JournalId.optional() }),
+  recover: z.object({}),
+  list: z.object({}),
+  'access-plan': z.object({ path: Path, profile: AccessProfileSchema }),
+} as const;
+
+export type HelperVerb = keyof typeof HELPER_VERBS;
+export type RequestOf<V extends HelperVerb> = z.infer<(typeof HELPER_VERBS)[V]>;
+
+export interface HelperResults {
+  probe: ProbeResult;
+  plan: Plan;
+  apply: ApplyResult;
+  rollback: ApplyResult;
+  undo: ApplyResult;
+  recover: RecoverResult;
+  list: JournalSummary[];
+  'access-plan': Plan;
+}
+export type ResultOf<V extends HelperVerb> = HelperResults[V];
+
+const Envelope = z.object({ id: Uint, verb: z.string().max(64) }).passthrough();
+
+/** A request line's id, verb and validated body; an error text when it is not a request. */
+export function parseRequest(raw: unknown): { id: number; verb: HelperVerb; body: RequestOf<HelperVerb> } | { id: number | null; error: string } {
+  const env = Envelope.safeParse(raw);
+  const rawId = (raw as { id?: unknown })?.id;
+  const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) ? rawId : null;
+  if (!env.success) return { id, error: `invalid request: ${issueText(env.error)}` };
+  const verb = env.data.verb;
+  if (!Object.hasOwn(HELPER_VERBS, verb)) return { id, error: `invalid request: verb: unknown verb '${verb.slice(0, 64)}'` };
+  const { id: _id, verb: _verb, ...rest } = env.data;
+  const body = HELPER_VERBS[verb as HelperVerb].safeParse(rest);
+  if (!body.success) return { id, error: `invalid request: ${issueText(body.error)}` };
+  return { id: env.data.id, verb: verb as HelperVerb, body: body.data };
+}
+
+function issueText(e: z.ZodError): string {
+  const issue = e.issues[0];
+  return issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad shape';
+}
 
 export type HelperResponse =
   | { id: number; ok: true; result: unknown }

@@ -6,10 +6,8 @@
 import * as fs from 'node:fs';
 import type { ApplyResult, JournalKind, RecoverResult, Refusal } from '../../../shared/plan.js';
 import { fremovexattr, fsetxattr } from '../native/libc.js';
-import { LIBVIRT_IMAGES_DIR } from '../../../shared/plan.js';
-import { ConsentError, RootSet, callerUid, onTheWay, openFolderNoLinks, rootProblem, throughPkexec } from './consent.js';
-import { libvirtPoolTargets } from '../libvirt/pools.js';
-import type { RawChange } from '../relabel/compute.js';
+import { ConsentError, RootSet, callerUid, libvirtRoots, onTheWay, openFolderNoLinks, rootProblem, throughPkexec } from './consent.js';
+import { giveProblem } from './owners.js';
 import {
   JournalWriter, acquireLock, checkStateDir, appendEnd, readAll, readJournal, summarize, unfinished,
   type ChangeRecord, type JournalFile,
@@ -17,7 +15,7 @@ import {
 import {
   ACL_XATTR, COMPARED_XATTRS, LIBVIRT_PREFIX, MANAGED_XATTRS, SELINUX_XATTR, captureFd, captureFolderFd,
   diffStates, isFolder, isRegular, sameIdentity, sameXattr,
-  type ChangeKind, type RawState,
+  type ChangeKind, type RawChange, type RawState,
 } from './state.js';
 
 /** One change as the engine takes it: a relabel's RawChange, or a folder ACL change. */
@@ -33,8 +31,18 @@ function kindOf(c: { kind?: ChangeKind }): ChangeKind {
  */
 class Consent {
   readonly rootSet: RootSet;
-  constructor(readonly roots: readonly string[], private readonly folders?: readonly string[]) {
+  /**
+   * `gives`: the new owners come from the caller (relabel, access fix), so a pkexec caller's
+   * limits apply; restore and undo put back what root recorded.
+   */
+  constructor(readonly roots: readonly string[], private readonly folders?: readonly string[], private readonly gives = false) {
     this.rootSet = new RootSet(roots);
+  }
+
+  /** Why this change may not be made for a pkexec caller, or null. */
+  giveProblem(c: { path: string; kind?: ChangeKind; from: RawState; to: RawState }): string | null {
+    if (!this.gives) return null;
+    return giveProblem(c, kindOf(c) === 'file' && this.rootSet.callerOwns(c.path));
   }
 
   open(path: string, kind: ChangeKind): number {
@@ -219,6 +227,8 @@ function openChecked(c: { path: string; from: RawState; to: RawState; kind?: Cha
     if (real !== null && real !== c.path) throw new Refused({ path: c.path, message: `now reached as ${real}` });
     const diff = diffStates(state, expect);
     if (diff.length) throw new Refused({ path: c.path, message: `changed since the preview (${diff.join(', ')})` });
+    const refused = consent.giveProblem(c);
+    if (refused) throw new Refused({ path: c.path, message: refused });
     return { fd, state };
   } catch (e) {
     fs.closeSync(fd);
@@ -288,7 +298,7 @@ export function execute(changes: EngineChange[], opts: ExecuteOptions): ApplyRes
 }
 
 function executeLocked(changes: EngineChange[], opts: ExecuteOptions): ApplyResult {
-  const consent = new Consent(opts.allowedRoots, opts.allowedFolders);
+  const consent = new Consent(opts.allowedRoots, opts.allowedFolders, opts.kind === 'relabel' || opts.kind === 'access-fix');
   try {
     return executeWith(changes, opts, consent);
   } finally {
@@ -419,14 +429,14 @@ export function undoJournal(dir: string, id?: string): ApplyResult {
  * again now by the consent rules for the user it was made for (a journal from before roots were
  * recorded allows none). Whoever undoes it through pkexec must be that user or root.
  */
-function journalRoots(j: JournalFile): { roots: string[]; refusals: Refusal[] } {
+function journalRoots(j: JournalFile): { roots: string[]; refusals: Refusal[]; foreign?: boolean } {
   const recorded = Array.isArray(j.begin.roots) ? j.begin.roots.filter((r): r is string => typeof r === 'string') : [];
   const owner = typeof j.begin.caller === 'number' ? j.begin.caller : 0;
   const refusals: Refusal[] = [];
   if (throughPkexec() && callerUid() !== owner) {
-    return { roots: [], refusals: [{ path: j.file, message: `made for uid ${owner}; only that user or root may undo it` }] };
+    return { roots: [], refusals: [{ path: j.file, message: `made for uid ${owner}; only that user or root may undo or recover it` }], foreign: true };
   }
-  const libvirt = new Set([LIBVIRT_IMAGES_DIR, ...libvirtPoolTargets()]);
+  const libvirt = new Set(libvirtRoots());
   const roots = recorded.filter((r) => {
     const why = rootProblem(r, libvirt.has(r) ? 'libvirt' : 'named', owner);
     if (why) refusals.push({ path: r, message: why });
@@ -460,6 +470,11 @@ export function recoverAll(dir: string): RecoverResult {
         continue;
       }
       const roots = journalRoots(j);
+      if (roots.foreign) {
+        // Someone else's run: left as it is for its own user or root, never closed unrecovered.
+        result.conflicts.push(...roots.refusals);
+        continue;
+      }
       const consent = new Consent(roots.roots);
       let back;
       try {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { HelperVerb, RequestOf, ResultOf } from './contract.js';
 
 /** Where an installed helper launcher lives (named by the polkit policy's exec.path). */
 export const INSTALLED_LAUNCHER = '/usr/libexec/diskchain/diskchain-helper';
@@ -140,10 +141,11 @@ export class HelperClient {
     else this.child.unref();
   }
 
-  request<T>(verb: string, body: Record<string, unknown> = {}): Promise<T> {
+  /** Ask the helper one verb of its contract; the body and the result are typed by the verb. */
+  request<V extends HelperVerb>(verb: V, body: RequestOf<V>): Promise<ResultOf<V>> {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<ResultOf<V>>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.idle();
       this.child.stdin.write(JSON.stringify({ id, verb, ...body }) + '\n');

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { JournalKind, JournalStatus, JournalSummary, Refusal } from '../../../shared/plan.js';
 import type { ChangeKind, RawState } from './state.js';
+import { callerUid, throughPkexec } from './consent.js';
 
 export const JOURNAL_VERSION = 1;
 export const SYSTEM_JOURNAL_DIR = '/var/lib/diskchain/journal';
@@ -391,4 +392,14 @@ function alive(pid: number): boolean {
 
 function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Every journal this user can read (its own, and the system one when not root), oldest first; through pkexec only the caller's runs. */
+export function listJournals(): JournalSummary[] {
+  const dirs = [journalDir()];
+  if (!process.env.DISKCHAIN_STATE_DIR && process.getuid?.() !== 0) dirs.push(SYSTEM_JOURNAL_DIR);
+  // The journal names other users' files: a pkexec caller sees its own runs only.
+  const mine = (j: JournalFile) => !throughPkexec() || j.begin.caller === callerUid();
+  const all = dirs.flatMap((d) => readAll(d)).filter(mine);
+  return summarize(all.sort((a, b) => a.id.localeCompare(b.id)));
 }

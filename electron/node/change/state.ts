@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import type { FileState } from '../../../shared/plan.js';
 import { ACL_XATTR, AclError, aclText, parseAcl, serializeAcl } from './acl.js';
 import { fgetxattr, flistxattr, groupName, lgetxattr, llistxattr, userName } from '../native/libc.js';
+import { holdAbsolute, openHeld } from '../native/walk.js';
 
 export const SELINUX_XATTR = 'security.selinux';
 export const LIBVIRT_PREFIX = 'trusted.libvirt.security.';
@@ -21,6 +22,15 @@ export type ChangeKind = 'file' | 'folder-acl';
 /** Every xattr the engine compares or sets (a file's state never holds the ACL, a folder's only the ACL). */
 export const COMPARED_XATTRS: readonly string[] = [...MANAGED_XATTRS, ACL_XATTR];
 
+/** One file's change, as bytes: what the engine journals and applies. */
+export interface RawChange {
+  path: string;
+  /** The top image of the disk this change belongs to. */
+  disk: string;
+  from: RawState;
+  to: RawState;
+}
+
 /** Owner, mode and the managed xattrs (hex of their exact bytes; absent names are absent). */
 export interface RawState {
   dev: number;
@@ -33,19 +43,19 @@ export interface RawState {
   xattrs: Record<string, string>;
 }
 
-// Node adds O_CLOEXEC. O_NOATIME: reading labels must not even change the access time.
-const O_NOATIME = (fs.constants as Record<string, number>).O_NOATIME ?? 0;
-export const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
-
-/** Open a file to read or change its labels, never through a symlink, never blocking. */
-export function openNoFollow(path: string): number {
-  try {
-    return fs.openSync(path, OPEN_FLAGS | O_NOATIME);
-  } catch (e) {
-    // O_NOATIME is refused (EPERM) on files we do not own without CAP_FOWNER.
-    if ((e as NodeJS.ErrnoException).code === 'EPERM' && O_NOATIME) return fs.openSync(path, OPEN_FLAGS);
-    throw e;
+/**
+ * Open a path to read its labels: held first (O_PATH, from / with no link on the way), then
+ * opened only when it is what `want` says, so a folder swapped for a link to /dev mid-way opens
+ * nothing. Errors carry errno-like codes (ELOOP for a link, ETYPE for another kind of file).
+ */
+function openToRead(path: string, want: 'file' | 'folder'): number {
+  const held = holdAbsolute(path);
+  const ok = want === 'file' ? held.st.isFile() : held.st.isDirectory();
+  if (!ok) {
+    fs.closeSync(held.fd);
+    throw Object.assign(new Error(`${path} is not a ${want === 'file' ? 'regular file' : 'folder'}`), { code: 'ETYPE' });
   }
+  return openHeld(held, path);
 }
 
 export function isRegular(mode: number): boolean {
@@ -151,7 +161,7 @@ export function cloneRaw(s: RawState): RawState {
 export function capturePath(path: string): RawState {
   let fd: number;
   try {
-    fd = openNoFollow(path);
+    fd = openToRead(path, 'file');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if ((code === 'EACCES' || code === 'EPERM') && process.getuid?.() !== 0) return captureLink(path);
@@ -181,13 +191,6 @@ export function isFolder(mode: number): boolean {
   return (mode & 0o170000) === 0o040000;
 }
 
-const FOLDER_FLAGS = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
-
-/** Open a folder to read or change its ACL: never through a symlink, never anything but a folder. */
-export function openFolderNoFollow(path: string): number {
-  return fs.openSync(path, FOLDER_FLAGS);
-}
-
 /** A folder's state: owner, mode and its access ACL (the only xattr kept). */
 export function captureFolderFd(fd: number): RawState {
   const st = fs.fstatSync(fd);
@@ -201,7 +204,7 @@ export function captureFolderFd(fd: number): RawState {
 export function captureFolderPath(path: string): RawState {
   let fd: number;
   try {
-    fd = openFolderNoFollow(path);
+    fd = openToRead(path, 'folder');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if ((code === 'EACCES' || code === 'EPERM') && process.getuid?.() !== 0) {

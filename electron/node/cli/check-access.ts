@@ -4,8 +4,8 @@
 import { Command, Option } from 'commander';
 import { permText, type AccessProfile, type AccessReport } from '../../../shared/access.js';
 import type { Plan } from '../../../shared/plan.js';
-import { checkAccess, previewAccessFix, subjectText } from '../access/index.js';
-import { applyPlan, closeHelper } from '../relabel/index.js';
+import { checkAccess, subjectText } from '../access/index.js';
+import { applyPlan, closeHelper, previewAccessFix } from '../helper/api.js';
 import { planLines, printRefusals } from './relabel.js';
 import { collect } from './options.js';
 import { textLines } from './output.js';

@@ -7,9 +7,8 @@ import type { Action, ApplyResult, Driver, Plan, PlanEntry, Refusal, VmProfile }
 import { selinuxEnabled } from '../native/libc.js';
 import { domainText, parseDomainXml, plannableDisks, profileFor, qemuConfPath } from '../libvirt/index.js';
 import { domainInput, renderProfile } from './domain.js';
-import {
-  applyPlan, closeHelper, defaultOwner, listJournal, planChanges, previewChange, recover, undo,
-} from '../relabel/index.js';
+import { applyPlan, closeHelper, listJournal, previewChange, recover, undo } from '../helper/api.js';
+import { defaultOwner, planChanges } from '../relabel/index.js';
 import { collect } from './options.js';
 import { textLines, warn } from './output.js';
 

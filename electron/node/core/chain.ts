@@ -5,9 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChainNode, FormatName, NameInfo, Problem, Role } from '../../../shared/model.js';
 import { readLabels, ownerOf, toFileStat } from './fileinfo.js';
+import { cString } from './formats/common/text.js';
 import { formatModule, probeFormat } from './formats/index.js';
 import type { ChildName, ParsedImage } from './formats/types.js';
-import { vmdkExtentFiles } from './formats/vmdk.js';
 import { describeName, isUnsafePath } from './names.js';
 import { FileChangedError, refuseType, resolveFile, withImage } from './open.js';
 import { HeaderError, type ImageSource } from './source.js';
@@ -122,7 +122,8 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
     if (!parsed) break;
 
     if (parsed.dataFile) node.dataFile = visitDataFile(node, p, parsed.dataFile, ctx);
-    if (node.format === 'vmdk') extentBudget -= visitExtents(node, p, parsed, ctx, extentBudget);
+    const extentFiles = node.format ? formatModule(node.format)?.extentFiles?.(parsed) : undefined;
+    if (extentFiles) extentBudget -= visitExtents(node, p, extentFiles, ctx, extentBudget);
     if (parsed.backing) {
       const child = childPending(node, p, parsed.backing, 'backing');
       if (!child) continue;
@@ -139,8 +140,7 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
 
 /** Turn a name from `node`'s header into what to visit; null when the name cannot be used at all. */
 export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pending, child: ChildName, role: Role, extent = false): Pending | null {
-  const nul = child.raw.indexOf(0);
-  const bytes = nul < 0 ? child.raw : child.raw.subarray(0, nul);
+  const bytes = cString(child.raw);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -158,12 +158,11 @@ export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pend
 }
 
 /**
- * A vmdk descriptor's extent files: qemu opens each with the image (names relative to the
- * descriptor's folder), so they are part of it, in its role. Looked at like data files, never
- * parsed. Returns how many files were visited, at most `budget`.
+ * The extent files an image names (a vmdk descriptor's): qemu opens each with the image (names
+ * relative to the image's folder), so they are part of it, in its role. Looked at like data
+ * files, never parsed. Returns how many files were visited, at most `budget`.
  */
-function visitExtents(node: ChainNode, p: Pending, parsed: ParsedImage, ctx: VisitContext, budget: number): number {
-  const names = vmdkExtentFiles(parsed);
+function visitExtents(node: ChainNode, p: Pending, names: Buffer[], ctx: VisitContext, budget: number): number {
   if (names.length === 0) return 0;
   if (names.length > budget) {
     node.problems.push({ code: 'too-deep', message: `${what(p)} names ${names.length} extent files, more than the ${MAX_CHAIN_EXTENTS} one chain may list: its extents are not followed` });

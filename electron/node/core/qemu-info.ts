@@ -4,9 +4,9 @@
 // stops on an inode loop instead of recursing until the name is too long.
 import * as fs from 'node:fs';
 import type { FormatName } from '../../../shared/model.js';
+import { cString } from './formats/common/text.js';
 import { formatModule, probeFormat } from './formats/index.js';
-import type { ParsedImage } from './formats/types.js';
-import { vmdkExtents, vmdkFormatSpecific, vmdkResolveExtents } from './formats/vmdk.js';
+import type { FormatModule, ParsedImage } from './formats/types.js';
 import { protocolOf, qemuJoin } from './names.js';
 import { FileChangedError, fileType, openNamed, refuseType, resolveFile, withImage } from './open.js';
 import { HeaderError } from './source.js';
@@ -28,39 +28,32 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function nameText(raw: Buffer): string {
-  const nul = raw.indexOf(0);
-  return (nul < 0 ? raw : raw.subarray(0, nul)).toString('utf8');
-}
-
-/** Allocated bytes qemu reports: the file's own blocks, plus a multi-file VMDK's extents. */
-function actualSize(filename: string, st: fs.Stats, parsed: ParsedImage): number {
+/** Allocated bytes qemu reports: the file's own blocks, plus those of the files opened with it. */
+function actualSize(filename: string, st: fs.Stats, mod: FormatModule, parsed: ParsedImage): number {
   let total = st.blocks * 512;
-  if (parsed.header.format === 'vmdk') {
-    for (const extent of vmdkExtents(parsed).map((n) => qemuJoin(filename, n))) {
-      try {
-        const est = fs.statSync(extent);
-        if (est.isFile() && !(est.dev === st.dev && est.ino === st.ino)) total += est.blocks * 512;
-      } catch {
-        // qemu fails to open a VMDK with a missing extent; parse already said so where it matters.
-      }
+  for (const extent of (mod.extentNames?.(parsed) ?? []).map((n) => qemuJoin(filename, n))) {
+    try {
+      const est = fs.statSync(extent);
+      if (est.isFile() && !(est.dev === st.dev && est.ino === st.ino)) total += est.blocks * 512;
+    } catch {
+      // qemu fails to open an image with a missing extent; parse already said so where it matters.
     }
   }
   return total;
 }
 
-function entryFor(filename: string, format: FormatName, st: fs.Stats, parsed: ParsedImage): QemuImageInfo {
+function entryFor(filename: string, mod: FormatModule, st: fs.Stats, parsed: ParsedImage): QemuImageInfo {
   const h = parsed.header;
   const e: QemuImageInfo = {};
-  const backing = parsed.backing ? nameText(parsed.backing.raw) : '';
+  const backing = parsed.backing ? cString(parsed.backing.raw).toString('utf8') : '';
   if (backing && parsed.backing?.format) e['backing-filename-format'] = parsed.backing.format;
   e['virtual-size'] = h.virtualSize;
   e['filename'] = filename;
   if (h.clusterSize) e['cluster-size'] = h.clusterSize;
-  e['format'] = format === 'iso' ? 'raw' : format;
-  e['actual-size'] = actualSize(filename, st, parsed);
+  e['format'] = mod.qemuDriver ?? mod.name;
+  e['actual-size'] = actualSize(filename, st, mod, parsed);
   if (h.encrypted) e['encrypted'] = true;
-  const specific = format === 'vmdk' ? vmdkFormatSpecific(parsed, filename) : h.formatSpecific;
+  const specific = mod.specificInfo ? mod.specificInfo(parsed, filename) : h.formatSpecific;
   if (specific != null) e['format-specific'] = specific;
   if (backing) {
     e['full-backing-filename'] = qemuJoin(filename, backing);
@@ -70,11 +63,12 @@ function entryFor(filename: string, format: FormatName, st: fs.Stats, parsed: Pa
   return Object.assign(e, parsed.qemuExtra ?? {});
 }
 
-/** A VMDK descriptor's extents opened as qemu opens them (names joined to the descriptor's). */
-function withExtents(filename: string, parsed: ParsedImage): ParsedImage {
+/** The files the image names opened as qemu opens them (names joined to the image's). */
+function withExtents(filename: string, mod: FormatModule, parsed: ParsedImage): ParsedImage {
+  if (!mod.openExtents) return parsed;
   const open: Array<() => void> = [];
   try {
-    return vmdkResolveExtents(parsed, (name) => {
+    return mod.openExtents(parsed, (name) => {
       const f = openNamed(qemuJoin(filename, name));
       if (!f) return null;
       open.push(f.close);
@@ -118,20 +112,19 @@ export function qemuInfoChain(top: string, opts: { format?: FormatName; maxDepth
 
     const current: string = filename;
     let parsed: ParsedImage;
-    let fmt: FormatName;
+    let mod: FormatModule;
     try {
-      [fmt, parsed] = withImage(real, st, (src) => {
+      [mod, parsed] = withImage(real, st, (src) => {
         const name = format ?? probeFormat(src);
-        const mod = formatModule(name);
-        if (!mod) throw new HeaderError(`Unknown driver '${name}'`);
-        const parsed = mod.parse(src);
-        return [mod.name, mod.name === 'vmdk' ? withExtents(current, parsed) : parsed] as const;
+        const m = formatModule(name);
+        if (!m) throw new HeaderError(`Unknown driver '${name}'`);
+        return [m, withExtents(current, m, m.parse(src))] as const;
       });
     } catch (e) {
       if (e instanceof HeaderError || e instanceof FileChangedError) return fail(`Could not open '${current}': ${e.message}`);
       return fail(`Could not open '${current}': Could not open '${current}': ${describe(e)}`);
     }
-    const entry = entryFor(current, fmt, st, parsed);
+    const entry = entryFor(current, mod, st, parsed);
     entries.push(entry);
     filename = typeof entry['full-backing-filename'] === 'string' ? entry['full-backing-filename'] : null;
     format = parsed.backing?.format ?? null;

@@ -15,7 +15,7 @@ const REOPEN = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_
 
 /** Why a walk stopped, as an errno-like code and a sentence for the user. */
 export class WalkError extends Error {
-  constructor(readonly code: 'ELOOP' | 'EXDEV' | 'ENOENT' | 'ENOTDIR' | 'EOUTSIDE' | 'ETYPE' | 'EOTHER', message: string) {
+  constructor(readonly code: 'ELOOP' | 'EXDEV' | 'ENOENT' | 'ENOTDIR' | 'EACCES' | 'EOUTSIDE' | 'ETYPE' | 'EOTHER', message: string) {
     super(message);
   }
 }
@@ -43,6 +43,8 @@ function translate(e: unknown, what: string): WalkError {
     case 'EXDEV': return new WalkError('EXDEV', `${what} lies on another mount than its allowed folder (a bind mount?)`);
     case 'ENOENT': return new WalkError('ENOENT', `${what} does not exist`);
     case 'ENOTDIR': return new WalkError('ENOTDIR', `${what}: a part of its path is not a folder`);
+    case 'EACCES':
+    case 'EPERM': return new WalkError('EACCES', `${what} cannot be read: permission denied`);
     default: return new WalkError('EOTHER', `${what} cannot be reached (${code ?? (e as Error).message})`);
   }
 }

@@ -9,9 +9,10 @@ import {
 } from '../../../shared/plan.js';
 import { groupName, userName } from '../native/libc.js';
 import { ConsentError } from '../change/consent.js';
-import { insideAny } from './allowed.js';
+import { diskFiles } from '../core/disk-files.js';
+import { insideAny } from '../change/consent.js';
 import { sameBoot } from '../core/boottime.js';
-import { parseGroup, parseOwnership, parseUser } from './profile.js';
+import { parseGroup, parseOwnership, parseUser } from '../libvirt/owner.js';
 import {
   LIBVIRT_PREFIX, SELINUX_XATTR, cloneRaw, isRegular, selinuxHex, textHex, toFileState, xattrText,
   type RawState,
@@ -25,14 +26,9 @@ export interface PlanContext {
   defaultContext(path: string, mode: number): string | null;
 }
 
-/** One file's change, as bytes: what the engine journals and applies. */
-export interface RawChange {
-  path: string;
-  /** The top image of the disk this change belongs to. */
-  disk: string;
-  from: RawState;
-  to: RawState;
-}
+import type { RawChange } from '../change/state.js';
+
+export type { RawChange };
 
 export interface Computed {
   entries: PlanEntry[];
@@ -46,30 +42,6 @@ const BLOCKING: ReadonlySet<ProblemCode> = new Set([
   'missing', 'unreadable', 'loop', 'too-deep', 'protocol', 'network', 'not-regular', 'device',
   'unsafe-path', 'bad-name', 'no-backing-format', 'invalid-header',
 ]);
-
-export interface DiskFile {
-  node: ChainNode;
-  top: boolean;
-  /** For a vmdk extent file: its descriptor, whose role, label and consent it shares. */
-  extentOf?: ChainNode;
-}
-
-/**
- * The files of one disk in display order: top, its extent files and data file, then each
- * backing with its own.
- */
-export function diskFiles(root: ChainNode): DiskFile[] {
-  const out: DiskFile[] = [];
-  const seen = new Set<ChainNode>();
-  for (let n: ChainNode | null = root; n && !seen.has(n); n = n.backing) {
-    seen.add(n);
-    const top = n === root;
-    out.push({ node: n, top });
-    for (const e of n.extents ?? []) out.push({ node: e, top, extentOf: n });
-    if (n.dataFile) out.push({ node: n.dataFile, top });
-  }
-  return out;
-}
 
 function ownerText(uid: number, gid: number): string {
   const u = userName(uid);

@@ -7,27 +7,18 @@ import type { Action, Plan, PlanEntry, Refusal, VmProfile } from '../../../share
 import { inspect } from '../core/chain.js';
 import { hostBootTime, sameBoot } from '../core/boottime.js';
 import { selabelLookup, selinuxPolicyAvailable } from '../native/libc.js';
-import { RootSet } from '../change/consent.js';
-import { ownerRefusals } from '../change/owners.js';
-import { allowedRoots, insideAny } from './allowed.js';
+import { RootSet, throughPkexec } from '../change/consent.js';
+import { giveProblem, ownerRefusals } from '../change/owners.js';
+import { insideAny } from '../change/consent.js';
+import { profileRoots } from '../change/profile-roots.js';
 import { computePlan, type PlanContext, type RawChange } from './compute.js';
-import { profileProblems, settleProfile } from './profile.js';
+import { settleProfile } from '../libvirt/image-label.js';
+import { profileProblems } from './profile.js';
 import { captureFd, capturePath, type RawState } from '../change/state.js';
+import type { PlanOptions, PlanWithChanges } from '../change/planner.js';
+import { bootTimeFor } from '../change/verify.js';
 
-export interface PlanWithChanges {
-  plan: Plan;
-  /** The byte-exact changes behind the plan's entries (never sent to the renderer). */
-  changes: RawChange[];
-}
-
-export interface PlanOptions {
-  /** Use this boot time instead of this process's (the helper adopts the preview's, see bootTimeFor). */
-  bootTime?: string;
-  /** Inspect with this instead of the chain resolver (tests). */
-  resolve?: (topPath: string) => ChainNode;
-  /** Keep this plan id (the helper's re-plan). */
-  id?: string;
-}
+export type { PlanOptions, PlanWithChanges };
 
 /**
  * The context the planner reads the world through. A file inside an allowed root is read the way
@@ -49,11 +40,6 @@ function captureThrough(roots: RootSet, p: string): RawState {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** The boot time to plan with: the preview's when it is this boot's (see sameBoot), else ours. */
-export function bootTimeFor(hint?: string): string {
-  return hint !== undefined && sameBoot(hint) ? hint : hostBootTime();
 }
 
 function resolveTop(p: string): string {
@@ -107,6 +93,7 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
     return { plan, changes: [] };
   }
   const owners = ownerRefusals(profile, action);
+  if (throughPkexec() && profile.allowHardLinks) owners.push({ path: '', message: 'hard-linked files can be allowed by root only, not through pkexec (a link may be another user\'s file)' });
   if (owners.length) {
     plan.refusals.push(...owners);
     return { plan, changes: [] };
@@ -115,7 +102,7 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
   const roots = topPaths.map((p) => resolve(p));
   plan.top = roots[0]!.path;
   plan.tops = roots.map((r) => r.path);
-  const allowed = allowedRoots(profile, topPaths);
+  const allowed = profileRoots(profile, topPaths);
   plan.allowedRoots = allowed.roots;
   plan.refusals.push(...allowed.refusals);
   const rootSet = new RootSet(allowed.roots);
@@ -127,6 +114,7 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
   }
   plan.entries = computed.entries;
   plan.refusals.push(...computed.refusals);
+  if (throughPkexec()) plan.refusals.push(...giveRefusals(computed.changes, allowed.roots));
   plan.notes = [...allowed.notes, ...computed.notes];
   if (process.getuid?.() !== 0) {
     plan.notes.push("made without privileges: libvirt's remembered labels (trusted.* xattrs) are invisible here; previewChange() asks the helper for the exact plan");
@@ -137,6 +125,24 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
   return { plan, changes: plan.refusals.length ? [] : computed.changes };
 }
 
+/** The changes a pkexec caller may not make (shown in the preview; the engine refuses them again). */
+function giveRefusals(changes: RawChange[], roots: string[]): Refusal[] {
+  const set = new RootSet(roots);
+  try {
+    return changes.flatMap((c) => {
+      let why: string | null;
+      try {
+        why = giveProblem(c, set.callerOwns(c.path));
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      return why ? [{ path: c.path, message: why }] : [];
+    });
+  } finally {
+    set.close();
+  }
+}
+
 /** The plan for one disk: the API the UI calls. */
 export function planChange(action: Action, topPath: string, profile: VmProfile): Plan {
   return planChangesDetailed(action, [topPath], profile).plan;
@@ -144,37 +150,4 @@ export function planChange(action: Action, topPath: string, profile: VmProfile):
 
 export function planChanges(action: Action, topPaths: string[], profile: VmProfile): Plan {
   return planChangesDetailed(action, topPaths, profile).plan;
-}
-
-function stateKey(e: PlanEntry): string {
-  const s = (x: PlanEntry['before']) => JSON.stringify([x.dev, x.ino, x.uid, x.gid, x.mode, x.selinux, Object.entries(x.libvirt).sort()]);
-  return `${e.path}|${e.role}|${e.top}|${e.remembered}|${s(e.before)}|${s(e.after)}`;
-}
-
-/**
- * How a freshly made plan differs from the one that was previewed: one line per file. Empty
- * when they are the same plan (what was shown is what will be done).
- */
-export function planDifferences(asked: Plan, fresh: Plan): Refusal[] {
-  const out: Refusal[] = [];
-  const a = new Map(asked.entries.map((e) => [e.path + '\0' + (e.disk ?? ''), e]));
-  const f = new Map(fresh.entries.map((e) => [e.path + '\0' + (e.disk ?? ''), e]));
-  for (const [k, e] of f) {
-    const old = a.get(k);
-    if (!old) out.push({ path: e.path, message: 'is part of the chain now but was not in the preview' });
-    else if (stateKey(old) !== stateKey(e)) out.push({ path: e.path, message: describeDifference(old, e) });
-  }
-  for (const [k, e] of a) if (!f.has(k)) out.push({ path: e.path, message: 'was in the preview but is not part of the chain any more' });
-  return out;
-}
-
-function describeDifference(old: PlanEntry, now: PlanEntry): string {
-  const b0 = old.before;
-  const b1 = now.before;
-  if (b0.dev !== b1.dev || b0.ino !== b1.ino) return 'was replaced by another file since the preview';
-  if (b0.uid !== b1.uid || b0.gid !== b1.gid) return `owner changed since the preview (${b0.uid}:${b0.gid} → ${b1.uid}:${b1.gid})`;
-  if (b0.selinux !== b1.selinux) return `SELinux context changed since the preview (${b0.selinux ?? 'none'} → ${b1.selinux ?? 'none'})`;
-  if (JSON.stringify(Object.entries(b0.libvirt).sort()) !== JSON.stringify(Object.entries(b1.libvirt).sort())) return "libvirt's remembered labels changed since the preview";
-  if (b0.mode !== b1.mode) return 'mode changed since the preview';
-  return 'the planned change differs from the preview';
 }

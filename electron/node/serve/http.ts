@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ClientMessageSchema, type EventData, type EventName, type ServerMessage } from '../../../shared/ipc.js';
-import { Session } from '../session/handlers.js';
+import { Session } from '../session/session.js';
 import { MemoryRecent } from '../session/recent.js';
 import { SECURITY_HEADERS, contentType, resolveAsset } from './web.js';
 

@@ -1,24 +1,15 @@
 // The scanned forests, kept in the inspection worker between requests: a scan builds one, a
 // watcher's batch of changed paths updates it (only those files are read again), closing drops it.
-import type { ForestChange, ForestSnapshot } from '../../../shared/scan.js';
 import { ForestIndex, ScanCancelled } from '../core/scan.js';
+import { CANCELLED, type ForestUpdate, type Report, type ScanDone } from './worker-contract.js';
 
 const forests = new Map<string, ForestIndex>();
-
-/** Thrown as the op's error text: the owning process tells a cancel from a failure by it. */
-export const CANCELLED = 'scan cancelled';
-
-export interface ScanDone {
-  forest: ForestSnapshot;
-  /** Folders entered, for the watcher. */
-  dirs: string[];
-}
 
 /**
  * Scan `roots` as forest `id`. `cancel` is shared memory the owning process sets to 1 to stop
  * the scan between two files (this thread is busy reading, so a message would arrive too late).
  */
-export function scanForest(id: string, roots: string[], cancel: Int32Array, report: (done: number, total: number) => void): ScanDone {
+export function scanForest(id: string, roots: string[], cancel: Int32Array, report: Report): ScanDone {
   const t0 = performance.now();
   const index = new ForestIndex(roots);
   let dirs: string[];
@@ -39,7 +30,7 @@ export function scanForest(id: string, roots: string[], cancel: Int32Array, repo
   return { forest: { id, roots: r.roots, files: r.files, summary: r.summary, reads: index.reads, ms: performance.now() - t0 }, dirs };
 }
 
-export function updateForest(id: string, paths: string[]): (ForestChange & { totalReads: number }) | null {
+export function updateForest(id: string, paths: string[]): ForestUpdate | null {
   const index = forests.get(id);
   if (!index) return null;
   return { ...index.update(paths), totalReads: index.reads };

@@ -1,25 +1,16 @@
 // The file work behind the domain and access requests: read a domain XML and compare its disks
 // with their headers, check what stops the VM's user, and preview the fix. Runs in the
 // inspection worker like ops.ts; takes and returns plain JSON.
-import * as path from 'node:path';
-import type { AccessProfile, AccessReport } from '../../../shared/access.js';
+import type { AccessProfile } from '../../../shared/access.js';
 import type { DomainReport } from '../../../shared/domain.js';
-import type { Plan } from '../../../shared/plan.js';
-import { planAccessFixDetailed } from '../access/index.js';
+import { planAccessFixDetailed } from '../helper/api.js';
 import { inspect } from '../core/chain.js';
-import { blockdevArgs, blockdevNodes, diskXml, openDomain, type OpenDomainInput } from '../libvirt/index.js';
-
-export type DomainInput = Pick<OpenDomainInput, 'file' | 'text' | 'virshName'>;
+import { blockdevArgs, blockdevNodes, diskXml, openDomain } from '../libvirt/index.js';
+import type { AccessResult, DomainInput } from './worker-contract.js';
 
 /** The domain's report. */
 export async function domain(input: DomainInput): Promise<{ report: DomainReport }> {
   return { report: await openDomain(input) };
-}
-
-export interface AccessResult {
-  report: AccessReport;
-  /** The previewed fix; null when nothing blocks. */
-  plan: Plan | null;
 }
 
 /** Check the chain at `top` for the VM's user, and preview the fix when something blocks. */

@@ -4,14 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chainNodes } from '../../../shared/model.js';
-import type { Disk, OpenError, OpenResult, ProfileInput } from '../../../shared/ipc.js';
+import type { OpenError, ProfileInput } from '../../../shared/ipc.js';
 import type { Action, Plan, VmProfile } from '../../../shared/plan.js';
 import { inspect } from '../core/chain.js';
 import { qemuInfoChain } from '../core/qemu-info.js';
 import { planChange } from '../relabel/index.js';
-
-/** A disk as the renderer gets it: the chain, plus what qemu-img would print for it. */
-export type DiskWithQemu = Disk & { qemu: NonNullable<Disk['qemu']> };
+import type { DiskWithQemu, OpenedPath } from './worker-contract.js';
 
 /** Names that look like disk images when a folder is opened (data files are found through their image). */
 const IMAGE_EXTENSIONS = new Set([
@@ -45,7 +43,7 @@ function diskOf(given: string, openedAs: string): DiskWithQemu {
 }
 
 /** Open one image or folder (an absolute path); with `foldersOnly`, a folder is only named back. */
-export function openPath(p: string, foldersOnly = false): OpenResult & { disks: DiskWithQemu[]; folder: string | null } {
+export function openPath(p: string, foldersOnly = false): OpenedPath {
   const errors: OpenError[] = [];
   let st: fs.Stats;
   try {

@@ -4,9 +4,9 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { WorkerOps } from './inspect-worker.js';
+import type { Report, RequestOf, WorkerArgs, WorkerOp, WorkerReply, WorkerResult } from './worker-contract.js';
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; progress?: (done: number, total: number) => void };
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; progress?: Report };
 
 /** The worker's script: the bundle's inspect-worker.js, or from source the .ts through tsx. */
 function workerScript(): URL {
@@ -29,10 +29,10 @@ export class InspectWorker {
     if (this.worker) return this.worker;
     const w = new Worker(workerScript());
     w.unref();
-    w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string; progress?: [number, number] }) => {
+    w.on('message', (m: WorkerReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
-      if (m.progress) {
+      if ('progress' in m) {
         p.progress?.(m.progress[0], m.progress[1]);
         return;
       }
@@ -58,19 +58,20 @@ export class InspectWorker {
     if (!this.closed) this.start().unref();
   }
 
-  call<K extends keyof WorkerOps>(op: K, ...args: Parameters<WorkerOps[K]>): Promise<Awaited<ReturnType<WorkerOps[K]>>> {
+  call<K extends WorkerOp>(op: K, ...args: WorkerArgs<K>): Promise<WorkerResult<K>> {
     return this.callWithProgress(op, undefined, ...args);
   }
 
   /** A call whose op reports progress while it runs. */
-  callWithProgress<K extends keyof WorkerOps>(op: K, progress: Pending['progress'], ...args: Parameters<WorkerOps[K]>): Promise<Awaited<ReturnType<WorkerOps[K]>>> {
+  callWithProgress<K extends WorkerOp>(op: K, progress: Report | undefined, ...args: WorkerArgs<K>): Promise<WorkerResult<K>> {
     if (this.closed) return Promise.reject(new Error('the inspection worker is closed'));
     const w = this.start();
     const id = this.next++;
     w.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, progress });
-      w.postMessage({ id, op, args });
+      const req: RequestOf<K> = { id, op, args };
+      w.postMessage(req);
     });
   }
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { expect } from 'vitest';
 import { HeaderError, fdSource, type ImageSource } from '../../../electron/node/core/source.js';
 import type { FormatModule, ParsedImage } from '../../../electron/node/core/formats/types.js';
-import { qemuText } from '../../../electron/node/core/formats/qcow2.js';
+import { qemuText } from '../../../electron/node/core/formats/common/text.js';
 import { be32, be64, patchFile, qemuImg } from '../../util/qemu.js';
 
 export { be32, be64, patchFile, qemuImg };

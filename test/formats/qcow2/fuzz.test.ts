@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qcow } from '../../../electron/node/core/formats/qcow.js';
-import { qcow2 } from '../../../electron/node/core/formats/qcow2.js';
+import { qcow2 } from '../../../electron/node/core/formats/qcow2/index.js';
 import { qed } from '../../../electron/node/core/formats/qed.js';
 import type { FormatModule } from '../../../electron/node/core/formats/types.js';
 import { HeaderError, READ_BUDGET, bufferSource } from '../../../electron/node/core/source.js';

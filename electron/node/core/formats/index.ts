@@ -3,7 +3,7 @@
 import type { FormatName } from '../../../../shared/model.js';
 import { HeaderError, type ImageSource } from '../source.js';
 import type { FormatModule } from './types.js';
-import { qcow2 } from './qcow2.js';
+import { qcow2 } from './qcow2/index.js';
 import { qcow } from './qcow.js';
 import { qed } from './qed.js';
 import { vmdk } from './vmdk.js';

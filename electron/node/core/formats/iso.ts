@@ -20,6 +20,7 @@ function text(b: Buffer, at: number, len: number): string {
 
 export const iso: FormatModule = {
   name: 'iso',
+  qemuDriver: 'raw',
 
   probe(src: ImageSource): number {
     // Above raw (1), below every format qemu knows.

@@ -5,14 +5,15 @@
 import type { HeaderInfo, Problem } from '../../../../shared/model.js';
 import { HeaderError, type ImageSource } from '../source.js';
 import type { ChildName, FormatModule, ParsedImage } from './types.js';
-import { QCOW_MAGIC, ZeroFillReader, cString, childFromName, exact, qemuText, safeSize } from './qcow2.js';
-
-const U64_MAX = (1n << 64n) - 1n;
-const INT_MAX = 0x7fffffff;
+import { headBytes } from './common/block-reads.js';
+import { backingExtra, childFromName, namePastEof } from './common/child-name.js';
+import { INT_MAX, U64 } from './common/limits.js';
+import { exact, safeSize } from './common/numbers.js';
+import { QCOW_MAGIC } from './common/qcow-magic.js';
+import { ZeroFillReader } from './common/zero-fill-reader.js';
 
 function probe(src: ImageSource): number {
-  const h = Buffer.alloc(8);
-  src.head.copy(h, 0, 0, Math.min(8, src.head.length));
+  const h = headBytes(src, 8);
   return h.readUInt32BE(0) === QCOW_MAGIC && h.readUInt32BE(4) === 1 ? 100 : 0;
 }
 
@@ -40,7 +41,7 @@ function parse(src: ImageSource): ParsedImage {
   if (cryptMethod > 1) throw new HeaderError('invalid encryption method in qcow header');
 
   const shift = BigInt(clusterBits + l2Bits);
-  if (size > U64_MAX - (1n << shift)) throw new HeaderError('Image too large');
+  if (size > U64 - (1n << shift)) throw new HeaderError('Image too large');
   const l1Size = (size + (1n << shift) - 1n) >> shift;
   if (l1Size > BigInt(Math.floor(INT_MAX / 8))) throw new HeaderError('Image too large');
   // qemu reads the L1 table here; only a request past its length limit can fail.
@@ -48,14 +49,10 @@ function parse(src: ImageSource): ParsedImage {
 
   const problems: Problem[] = [];
   let backing: ChildName | null = null;
-  let backingRaw: Buffer | null = null;
   if (backingFileOffset !== 0n) {
     if (backingFileSize > 1023) throw new HeaderError('Backing file name too long');
-    backingRaw = r.read(backingFileOffset, backingFileSize, 'Could not open image');
-    const pastEof =
-      backingFileSize > 0 &&
-      backingFileOffset + BigInt(backingFileSize) > BigInt(src.size) &&
-      cString(backingRaw).length === 0;
+    const backingRaw = r.read(backingFileOffset, backingFileSize, 'Could not open image');
+    const pastEof = namePastEof(backingFileOffset, backingRaw, src.size);
     const b = childFromName(backingRaw, null, 'backing file', { pastEof });
     backing = b.child;
     problems.push(...b.problems);
@@ -84,9 +81,7 @@ function parse(src: ImageSource): ParsedImage {
     extensions: [],
     formatSpecific: null,
   };
-  const qemuExtra: Record<string, unknown> = {};
-  if (backing) qemuExtra['backing-filename'] = qemuText(backing.raw);
-  return { header, backing, dataFile: null, problems, qemuExtra };
+  return { header, backing, dataFile: null, problems, qemuExtra: backingExtra(backing) };
 }
 
 export const qcow: FormatModule = { name: 'qcow', probe, parse };

@@ -6,7 +6,11 @@
 import type { HeaderInfo, Problem } from '../../../../shared/model.js';
 import { HeaderError, type ImageSource } from '../source.js';
 import type { ChildName, FormatModule, ParsedImage } from './types.js';
-import { ZeroFillReader, cString, childFromName, exact, qemuText, safeSize } from './qcow2.js';
+import { headBytes } from './common/block-reads.js';
+import { backingExtra, childFromName, namePastEof } from './common/child-name.js';
+import { U64 } from './common/limits.js';
+import { exact, isPow2, safeSize } from './common/numbers.js';
+import { ZeroFillReader } from './common/zero-fill-reader.js';
 
 const QED_MAGIC = 0x00444551; // "QED\0" read little-endian
 const QED_F_BACKING_FILE = 1n;
@@ -17,16 +21,11 @@ const QED_MIN_CLUSTER_SIZE = 4096;
 const QED_MAX_CLUSTER_SIZE = 64 * 1024 * 1024;
 const QED_MIN_TABLE_SIZE = 1;
 const QED_MAX_TABLE_SIZE = 16;
-const U64_MASK = (1n << 64n) - 1n;
 /** sizeof(bs->backing_file): PATH_MAX. */
 const BACKING_FILE_BUF = 4096;
 
-const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
-
 function probe(src: ImageSource): number {
-  const h = Buffer.alloc(4);
-  src.head.copy(h, 0, 0, Math.min(4, src.head.length));
-  return h.readUInt32LE(0) === QED_MAGIC ? 100 : 0;
+  return headBytes(src, 4).readUInt32LE(0) === QED_MAGIC ? 100 : 0;
 }
 
 function parse(src: ImageSource): ParsedImage {
@@ -58,12 +57,12 @@ function parse(src: ImageSource): ParsedImage {
   }
   // qed_max_image_size(): table entries * cluster size * table entries, in uint64 arithmetic.
   const tableEntries = BigInt((Math.imul(tableSize, clusterSize) >>> 0) / 8);
-  const maxImageSize = (((tableEntries * cs) & U64_MASK) * tableEntries) & U64_MASK;
+  const maxImageSize = (((tableEntries * cs) & U64) * tableEntries) & U64;
   if (imageSize % 512n !== 0n || imageSize > maxImageSize) throw new HeaderError('QED image size is invalid');
   // qed_check_table_offset()
   const headerBytes = BigInt(headerSize) * cs;
   const clusterOk = (off: bigint): boolean => off % cs === 0n && off >= headerBytes && off < fileSize;
-  const endOffset = (l1TableOffset + BigInt(Math.imul(tableSize - 1, clusterSize) >>> 0)) & U64_MASK;
+  const endOffset = (l1TableOffset + BigInt(Math.imul(tableSize - 1, clusterSize) >>> 0)) & U64;
   if (endOffset <= l1TableOffset || !clusterOk(l1TableOffset) || !clusterOk(endOffset)) {
     throw new HeaderError('QED table offset is invalid');
   }
@@ -78,8 +77,7 @@ function parse(src: ImageSource): ParsedImage {
     if (backingFilenameOffset + backingFilenameSize > limit) throw new HeaderError('QED backing filename offset is invalid');
     if (backingFilenameSize >= BACKING_FILE_BUF) throw new HeaderError('Failed to read backing filename');
     const raw = r.read(backingFilenameOffset, backingFilenameSize, 'Failed to read backing filename');
-    const pastEof =
-      backingFilenameSize > 0 && backingFilenameOffset + backingFilenameSize > src.size && cString(raw).length === 0;
+    const pastEof = namePastEof(backingFilenameOffset, raw, src.size);
     const b = childFromName(raw, backingIsRaw ? 'raw' : null, 'backing file', { pastEof });
     backing = b.child;
     problems.push(...b.problems);
@@ -118,12 +116,7 @@ function parse(src: ImageSource): ParsedImage {
     extensions: [],
     formatSpecific: null,
   };
-  const qemuExtra: Record<string, unknown> = {};
-  if (backing) {
-    qemuExtra['backing-filename'] = qemuText(backing.raw);
-    if (backing.format !== null) qemuExtra['backing-filename-format'] = backing.format;
-  }
-  return { header, backing, dataFile: null, problems, qemuExtra };
+  return { header, backing, dataFile: null, problems, qemuExtra: backingExtra(backing) };
 }
 
 export const qed: FormatModule = { name: 'qed', probe, parse };

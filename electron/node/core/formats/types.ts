@@ -34,6 +34,29 @@ export interface FormatModule {
   probe(src: ImageSource): number;
   /** Parse and validate as qemu does; throws HeaderError for what qemu refuses to open. */
   parse(src: ImageSource): ParsedImage;
+
+  // Hooks for what qemu's driver for the format does beyond the header, each optional (like
+  // qemu's per-driver callbacks): qemu-info and the chain call them without naming formats.
+
+  /** The driver qemu-img names, when it is not `name` (qemu opens an ISO with its raw driver). */
+  qemuDriver?: string;
+  /**
+   * The files qemu opens together with the image, as its header names them (a vmdk descriptor's
+   * extents), one entry per reference; qemu's actual-size adds what they allocate.
+   */
+  extentNames?(parsed: ParsedImage): string[];
+  /** The same files as the header's bytes, each file once: what a chain lists and relabels. */
+  extentFiles?(parsed: ParsedImage): Buffer[];
+  /**
+   * Opens those files as qemu does (`open` returns null for a missing one) and returns the parse
+   * refined by what they hold; throws HeaderError where qemu fails to open the image.
+   */
+  openExtents?(parsed: ParsedImage, open: (name: string, raw: Buffer, index: number) => ImageSource | null): ParsedImage;
+  /**
+   * bdrv_get_specific_info(): qemu-img's `format-specific` for the image opened under
+   * `filename`. Without the hook it is `header.formatSpecific`, which depends on the header alone.
+   */
+  specificInfo?(parsed: ParsedImage, filename: string): unknown;
 }
 
 /** What a header of a format without extensions, dirty bit or children says (the common case). */

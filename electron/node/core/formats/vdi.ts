@@ -1,6 +1,7 @@
 // VDI (VirtualBox): one 512-byte little-endian header, checked as qemu 7.2's vdi_open() does.
 // qemu ignores header_size and reads past the end of the file as zeros; so do we.
 import { HeaderError, type ImageSource } from '../source.js';
+import { headBytes } from './common/block-reads.js';
 import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 const VDI_SIGNATURE = 0xbeda107f;
@@ -11,13 +12,6 @@ const DEFAULT_CLUSTER_SIZE = 1024 * 1024;
 const VDI_BLOCKS_IN_IMAGE_MAX = 536870784;
 const VDI_DISK_SIZE_MAX = BigInt(VDI_BLOCKS_IN_IMAGE_MAX) * BigInt(DEFAULT_CLUSTER_SIZE);
 const HEADER_SIZE = 512;
-
-/** The 512-byte header, zero-filled past the end of the file (bdrv_pread). */
-function headerBytes(src: ImageSource): Buffer {
-  const b = Buffer.alloc(HEADER_SIZE);
-  src.head.copy(b, 0, 0, Math.min(HEADER_SIZE, src.head.length));
-  return b;
-}
 
 /** RFC 4122 text of a VirtualBox (mixed-endian) UUID. */
 function uuid(b: Buffer, at: number): string {
@@ -43,11 +37,12 @@ export const vdi: FormatModule = {
   probe(src: ImageSource): number {
     // qemu probes a zero-padded 2048-byte buffer: the signature at 64 is all it looks at.
     if (src.size === 0) return 0;
-    return headerBytes(src).readUInt32LE(64) === VDI_SIGNATURE ? 100 : 0;
+    return headBytes(src, HEADER_SIZE).readUInt32LE(64) === VDI_SIGNATURE ? 100 : 0;
   },
 
   parse(src: ImageSource): ParsedImage {
-    const h = headerBytes(src);
+    // The 512-byte header, zero-filled past the end of the file (bdrv_pread).
+    const h = headBytes(src, HEADER_SIZE);
     const signature = h.readUInt32LE(64);
     const version = h.readUInt32LE(68);
     const headerSize = h.readUInt32LE(72);

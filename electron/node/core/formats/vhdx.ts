@@ -3,7 +3,10 @@
 // locator), the BAT. Checked as qemu 7.2's vhdx_open() does, read-only (so a log that needs
 // replaying makes qemu refuse, as it does for qemu-img info). qemu cannot open differencing
 // VHDX files at all: a parent locator makes it fail with "Operation not supported".
-import { HeaderError, MAX_READ, READ_BUDGET, type ImageSource } from '../source.js';
+import { HeaderError, READ_BUDGET, type ImageSource } from '../source.js';
+import { bdrvRefuses, preadZ as bdrvPread } from './common/block-reads.js';
+import { BDRV_MAX_LENGTH, INT64_MAX, U64 } from './common/limits.js';
+import { exact as n } from './common/numbers.js';
 import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 const KiB = 1024;
@@ -24,9 +27,6 @@ const PAYLOAD_BLOCK_FULLY_PRESENT = 6n;
 const PARAMS_HAS_PARENT = 2;
 const META_FLAGS_IS_REQUIRED = 4;
 const REGION_ENTRY_REQUIRED = 1;
-const BDRV_MAX_LENGTH = (1n << 63n) - (1n << 30n);
-const INT64_MAX = (1n << 63n) - 1n;
-const U64 = (1n << 64n) - 1n;
 /** A log bigger than this is not searched (qemu would; it needs the whole log in memory here). */
 const MAX_LOG_SEARCH = 4 * MiB;
 
@@ -64,19 +64,7 @@ export function vhdxCrc32c(buf: Uint8Array, crcOffset = -1): number {
 
 /** bdrv_pread(): zero-filled past the end of the file, EIO for impossible offsets. */
 function preadZ(src: ImageSource, offset: bigint, length: number, what: string): Buffer {
-  if (offset < 0n || offset > BDRV_MAX_LENGTH || BigInt(length) > BDRV_MAX_LENGTH - offset) {
-    throw new HeaderError(`Input/output error (${what} at offset ${offset})`);
-  }
-  const out = Buffer.alloc(length);
-  if (offset >= BigInt(src.size) || length === 0) return out;
-  const off = Number(offset);
-  const n = Math.min(length, src.size - off);
-  for (let done = 0; done < n; done += MAX_READ) {
-    const len = Math.min(MAX_READ, n - done);
-    if (off + done + len <= src.head.length) src.head.copy(out, done, off + done, off + done + len);
-    else src.read(off + done, len, what).copy(out, done);
-  }
-  return out;
+  return bdrvPread(src, offset, length, what, `Input/output error (${what} at offset ${offset})`);
 }
 
 function einval(why: string): HeaderError {
@@ -215,10 +203,6 @@ function parentLocator(src: ImageSource, at: bigint, length: number): Record<str
   return out;
 }
 
-function n(v: bigint): number | string {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
-}
-
 export const vhdx: FormatModule = {
   name: 'vhdx',
 
@@ -349,7 +333,7 @@ export const vhdx: FormatModule = {
     if (batEntries > Math.floor(bat.length / 8)) {
       throw einval(`the BAT region (${bat.length} bytes) is too small for ${batEntries} entries`);
     }
-    if (bat.offset > BDRV_MAX_LENGTH || BigInt(bat.length) > BDRV_MAX_LENGTH - bat.offset) {
+    if (bdrvRefuses(bat.offset, bat.length)) {
       throw new HeaderError(`Input/output error (VHDX BAT at offset ${bat.offset})`);
     }
 

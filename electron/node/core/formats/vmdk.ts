@@ -11,6 +11,9 @@
 import { qemuJoin } from '../names.js';
 import type { HeaderInfo } from '../../../../shared/model.js';
 import { HeaderError, type ImageSource } from '../source.js';
+import { bdrvRefuses, headBytes, preadZ as bdrvPread } from './common/block-reads.js';
+import { BDRV_MAX_LENGTH, INT64_MAX, U64 } from './common/limits.js';
+import { exact as num } from './common/numbers.js';
 import type { FormatModule, ParsedImage } from './types.js';
 
 const VMDK3_MAGIC = 0x434f5744; // 'COWD'
@@ -24,10 +27,6 @@ const MARKER_FOOTER = 3;
 const DESC_SIZE = 20 * 512;
 /** vmdk_read_desc() reads at most this much of a descriptor. */
 const MAX_DESC = (1 << 20) - 1;
-/** bdrv_check_request(): nothing at or beyond this offset can be read. */
-const BDRV_MAX_LENGTH = (1n << 63n) - (1n << 30n);
-const INT64_MAX = (1n << 63n) - 1n;
-const U64 = (1n << 64n) - 1n;
 /** qemu opens one file per extent; real descriptors have a handful. */
 const MAX_EXTENTS = 1024;
 const PATH_MAX = 4096;
@@ -42,36 +41,17 @@ const DESC_CREATE_TYPES = [
 
 /** bdrv_pread(): zero-filled past EOF, EIO for requests the block layer refuses. */
 function preadZ(src: ImageSource, offset: bigint, length: number, what: string): Buffer {
-  if (offset < 0n || offset > BDRV_MAX_LENGTH || BigInt(length) > BDRV_MAX_LENGTH - offset) {
-    throw new HeaderError(`${what}: Input/output error`);
-  }
-  const out = Buffer.alloc(length);
-  const size = BigInt(src.size);
-  if (offset >= size || length === 0) return out;
-  const off = Number(offset);
-  const n = Math.min(length, src.size - off);
-  if (off + n <= src.head.length) {
-    src.head.copy(out, 0, off, off + n);
-  } else {
-    src.read(off, n, what).copy(out, 0);
-  }
-  return out;
+  return bdrvPread(src, offset, length, what, `${what}: Input/output error`);
 }
 
 /** Whether bdrv_pread() would accept the request (the data itself is not needed). */
 function checkRequest(offset: bigint, length: bigint, what: string): void {
-  if (offset < 0n || offset > BDRV_MAX_LENGTH || length > BDRV_MAX_LENGTH - offset) {
-    throw new HeaderError(`${what}: Input/output error`);
-  }
+  if (bdrvRefuses(offset, length)) throw new HeaderError(`${what}: Input/output error`);
 }
 
 /** uint64 -> int64 as C converts it. */
 function toInt64(v: bigint): bigint {
   return v > INT64_MAX ? v - (1n << 64n) : v;
-}
-
-function num(v: bigint): number | string {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
 /** Length of the C string starting at `from` (up to the first NUL or the end). */
@@ -87,16 +67,10 @@ function isSpace(c: number): boolean {
 // ---------------------------------------------------------------------------------------------
 // qemu's probe
 
-function probeBuffer(src: ImageSource): Buffer {
-  // qemu probes the first 2048 bytes, zero-padded when the file is shorter.
-  const b = Buffer.alloc(2048);
-  src.head.copy(b, 0, 0, Math.min(2048, src.head.length));
-  return b;
-}
-
 function vmdkProbe(src: ImageSource): number {
   if (src.size === 0) return 0;
-  const buf = probeBuffer(src);
+  // qemu probes the first 2048 bytes, zero-padded when the file is shorter.
+  const buf = headBytes(src, 2048);
   const magic = buf.readUInt32BE(0);
   if (magic === VMDK3_MAGIC || magic === VMDK4_MAGIC) return 100;
   const end = buf.length;
@@ -710,6 +684,10 @@ export const vmdk: FormatModule = {
     const { st, cid, parentCid, parent } = stateFromFile(src);
     return build(st, cid, parentCid, parent);
   },
+  extentNames: vmdkExtents,
+  extentFiles: vmdkExtentFiles,
+  openExtents: vmdkResolveExtents,
+  specificInfo: vmdkFormatSpecific,
 };
 
 function extentsOf(parsed: ParsedImage): Array<{

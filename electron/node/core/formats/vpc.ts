@@ -2,6 +2,9 @@
 // differencing disks, only at the end for fixed ones. Follows qemu 7.2's vpc_probe() (offset 0
 // only: a fixed VHD probes as raw) and vpc_open(). qemu does not follow VHD parent locators.
 import { HeaderError, MAX_READ, READ_BUDGET, type ImageSource } from '../source.js';
+import { bdrvRefuses, preadZ as bdrvPread } from './common/block-reads.js';
+import { INT_MAX, U64 } from './common/limits.js';
+import { exact, isPow2 } from './common/numbers.js';
 import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 const HEADER_SIZE = 512;
@@ -10,22 +13,10 @@ const VHD_DYNAMIC = 3;
 const VHD_DIFFERENCING = 4;
 const VHD_MAX_SECTORS = 0xff000000n;
 const VHD_MAX_GEOMETRY = 65535n * 16n * 255n;
-const INT_MAX = 0x7fffffff;
-const BDRV_MAX_LENGTH = (1n << 63n) - (1n << 30n);
-const U64 = (1n << 64n) - 1n;
 
 /** bdrv_pread(): zero-filled past the end of the file; impossible offsets fail with `what`. */
 function preadZ(src: ImageSource, offset: bigint, length: number, what: string): Buffer {
-  if (offset < 0n || offset > BDRV_MAX_LENGTH || BigInt(length) > BDRV_MAX_LENGTH - offset) {
-    throw new HeaderError(what);
-  }
-  const out = Buffer.alloc(length);
-  if (offset >= BigInt(src.size) || length === 0) return out;
-  const off = Number(offset);
-  const n = Math.min(length, src.size - off);
-  if (off + n <= src.head.length) src.head.copy(out, 0, off, off + n);
-  else src.read(off, n, what).copy(out, 0);
-  return out;
+  return bdrvPread(src, offset, length, what, what);
 }
 
 function checksum(buf: Buffer): number {
@@ -36,10 +27,6 @@ function checksum(buf: Buffer): number {
 
 function ascii(b: Buffer, at: number, len: number): string {
   return b.toString('latin1', at, at + len).replace(/\0+$/, '');
-}
-
-function isPowerOf2(n: number): boolean {
-  return n > 0 && (n & (n - 1)) === 0;
 }
 
 /** C strncmp(a, lit, n) === 0 for a fixed-size field (stops at NUL in both). */
@@ -112,13 +99,13 @@ export const vpc: FormatModule = {
       footer_offset: footerAt,
       features: footer.readUInt32BE(8),
       version: `${footer.readUInt16BE(12)}.${footer.readUInt16BE(14)}`,
-      data_offset: dataOffset === U64 ? -1 : dataOffset <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(dataOffset) : dataOffset.toString(),
+      data_offset: dataOffset === U64 ? -1 : exact(dataOffset),
       timestamp: footer.readUInt32BE(24),
       creator_app: ascii(footer, 28, 4),
       creator_version: `${footer.readUInt16BE(32)}.${footer.readUInt16BE(34)}`,
       creator_os: ascii(footer, 36, 4),
-      original_size: origSize <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(origSize) : origSize.toString(),
-      current_size: currentSize <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(currentSize) : currentSize.toString(),
+      original_size: exact(origSize),
+      current_size: exact(currentSize),
       cylinders: cyls,
       heads,
       sectors_per_track: secs,
@@ -134,7 +121,7 @@ export const vpc: FormatModule = {
       const dyn = preadZ(src, dataOffset, HEADER_SIZE, 'Error reading dynamic VHD header');
       if (!strnEq(dyn, 0, 'cxsparse', 8)) throw new HeaderError('Invalid header magic');
       const blockSize = dyn.readUInt32BE(32);
-      if (!isPowerOf2(blockSize) || blockSize < 512) throw new HeaderError(`Invalid block size ${blockSize}`);
+      if (!isPow2(blockSize) || blockSize < 512) throw new HeaderError(`Invalid block size ${blockSize}`);
       const bitmapSize = (Math.floor(blockSize / (8 * 512)) + 511) & ~511;
       // max_table_entries is an int in qemu.
       const mteRaw = dyn.readUInt32BE(28);
@@ -149,7 +136,7 @@ export const vpc: FormatModule = {
       }
       const pagetableSize = maxTableEntries * 4;
       const batOffset = dyn.readBigUInt64BE(16);
-      if (batOffset > BDRV_MAX_LENGTH || BigInt(pagetableSize) > BDRV_MAX_LENGTH - batOffset) {
+      if (bdrvRefuses(batOffset, pagetableSize)) {
         throw new HeaderError('Error reading pagetable');
       }
       // free_data_block_offset: the end of the BAT, or of the last allocated block, whichever is

@@ -1,11 +1,12 @@
 // The opened libvirt domain: its disks (XML chain beside header chain), the VM profile with the
 // source of every value, and how it was opened. Components read it through selectors; opening
-// a domain also opens each local disk's chain in the graph, so Relabel can act on it.
+// a domain also opens each local disk's chain in the graph, so Relabel can act on it. Above open.
 import { create } from 'zustand';
-import { diskTop } from '../shared/domain.js';
-import type { DomainRes } from '../shared/ipc.js';
-import { getApi } from './api.js';
-import { notify, openPaths } from './store.js';
+import { diskTop } from '../../shared/domain.js';
+import type { DomainRes } from '../../shared/ipc.js';
+import { getApi } from '../api.js';
+import { errorText, notify } from './notices.js';
+import { openPaths } from './open.js';
 
 export type DomainSource = 'file' | 'text' | 'virsh';
 
@@ -63,7 +64,7 @@ export async function openDomain(): Promise<void> {
     const tops = localTops(domain);
     if (tops.length) await openPaths(tops, { quiet: true });
   } catch (e) {
-    set({ loading: false, error: e instanceof Error ? e.message : String(e) });
+    set({ loading: false, error: errorText(e) });
   }
 }
 
@@ -83,6 +84,6 @@ export async function reloadDomain(): Promise<void> {
     const domain = await getApi().invoke('domain', { reopen: d.id });
     set({ domain });
   } catch (e) {
-    notify('error', e instanceof Error ? e.message : String(e));
+    notify('error', errorText(e));
   }
 }

@@ -1,13 +1,13 @@
 // The forest's state (zustand): the scanned files, the model and layout derived from them, the
 // filter, the selection's highlight, a running scan's progress, and the watcher's deltas.
-// Components read it through selectors; calls out go through api.ts.
+// Components read it through selectors; calls out go through api.ts. Reports to notices only.
 import { create } from 'zustand';
-import type { EventData } from '../shared/ipc.js';
-import type { ForestSnapshot, ScannedFile, ScanSummary } from '../shared/scan.js';
-import { getApi } from './api.js';
-import { absoluteBoxes, layoutForest, type ForestLayout, type Rect, type TreeLayout } from './forest/layout.js';
-import { NO_FILTER, applyFilter, buildForest, filterActive, usersOf, type Forest, type ForestFilter, type ForestTree } from './forest/model.js';
-import { notify, openPaths } from './store.js';
+import type { EventData } from '../../shared/ipc.js';
+import type { ForestSnapshot, ScannedFile, ScanSummary } from '../../shared/scan.js';
+import { getApi } from '../api.js';
+import { absoluteBoxes, layoutForest, type ForestLayout, type Rect, type TreeLayout } from '../forest/layout.js';
+import { NO_FILTER, applyFilter, buildForest, filterActive, usersOf, type Forest, type ForestFilter, type ForestTree } from '../forest/model.js';
+import { errorText, notify } from './notices.js';
 
 export type View = 'chain' | 'forest';
 
@@ -77,10 +77,6 @@ const get = useForest.getState;
 /** Tree layouts by tree id, reused while a tree's signature stays the same. */
 const layoutCache = new Map<string, TreeLayout>();
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** The selected file's chain: itself, its backing files down to the base, their data files. */
 function chainOf(files: ReadonlyMap<string, ScannedFile>, p: string): Set<string> {
   const out = new Set<string>();
@@ -136,7 +132,7 @@ export async function scanFolders(paths: string[]): Promise<void> {
     if (r.status === 'done') setSnapshot(r.forest);
     else notify('info', `Scan cancelled after ${r.done} of ${r.total} files; nothing was changed.`);
   } catch (e) {
-    notify('error', message(e));
+    notify('error', errorText(e));
   } finally {
     set({ scanning: null });
   }
@@ -148,7 +144,7 @@ export async function cancelScan(): Promise<void> {
   try {
     await getApi().invoke('cancelScan', { id });
   } catch (e) {
-    notify('error', message(e));
+    notify('error', errorText(e));
   }
 }
 
@@ -157,21 +153,29 @@ export function onScanProgress(d: EventData<'scan-progress'>): void {
   if (s && (s.id === null || s.id === d.id)) set({ scanning: { ...s, id: d.id, done: d.done, total: d.total } });
 }
 
-/** The watcher's delta: patch the files, lay out again only the trees that changed. */
+/**
+ * The watcher's delta: patch the files, lay out again only the trees that changed. One that
+ * cannot be applied leaves the forest as it was and says so: the view no longer matches the
+ * disk, and the user should know to scan again.
+ */
 export function applyDelta(d: EventData<'forest-delta'>): void {
   const s = get();
   if (d.id !== s.id) return;
-  const files = new Map(s.files);
-  for (const p of d.remove) files.delete(p);
-  for (const f of d.upsert) files.set(f.path, f);
-  set({
-    files,
-    summary: d.summary,
-    reads: d.totalReads,
-    lastReread: d.reread,
-    updates: s.updates + 1,
-    ...derive(files, s.filter, s.expanded, s.selected),
-  });
+  try {
+    const files = new Map(s.files);
+    for (const p of d.remove) files.delete(p);
+    for (const f of d.upsert) files.set(f.path, f);
+    set({
+      files,
+      summary: d.summary,
+      reads: d.totalReads,
+      lastReread: d.reread,
+      updates: s.updates + 1,
+      ...derive(files, s.filter, s.expanded, s.selected),
+    });
+  } catch (e) {
+    notify('error', `the forest could not be updated (${errorText(e)}); scan the folder again to see its files as they are`);
+  }
 }
 
 /** Typing in a filter box waits this long before the forest is filtered again (~80 ms at 11,000 files). */
@@ -212,12 +216,6 @@ export function setView(view: View): void {
   set({ view });
 }
 
-/** A top's chain graph, in the chain view (double-click in the forest). */
-export async function openChain(top: string): Promise<void> {
-  set({ view: 'chain' });
-  await openPaths([top], { quiet: false });
-}
-
 /** The disk a relabel from the forest applies to: the selection if it is a top, else its first user that is. */
 export function forestTop(): string | null {
   const s = get();
@@ -234,6 +232,6 @@ export async function closeForest(): Promise<void> {
   try {
     await getApi().invoke('closeForest', {});
   } catch (e) {
-    notify('error', message(e));
+    notify('error', errorText(e));
   }
 }
