@@ -11,7 +11,8 @@ const NODE = './electron/node';
 
 // Inside electron/node each folder imports only the folders listed for it (and shared/); a folder
 // missing from every list, like cli, is imported by nobody but tests and scripts. relabel and
-// access sit side by side, as do helper, session and cli: neither imports the other.
+// access sit side by side: neither imports the other. helper/ holds the privileged verbs and the
+// API that reaches them (helper/api.ts), which session and cli use.
 const below = {
   native: [],
   core: ['native'],
@@ -20,9 +21,9 @@ const below = {
   relabel: ['native', 'core', 'libvirt', 'change'],
   access: ['native', 'core', 'libvirt', 'change'],
   helper: ['native', 'core', 'libvirt', 'change', 'relabel', 'access'],
-  session: ['native', 'core', 'libvirt', 'change', 'relabel', 'access'],
-  serve: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'session'],
-  cli: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'serve'],
+  session: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'helper'],
+  serve: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'helper', 'session'],
+  cli: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'helper', 'serve'],
 };
 
 const layerZones = Object.entries(below).map(([dir, allowed]) => ({

@@ -11,6 +11,7 @@ import { FileRecent } from '../node/session/recent.js';
 import { findRendererDir } from '../node/serve/web.js';
 import { buildMenu, showOpenDialog } from './menu.js';
 import { APP_URL, isAppUrl, registerAppScheme, serveRenderer } from './protocol.js';
+import { errorText } from '../../shared/error-text.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -157,6 +158,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`diskchain: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`diskchain: ${errorText(e)}\n`);
   app.exit(1);
 });

@@ -25,7 +25,7 @@ export function AccessFindings({ report }: { report: AccessReport }) {
   const blocking = report.blockers.filter((b) => b.blocking);
   const s = report.subject;
   return (
-    <section className="access" data-testid="access-report" data-ok={report.ok ? 'true' : 'false'}>
+    <section className="access" data-testid="access-report" data-ok={report.ok ? 'true' : 'false'} data-uid={s.uid}>
       <p>
         As <span className="mono">{s.userName ?? s.user} ({s.uid})</span>, group <span className="mono">{s.groupName ?? s.group} ({s.gid})</span>
         {s.groups.length > 1 && <>, groups <span className="mono">{s.groups.join(',')}</span></>}:{' '}

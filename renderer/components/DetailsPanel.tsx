@@ -7,6 +7,7 @@ import { decodeRawName, type GraphNode } from '../graph/model.js';
 import { getApi } from '../api.js';
 import { select, useDisks } from '../state/disks.js';
 import { ROLE_LABEL, fileName, formatText } from './ChainNodeCard.js';
+import { errorText } from '../../shared/error-text.js';
 
 const NO_EDGES: never[] = [];
 
@@ -37,7 +38,7 @@ function ExportSection({ top }: { top: string }) {
     try {
       setShown({ kind, ...(await getApi().invoke('export', { top, kind })) });
     } catch (e) {
-      setShown({ kind, error: e instanceof Error ? e.message : String(e) });
+      setShown({ kind, error: errorText(e) });
     }
   };
   return (

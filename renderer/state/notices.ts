@@ -1,6 +1,7 @@
 // Notices: the short messages in the corner. The bottom of the stores' order: every other store
 // may report through it, it reports to none.
 import { create } from 'zustand';
+import { errorText } from '../../shared/error-text.js';
 
 export interface Notice {
   id: number;
@@ -23,7 +24,4 @@ export function dismiss(id: number): void {
   set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
 }
 
-/** A caught value as words for a notice. */
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+export { errorText };

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainNodes, type ChainNode } from '../../shared/model.js';
 import { inspect } from '../../electron/node/core/chain.js';
 import { hostBootTime } from '../../electron/node/core/boottime.js';
-import { runCli } from '../util/cli.js';
-import { qemuImg as q, tempDir } from '../util/qemu.js';
+import { runCli } from '../support/cli.js';
+import { qemuImg as q, tempDir } from '../support/qemu.js';
 
 let root: string;
 let cleanup: () => void;

@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { patchFile, qemuImg, qemuImgLuks, tempDir } from '../util/qemu.js';
-import { runCli } from '../util/cli.js';
+import { patchFile, qemuImg, qemuImgLuks, tempDir } from '../support/qemu.js';
+import { runCli } from '../support/cli.js';
 
 let dir: string;
 let cleanup: () => void;

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RootSet, allowedRoots, forbiddenWhy } from '../../electron/node/change/consent.js';
 import { closeRoot, holdAbsolute, holdInRoot, openHeld, openRoot } from '../../electron/node/native/walk.js';
 import { forgoOpenat2 } from '../../electron/node/native/libc.js';
-import { tempDir } from '../util/qemu.js';
+import { tempDir } from '../support/qemu.js';
 
 const isRoot = process.getuid?.() === 0;
 let tmp: { dir: string; cleanup: () => void };

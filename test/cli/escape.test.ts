@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeBytes, escapeName, escapeText, isValidUtf8, terminalSafeJson } from '../../shared/escape.js';
-import { diskchain } from '../relabel/bin.js';
-import { patchFile, qemuImg, tempDir } from '../util/qemu.js';
+import { diskchain } from '../support/bin.js';
+import { patchFile, qemuImg, tempDir } from '../support/qemu.js';
 import { stateDir } from '../support/state.js';
 
 /** A backing name that, printed raw, starts a line of its own that looks like a refusal. */
@@ -58,6 +58,7 @@ function run(args: string[]): Output {
 }
 
 // Anything a terminal acts on besides the newlines diskchain ends its own lines with.
+// eslint-disable-next-line no-control-regex -- control characters are what this finds
 const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 function expectClean(o: Output): void {

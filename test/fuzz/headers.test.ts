@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_CODES } from '../../shared/model.js';
 import { FORMATS, probeFormat } from '../../electron/node/core/formats/index.js';
 import { HeaderError, MAX_READ, READ_BUDGET, bufferSource, type ImageSource } from '../../electron/node/core/source.js';
-import { qemuImgLuks as q, tempDir } from '../util/qemu.js';
+import { qemuImgLuks as q, tempDir } from '../support/qemu.js';
 
 /** Cases per seed image; with the seeds below this is well over 20,000 in all. */
 const RUNS = Number(process.env.DISKCHAIN_FUZZ_RUNS ?? 2000);

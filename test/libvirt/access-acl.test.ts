@@ -12,7 +12,7 @@ import {
 import { folderChangeProblems, folderFix } from '../../electron/node/access/rule.js';
 import { groupList, lgetxattr } from '../../electron/node/native/libc.js';
 import type { RawState } from '../../electron/node/change/state.js';
-import { tempDir } from '../util/qemu.js';
+import { tempDir } from '../support/qemu.js';
 
 let tmp: { dir: string; cleanup: () => void };
 beforeAll(() => {

@@ -11,10 +11,10 @@ import { applyInProcess, planAccessFix } from '../../electron/node/helper/api.js
 import { handleLine } from '../../electron/node/helper/server.js';
 import type { AccessReport } from '../../shared/access.js';
 import type { Plan } from '../../shared/plan.js';
-import { openAs, type OpenResult } from '../util/as-user.js';
-import { qemuImg, tempDir } from '../util/qemu.js';
-import { diskchain } from '../relabel/bin.js';
-import { setContext } from '../relabel/fixtures.js';
+import { openAs, type OpenResult } from '../support/as-user.js';
+import { qemuImg, tempDir } from '../support/qemu.js';
+import { diskchain } from '../support/bin.js';
+import { setContext } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };

@@ -5,9 +5,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DomainReport } from '../../shared/domain.js';
-import { libvirtAttrs, owner, setContext } from '../relabel/fixtures.js';
-import { runCli } from '../util/cli.js';
-import { tempDir } from '../util/qemu.js';
+import { libvirtAttrs, owner, setContext } from '../support/chain.js';
+import { runCli } from '../support/cli.js';
+import { tempDir } from '../support/qemu.js';
 import { diskElement, domainXml, makeChain3, write, type Chain3 } from './fixtures.js';
 import { stateDir } from '../support/state.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainReport } from '../../shared/domain.js';
 import { DomainXmlError, openDomain, parseDomainXml } from '../../electron/node/libvirt/index.js';
 import { MAX_XML_BYTES } from '../../electron/node/libvirt/xml.js';
-import { qemuImg, tempDir } from '../util/qemu.js';
+import { qemuImg, tempDir } from '../support/qemu.js';
 import { diskElement, domainXml, makeChain3, write, type Chain3, type Level } from './fixtures.js';
 
 let tmp: { dir: string; cleanup: () => void };

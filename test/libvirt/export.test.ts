@@ -6,7 +6,7 @@ import { inspect } from '../../electron/node/core/chain.js';
 import { compareChains, headerLayers } from '../../electron/node/libvirt/compare.js';
 import { parseDomainXml } from '../../electron/node/libvirt/domain-xml.js';
 import { blockdevNodes, diskXml, nestedJson, type BlockdevNode } from '../../electron/node/libvirt/export.js';
-import { qemuImg, tempDir } from '../util/qemu.js';
+import { qemuImg, tempDir } from '../support/qemu.js';
 import { makeChain3, type Chain3 } from './fixtures.js';
 
 let tmp: { dir: string; cleanup: () => void };

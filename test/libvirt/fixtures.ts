@@ -1,7 +1,7 @@
 // Domain XML documents shaped like `virsh dumpxml` output, over qemu-img chains in temp folders.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { makeChain, type Chain } from '../relabel/fixtures.js';
+import { makeChain, type Chain } from '../support/chain.js';
 
 export type Chain3 = Chain;
 

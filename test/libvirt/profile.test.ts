@@ -1,16 +1,15 @@
 // qemu.conf + domain <seclabel>s → the VM profile with its sources, and what the planner does with
 // the libvirt semantics it adds (remember_owner=0, a disk's relabel='no', a disk's own DAC label),
 // checked on real files.
-import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseDomainXml } from '../../electron/node/libvirt/domain-xml.js';
 import { ConfError, parseConf } from '../../electron/node/libvirt/qemu-conf.js';
 import { resolveProfile } from '../../electron/node/libvirt/profile.js';
 import { applyInProcess } from '../../electron/node/helper/api.js';
 import { planChanges } from '../../electron/node/relabel/plan.js';
-import { libvirtAttrs, owner, setContext, xattr } from '../relabel/fixtures.js';
+import { libvirtAttrs, owner, setContext, xattr } from '../support/chain.js';
 import type { VmProfile } from '../../shared/plan.js';
-import { tempDir } from '../util/qemu.js';
+import { tempDir } from '../support/qemu.js';
 import { diskElement, domainXml, makeChain3, type Chain3 } from './fixtures.js';
 import { stateDir } from '../support/state.js';
 

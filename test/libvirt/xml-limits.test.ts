@@ -9,8 +9,8 @@ import { parseDomainXml } from '../../electron/node/libvirt/domain-xml.js';
 import {
   DomainXmlError, MAX_XML_ATTRIBUTES, MAX_XML_ELEMENTS, MAX_XML_ELEMENT_ATTRIBUTES, MAX_XML_VALUE,
 } from '../../electron/node/libvirt/xml.js';
-import { nodeArgsFor } from '../relabel/bin.js';
-import { tempDir } from '../util/qemu.js';
+import { nodeArgsFor } from '../support/bin.js';
+import { tempDir } from '../support/qemu.js';
 
 const ORIGIN = '/srv/vm/evil.xml';
 const parse = (xml: string) => () => parseDomainXml(xml, ORIGIN);

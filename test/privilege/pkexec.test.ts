@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostBootTime } from '../../electron/node/core/boottime.js';
 import { SYSTEM_JOURNAL_DIR } from '../../electron/node/change/journal.js';
-import { libvirtAttrs, makeChain, owner, snapshot, type Chain } from '../relabel/fixtures.js';
-import { CLI, runCli } from '../util/cli.js';
+import { libvirtAttrs, makeChain, owner, snapshot, type Chain } from '../support/chain.js';
+import { CLI, runCli } from '../support/cli.js';
 import {
   pkaction, pkcheck, removeRules, startPolkit, stopPolkit, waitFor, whyNoPkexec, writeRules,
   type PolkitServices,

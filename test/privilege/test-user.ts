@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLI, type CliResult } from '../util/cli.js';
+import { CLI, type CliResult } from '../support/cli.js';
 
 export interface TestUser {
   name: string;

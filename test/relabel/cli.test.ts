@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../shared/plan.js';
-import { tempDir } from '../util/qemu.js';
-import { diskchain } from './bin.js';
-import { IMAGE_LABEL, libvirtAttrs, makeChain, owner, setContext, snapshot, xattr, type Chain } from './fixtures.js';
+import { tempDir } from '../support/qemu.js';
+import { diskchain } from '../support/bin.js';
+import { IMAGE_LABEL, libvirtAttrs, makeChain, owner, setContext, snapshot, xattr, type Chain } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };

@@ -4,9 +4,9 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lsetxattr } from '../../electron/node/native/libc.js';
 import { listJournal } from '../../electron/node/helper/api.js';
-import { qemuImg, tempDir } from '../util/qemu.js';
-import { diskchain } from './bin.js';
-import { PREFIX, setContext, snapshot } from './fixtures.js';
+import { qemuImg, tempDir } from '../support/qemu.js';
+import { diskchain } from '../support/bin.js';
+import { PREFIX, setContext, snapshot } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
 
 const DISKS = 250; // 250 images + 250 data files = 500 files

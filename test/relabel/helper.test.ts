@@ -1,6 +1,5 @@
 // The privileged helper as a process: JSON lines in, JSON lines out, trusting nothing.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostBootTime } from '../../electron/node/core/boottime.js';
 import { handleLine } from '../../electron/node/helper/server.js';
@@ -8,9 +7,9 @@ import { applyPlan, closeHelper, listJournal, probeHelper, recover, undo } from 
 import { planChange } from '../../electron/node/relabel/index.js';
 import { helperInvocation } from '../../electron/node/change/helper-client.js';
 import type { Plan } from '../../shared/plan.js';
-import { tempDir } from '../util/qemu.js';
-import { startHelper } from './bin.js';
-import { libvirtAttrs, makeChain, owner, profile, setContext, snapshot, type Chain } from './fixtures.js';
+import { tempDir } from '../support/qemu.js';
+import { startHelper } from '../support/bin.js';
+import { libvirtAttrs, makeChain, owner, profile, setContext, snapshot, type Chain } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };

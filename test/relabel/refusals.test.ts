@@ -8,9 +8,9 @@ import { planChange } from '../../electron/node/relabel/index.js';
 import { execute } from '../../electron/node/change/engine.js';
 import { planChangesDetailed } from '../../electron/node/relabel/plan.js';
 import type { Plan } from '../../shared/plan.js';
-import { qemuImg, tempDir } from '../util/qemu.js';
-import { diskchain } from './bin.js';
-import { makeChain, owner, profile, replaceBytes, setContext, snapshot, type Chain } from './fixtures.js';
+import { qemuImg, tempDir } from '../support/qemu.js';
+import { diskchain } from '../support/bin.js';
+import { makeChain, owner, profile, replaceBytes, setContext, snapshot, type Chain } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };

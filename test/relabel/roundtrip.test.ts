@@ -7,11 +7,11 @@ import { lsetxattr } from '../../electron/node/native/libc.js';
 import { applyPlan, undo } from '../../electron/node/helper/api.js';
 import { planChange, planChanges } from '../../electron/node/relabel/index.js';
 import { CONTENT_LABEL, SHARED_IMAGE_LABEL, type Plan } from '../../shared/plan.js';
-import { tempDir } from '../util/qemu.js';
+import { tempDir } from '../support/qemu.js';
 import {
   CONTENT, IMAGE_LABEL, ORIGINAL_CONTEXT, PREFIX, libvirtAttrs, makeChain, owner, profile, setContext, snapshot, xattr,
   type Chain,
-} from './fixtures.js';
+} from '../support/chain.js';
 import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };
@@ -255,7 +255,7 @@ describe('several disks at once', () => {
   it('two disks sharing a backing image: one change per file, labelled in order', async () => {
     const other = path.join(tmp.dir, 'other.qcow2');
     fs.writeFileSync(path.join(tmp.dir, '.keep'), '');
-    const { qemuImg } = await import('../util/qemu.js');
+    const { qemuImg } = await import('../support/qemu.js');
     qemuImg(tmp.dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', 'mid.qcow2', 'other.qcow2');
     const plan = planChanges('relabel', [chain.top, other], profile({ drivers: ['dac'] }));
     expect(plan.refusals).toEqual([]);

@@ -15,8 +15,8 @@ import { parseGroup, parseOwnership, parseUser } from '../../electron/node/libvi
 import { planChangesDetailed } from '../../electron/node/relabel/plan.js';
 import { listJournal } from '../../electron/node/helper/api.js';
 import { planChange } from '../../electron/node/relabel/index.js';
-import { tempDir } from '../util/qemu.js';
-import { libvirtAttrs, makeChain, owner, profile, setContext, snapshot, type Chain } from './fixtures.js';
+import { tempDir } from '../support/qemu.js';
+import { libvirtAttrs, makeChain, owner, profile, setContext, snapshot, type Chain } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
 
 describe('owners as libvirt parses them', () => {

@@ -8,9 +8,9 @@ import { hostBootTime } from '../../electron/node/core/boottime.js';
 import { chainNodes, type ChainNode } from '../../shared/model.js';
 import type { Plan } from '../../shared/plan.js';
 import { descriptor, makeVmdk, writeText } from '../formats/vmdk/fixtures.js';
-import { tempDir } from '../util/qemu.js';
-import { diskchain } from './bin.js';
-import { IMAGE_LABEL, ORIGINAL_CONTEXT, libvirtAttrs, owner, setContext, snapshot, xattr } from './fixtures.js';
+import { tempDir } from '../support/qemu.js';
+import { diskchain } from '../support/bin.js';
+import { IMAGE_LABEL, ORIGINAL_CONTEXT, libvirtAttrs, owner, setContext, snapshot, xattr } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };

@@ -8,7 +8,7 @@ import { InspectWorker } from '../../electron/node/session/worker.js';
 import type { EventName } from '../../shared/ipc.js';
 import type { ScanOutcome } from '../../shared/scan.js';
 import { waitFor } from '../privilege/polkit.js';
-import { qemuImg as q, tempDir } from '../util/qemu.js';
+import { qemuImg as q, tempDir } from '../support/qemu.js';
 
 let dir: string;
 let cleanup: () => void;

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scan } from '../../electron/node/core/scan.js';
-import { runCli } from '../util/cli.js';
-import { qemuImg as q, tempDir } from '../util/qemu.js';
+import { runCli } from '../support/cli.js';
+import { qemuImg as q, tempDir } from '../support/qemu.js';
 import { makeCorpus } from '../../bench/make-corpus.js';
 
 let dir: string;

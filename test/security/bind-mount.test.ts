@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { patchFile } from '../util/qemu.js';
+import { patchFile } from '../support/qemu.js';
 import {
   IS_ROOT, NOT_ROOT, asUser, expectNoDeviceOpened, expectUntouched, ownerArgs, qemuImgAs, stateEnv, tracedDiskchain,
   useWorld, watch, type World,

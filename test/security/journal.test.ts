@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { capturePath, type RawState } from '../../electron/node/change/state.js';
-import { diskchain } from '../relabel/bin.js';
+import { diskchain } from '../support/bin.js';
 import {
   IS_ROOT, NOT_ROOT, expectNoDeviceOpened, expectUntouched, ownerArgs, qemuImgAs, stateEnv, tracedDiskchain,
   useWorld, watch, writeAs, type World,

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LIBVIRT_IMAGES_DIR } from '../../shared/plan.js';
-import { snapshot } from '../relabel/fixtures.js';
+import { snapshot } from '../support/chain.js';
 import { askAsCaller, type CallerAnswers } from './pkexec-caller.js';
 
 export interface Job {

@@ -2,12 +2,13 @@
 // pkexec caller. The attacker asked the helper (through pkexec) for an access fix and then a
 // relabel of root's 0600 image in /var/lib/libvirt/images/private (root 0700), naming
 // themselves as the VM's user: they got an ACL entry on root's folder and the image chowned to
-// them. Through pkexec, files in libvirt's folders may go to libvirt's qemu user only.
+// them. Through pkexec, files in libvirt's folders may go to libvirt's qemu user only, and root's
+// folders there open up for nobody else (also when the image in them is the caller's own).
 // Run in a private mount namespace: a tmpfs on /var/lib, an overlay on /etc for qemu.conf.
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeArgsFor } from '../relabel/bin.js';
+import { nodeArgsFor } from '../support/bin.js';
 import type { Job, Outcome } from './libvirt-root-run.js';
 import { refusalText } from './pkexec-caller.js';
 import { IS_ROOT, NOT_ROOT, expectNoDeviceOpened, useWorld, type World } from './support.js';

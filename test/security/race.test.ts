@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VmProfile } from '../../shared/plan.js';
-import { PREFIX, xattr } from '../relabel/fixtures.js';
+import { PREFIX, xattr } from '../support/chain.js';
 import {
   IS_ROOT, NOT_ROOT, asUser, expectNoDeviceOpened, expectUntouched, qemuImgAs, startSwapRacer, stateEnv, symlinkAs,
   tracedScript, useWorld, watch, type RaceMode, type World,

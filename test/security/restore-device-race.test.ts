@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VmProfile } from '../../shared/plan.js';
-import { snapshot } from '../relabel/fixtures.js';
+import { snapshot } from '../support/chain.js';
 import { askAsCaller, refusalText } from './pkexec-caller.js';
 import {
   IS_ROOT, NOT_ROOT, asUser, expectNoDeviceOpened, expectUntouched, qemuImgAs, startSwapRacer, symlinkAs,

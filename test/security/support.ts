@@ -9,8 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { lsetxattr } from '../../electron/node/native/libc.js';
-import { CLI_SOURCE, HELPER_SOURCE, nodeArgsFor, type Run } from '../relabel/bin.js';
-import { snapshot, type FileSnapshot } from '../relabel/fixtures.js';
+import { CLI_SOURCE, HELPER_SOURCE, nodeArgsFor, type Run } from '../support/bin.js';
+import { snapshot, type FileSnapshot } from '../support/chain.js';
 
 export const IS_ROOT = process.getuid?.() === 0;
 /** Why the suite skips: it creates users, chowns, bind-mounts and traces root's processes. */
@@ -392,6 +392,7 @@ export async function startSwapRacer(u: TestUser, a: string, b: string, mode: Ra
 // ---- output checks ------------------------------------------------------------------------------
 
 /** C0 controls but the newline, DEL, and C1 controls: what a terminal may act on. */
+// eslint-disable-next-line no-control-regex -- control characters are what this finds
 export const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 // ---- per-file setup and the two assertions every test makes ------------------------------------

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { patchFile } from '../util/qemu.js';
+import { patchFile } from '../support/qemu.js';
 import {
   IS_ROOT, NOT_ROOT, RAW_CONTROL, expectNoDeviceOpened, expectUntouched, ownerArgs, qemuImgAs, stateEnv,
   tracedDiskchain, useWorld, watch,

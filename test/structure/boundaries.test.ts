@@ -3,7 +3,7 @@
 // unmodified copy must pass both. Copies run side by side; each probe builds only the projects it
 // touches (the solution's `tsc -b` builds those same projects with the same options).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../util/qemu.js';
+import { tempDir } from '../support/qemu.js';
 import { copyCheckout, lintErrors, run, tscBuild, type LintMessage, type Run } from './copy.js';
 
 const PROBES = {

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diskElement, domainXml } from '../libvirt/fixtures.js';
-import { openAs } from '../util/as-user.js';
-import { qemuImg, tempDir } from '../util/qemu.js';
+import { openAs } from '../support/as-user.js';
+import { qemuImg, tempDir } from '../support/qemu.js';
 import { SHOTS, launchChromium, makeChain, owner, rendererDir, startServe, type Chain, type ServeProcess } from './helpers.js';
 import { stateDir } from '../support/state.js';
 
@@ -136,7 +136,8 @@ describe('a libvirt domain in the UI', () => {
     await page.getByTestId('relabel-disk').selectOption(locked.top);
     await page.getByTestId('relabel-user').fill('+107');
     await page.getByTestId('relabel-group').fill('+107');
-    await page.locator('[data-testid="access-report"][data-ok="false"]').waitFor({ timeout: 20_000 });
+    // The report for the user typed, not the one the form started with (the host's qemu account, if any).
+    await page.locator('[data-testid="access-report"][data-ok="false"][data-uid="107"]').waitFor({ timeout: 20_000 });
     const kinds = await page.getByTestId('blocker').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind')} ${e.getAttribute('data-path')}`));
     expect(kinds, JSON.stringify(kinds)).toContain(`search ${path.join(tmp.dir, 'locked')}`);
     const folderRows = page.locator('[data-testid="plan-row"][data-role="folder"]');

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../util/qemu.js';
+import { tempDir } from '../support/qemu.js';
 import { ROOT, SHOTS, makeChain, owner, xattr, type Chain } from './helpers.js';
 import { stateDir } from '../support/state.js';
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_LABEL } from '../../shared/plan.js';
-import { qemuImg, tempDir } from '../util/qemu.js';
+import { qemuImg, tempDir } from '../support/qemu.js';
 import { SHOTS, launchChromium, makeChain, owner, rendererDir, selinux, setXattr, snapshot, startServe, xattr, type Chain, type ServeProcess } from './helpers.js';
 import { stateDir } from '../support/state.js';
 

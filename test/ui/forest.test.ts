@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { qemuImg, tempDir } from '../util/qemu.js';
+import { qemuImg, tempDir } from '../support/qemu.js';
 import { SHOTS, launchChromium, owner, rendererDir, setXattr, startServe, type ServeProcess } from './helpers.js';
 import { stateDir } from '../support/state.js';
 import { makeCorpus } from '../../bench/make-corpus.js';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { qemuImg } from '../util/qemu.js';
+import { makeChain as makeSharedChain, type Chain as SharedChain } from '../support/chain.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHOTS = path.join(ROOT, 'test-results/ui');
@@ -105,35 +105,11 @@ export function startServe(args: string[], env: Record<string, string> = {}): Pr
   });
 }
 
-export interface Chain {
-  dir: string;
-  top: string;
-  mid: string;
-  base: string;
-  topData: string;
-  midData: string;
-  baseData: string;
-  all: string[];
-}
+export type Chain = Required<SharedChain>;
 
 /** top → mid → base, each qcow2 with its own external data file (absolute names). */
 export function makeChain(dir: string, prefix = ''): Chain {
-  const f = (n: string) => path.join(dir, `${prefix}${n}`);
-  const c: Chain = {
-    dir,
-    top: f('top.qcow2'),
-    mid: f('mid.qcow2'),
-    base: f('base.qcow2'),
-    topData: f('top.data'),
-    midData: f('mid.data'),
-    baseData: f('base.data'),
-    all: [],
-  };
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${c.baseData}`, c.base, '16M');
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${c.midData}`, '-b', c.base, '-F', 'qcow2', c.mid);
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${c.topData}`, '-b', c.mid, '-F', 'qcow2', c.top);
-  c.all = [c.top, c.topData, c.mid, c.midData, c.base, c.baseData];
-  return c;
+  return makeSharedChain(dir, { prefix, names: 'absolute', dataEverywhere: true, size: '16M' }) as Chain;
 }
 
 export function owner(file: string): string {

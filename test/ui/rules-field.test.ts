@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../util/qemu.js';
+import { tempDir } from '../support/qemu.js';
 import { launchChromium, makeChain, rendererDir, snapshot, startServe, type Chain, type ServeProcess } from './helpers.js';
 import { stateDir } from '../support/state.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { channels, parseRequest } from '../../shared/ipc.js';
 import { startServe as startInProcess, type Served } from '../../electron/node/serve/http.js';
-import { tempDir } from '../util/qemu.js';
+import { tempDir } from '../support/qemu.js';
 import { makeChain, snapshot, startServe, type Chain } from './helpers.js';
 import { stateDir } from '../support/state.js';
 
@@ -191,7 +191,7 @@ describe('diskchain serve', () => {
     const outside = tempDir('diskchain-ui-outside-');
     const imgDir = tempDir('diskchain-ui-inside-');
     try {
-      const { qemuImg } = await import('../util/qemu.js');
+      const { qemuImg } = await import('../support/qemu.js');
       const data = path.join(outside.dir, 'vm.data');
       const top = path.join(imgDir.dir, 'vm.qcow2');
       qemuImg(imgDir.dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${data}`, top, '8M');

@@ -11,7 +11,7 @@ import type { FolderAclEntry, Plan, PlanEntry, Refusal, VmProfile } from '../../
 import { hostBootTime } from '../core/boottime.js';
 import { selinuxEnabled } from '../native/libc.js';
 import { throughPkexec } from '../change/consent.js';
-import { subjectRefusal } from '../change/owners.js';
+import { giveProblem, subjectRefusal } from '../change/owners.js';
 import { insideAny } from '../change/consent.js';
 import { profileRoots } from '../change/profile-roots.js';
 import type { EngineChange } from '../change/engine.js';
@@ -120,7 +120,11 @@ export function planAccessFixDetailed(topPath: string, asked: AccessProfile, opt
     }
     folders.push({ path: dir, before: toFolderState(from), after: toFolderState(fix.to), changes: fix.changes, for: forFiles.filter((p) => insideAny(p, allowed.roots)) });
     folderPaths.push(dir);
-    changes.push({ kind: 'folder-acl', path: dir, disk: report.top, from, to: fix.to });
+    const change = { kind: 'folder-acl' as const, path: dir, disk: report.top, from, to: fix.to };
+    // What the engine would refuse a pkexec caller, shown in the preview already.
+    const given = giveProblem(change, false);
+    if (given) refusals.push({ path: dir, message: given });
+    changes.push(change);
   }
 
   // Files: the relabel planner's entries for the files that block (DAC, or SELinux when it is on).

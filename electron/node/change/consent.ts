@@ -182,7 +182,13 @@ export function allowedRoots(req: RootRequest): AllowedRoots {
       notes.push(`${abs} is reached through a symbolic link and stands for ${real}: its folder does not count as allowed; name the folder with --allow-root or open it`);
       continue;
     }
-    use(path.dirname(abs), 'implicit');
+    // A top that is not there says nothing about its folder, which must then be link-free itself.
+    const dir = path.dirname(abs);
+    if (real === null && realDir(dir) !== dir) {
+      notes.push(`${dir} is reached through a symbolic link: it does not count as allowed; name it with --allow-root or open it`);
+      continue;
+    }
+    use(dir, 'implicit');
   }
   for (const p of req.named ?? []) {
     const why = use(p, 'named');

@@ -17,6 +17,7 @@ import {
   diffStates, isFolder, isRegular, sameIdentity, sameXattr,
   type ChangeKind, type RawChange, type RawState,
 } from './state.js';
+import { errorText } from '../../../shared/error-text.js';
 
 /** One change as the engine takes it: a relabel's RawChange, or a folder ACL change. */
 export type EngineChange = RawChange & { kind?: ChangeKind };
@@ -385,7 +386,7 @@ function executeWith(changes: EngineChange[], opts: ExecuteOptions, consent: Con
 
 function describeError(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  return err?.code ? `${err.message}` : e instanceof Error ? e.message : String(e);
+  return err?.code ? `${err.message}` : errorText(e);
 }
 
 // ---- undo and recover -------------------------------------------------------------------------

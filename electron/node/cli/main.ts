@@ -2,6 +2,7 @@
 // Modules load on demand, so `diskchain inspect` does not compile the server or the relabel engine.
 import { Command } from 'commander';
 import { warn } from './output.js';
+import { errorText } from '../../../shared/error-text.js';
 
 type Register = (program: Command) => void;
 
@@ -36,6 +37,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  warn(`diskchain: ${e instanceof Error ? e.message : String(e)}`);
+  warn(`diskchain: ${errorText(e)}`);
   process.exit(1);
 });

@@ -11,6 +11,7 @@ import type { ChildName, ParsedImage } from './formats/types.js';
 import { describeName, isUnsafePath } from './names.js';
 import { FileChangedError, refuseType, resolveFile, withImage } from './open.js';
 import { HeaderError, type ImageSource } from './source.js';
+import { errorText } from '../../../shared/error-text.js';
 
 /** libvirt refuses chains longer than this. */
 export const LIBVIRT_MAX_DEPTH = 200;
@@ -85,7 +86,7 @@ function what(p: Pending): string {
 
 function errnoText(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return code ? code : e instanceof Error ? e.message : String(e);
+  return code ? code : errorText(e);
 }
 
 /** What to visit for a top image named `topPath` (as typed: relative to the working folder). */
@@ -251,7 +252,7 @@ export function visit(p: Pending, ctx: VisitContext, parse = true): Visited {
 }
 
 function readHeader(node: ChainNode, p: Pending, src: ImageSource): Visited {
-  let format = p.format;
+  const format = p.format;
   let parsed: ParsedImage;
   if (format) {
     const mod = formatModule(format.name);

@@ -10,6 +10,7 @@ import type { FormatModule, ParsedImage } from './formats/types.js';
 import { protocolOf, qemuJoin } from './names.js';
 import { FileChangedError, fileType, openNamed, refuseType, resolveFile, withImage } from './open.js';
 import { HeaderError } from './source.js';
+import { errorText } from '../../../shared/error-text.js';
 
 export type QemuImageInfo = Record<string, unknown>;
 
@@ -25,7 +26,7 @@ function describe(e: unknown): string {
   if (code === 'EACCES') return 'Permission denied';
   if (code === 'ENAMETOOLONG') return 'File name too long';
   if (code === 'ELOOP') return 'Too many levels of symbolic links';
-  return e instanceof Error ? e.message : String(e);
+  return errorText(e);
 }
 
 /** Allocated bytes qemu reports: the file's own blocks, plus those of the files opened with it. */

@@ -2,21 +2,18 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ChainNode } from '../../../shared/model.js';
-import type { Action, Plan, PlanEntry, Refusal, VmProfile } from '../../../shared/plan.js';
+import type { Action, Plan, Refusal, VmProfile } from '../../../shared/plan.js';
 import { inspect } from '../core/chain.js';
-import { hostBootTime, sameBoot } from '../core/boottime.js';
+import { hostBootTime } from '../core/boottime.js';
 import { selabelLookup, selinuxPolicyAvailable } from '../native/libc.js';
-import { RootSet, throughPkexec } from '../change/consent.js';
+import { RootSet, insideAny, throughPkexec } from '../change/consent.js';
 import { giveProblem, ownerRefusals } from '../change/owners.js';
-import { insideAny } from '../change/consent.js';
 import { profileRoots } from '../change/profile-roots.js';
 import { computePlan, type PlanContext, type RawChange } from './compute.js';
 import { settleProfile } from '../libvirt/image-label.js';
 import { profileProblems } from './profile.js';
 import { captureFd, capturePath, type RawState } from '../change/state.js';
 import type { PlanOptions, PlanWithChanges } from '../change/planner.js';
-import { bootTimeFor } from '../change/verify.js';
 
 export type { PlanOptions, PlanWithChanges };
 

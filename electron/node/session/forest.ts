@@ -10,6 +10,7 @@ import { userPath } from './user-path.js';
 import { FolderWatcher } from './watch.js';
 import type { InspectWorker } from './worker.js';
 import { CANCELLED } from './worker-contract.js';
+import { errorText } from '../../../shared/error-text.js';
 
 interface Scanned {
   id: string;
@@ -121,7 +122,7 @@ export class Forest {
       // A forest closed or replaced meanwhile is nobody's concern.
       if (this.current !== f || f.told) return;
       f.told = true;
-      this.notify(`Changes in the scanned folders could not be read (${e instanceof Error ? e.message : String(e)}); the forest may be out of date: scan the folders again.`);
+      this.notify(`Changes in the scanned folders could not be read (${errorText(e)}); the forest may be out of date: scan the folders again.`);
     });
   }
 

@@ -6,6 +6,7 @@ import * as forest from './forest-ops.js';
 import * as libvirt from './libvirt-ops.js';
 import * as ops from './ops.js';
 import type { Report, RequestOf, WorkerOp, WorkerReply, WorkerRequest, WorkerResult, WorkerTable } from './worker-contract.js';
+import { errorText } from '../../../shared/error-text.js';
 
 const table: WorkerTable = {
   open: (_, p, foldersOnly) => ops.openPath(p, foldersOnly),
@@ -35,7 +36,7 @@ port.on('message', async (msg: WorkerRequest) => {
   try {
     reply = { id: msg.id, ok: true, value: await run(msg, (done, total) => post({ id: msg.id, progress: [done, total] })) };
   } catch (e) {
-    reply = { id: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) };
+    reply = { id: msg.id, ok: false, error: errorText(e) };
   }
   post(reply);
 });

@@ -10,6 +10,7 @@ import { inspect } from '../core/chain.js';
 import { qemuInfoChain } from '../core/qemu-info.js';
 import { planChange } from '../relabel/index.js';
 import type { DiskWithQemu, OpenedPath } from './worker-contract.js';
+import { errorText } from '../../../shared/error-text.js';
 
 /** Names that look like disk images when a folder is opened (data files are found through their image). */
 const IMAGE_EXTENSIONS = new Set([
@@ -27,7 +28,7 @@ function describeErrno(e: unknown, p: string): string {
     case 'ENOTDIR': return `${p} does not exist (a part of it is not a folder)`;
     case 'ELOOP': return `${p} has too many levels of symbolic links`;
     case 'ENAMETOOLONG': return `${p} is too long a name`;
-    default: return `${p} cannot be opened: ${e instanceof Error ? e.message : String(e)}`;
+    default: return `${p} cannot be opened: ${errorText(e)}`;
   }
 }
 
@@ -37,7 +38,7 @@ function diskOf(given: string, openedAs: string): DiskWithQemu {
   try {
     qemu = qemuInfoChain(given);
   } catch (e) {
-    qemu = { entries: [], error: e instanceof Error ? e.message : String(e) };
+    qemu = { entries: [], error: errorText(e) };
   }
   return { top: root.path, openedAs, root, qemu };
 }

@@ -4,6 +4,7 @@ import { ContractError } from '../../../shared/ipc.js';
 import type { ApplyResult, Plan } from '../../../shared/plan.js';
 import { applyPlan, recover, undo } from '../helper/api.js';
 import type { Emit } from './host.js';
+import { errorText } from '../../../shared/error-text.js';
 
 /** Plans kept for `apply`, oldest dropped first. */
 const MAX_PLANS = 32;
@@ -61,7 +62,7 @@ export class Plans {
         }
         for (const c of r.conflicts) notices.push(`${c.path}: ${c.message}`);
       } catch (e) {
-        notices.push(`Could not check for interrupted changes: ${e instanceof Error ? e.message : String(e)}`);
+        notices.push(`Could not check for interrupted changes: ${errorText(e)}`);
       }
       return notices;
     });

@@ -22,6 +22,7 @@ import { defaultAccount, selinuxEnabled } from './hostinfo.js';
 import { Plans } from './plans.js';
 import { userPath } from './user-path.js';
 import { InspectWorker } from './worker.js';
+import { errorText } from '../../../shared/error-text.js';
 
 type Handler<C extends Channel> = (req: ParsedReq<C>) => Promise<Res<C>>;
 
@@ -200,7 +201,7 @@ export class Session {
       const fn = this.table[channel as Channel] as (r: unknown) => Promise<unknown>;
       return { ok: true, value: await fn(req) };
     } catch (e) {
-      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+      return { ok: false, error: errorText(e) };
     }
   }
 

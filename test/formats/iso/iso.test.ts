@@ -5,7 +5,7 @@ import { bufferSource } from '../../../electron/node/core/source.js';
 import { probeFormat } from '../../../electron/node/core/formats/index.js';
 import { iso } from '../../../electron/node/core/formats/iso.js';
 import { raw } from '../../../electron/node/core/formats/raw.js';
-import { qemuInfo, tempDir } from '../../util/qemu.js';
+import { qemuInfo, tempDir } from '../../support/qemu.js';
 import { bytesRefusal, expectLikeQemu, probeAndParse } from '../raw/common.js';
 import { handmadeIso, hasGenisoimage, makeIso } from './fixtures.js';
 

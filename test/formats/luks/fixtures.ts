@@ -1,6 +1,6 @@
 // LUKS fixtures: LUKS1 images from qemu-img (quick key derivation), malformed variants patch the
 // big-endian header.
-import { qemuImg } from '../../util/qemu.js';
+import { qemuImg } from '../../support/qemu.js';
 
 export function makeLuks(dir: string, name: string, size: string, opts: string[] = []): string {
   // qemu-img times PBKDF2 on the thread CPU clock and gives up ("Unable to get accurate CPU

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { luks } from '../../../electron/node/core/formats/luks.js';
 import { raw } from '../../../electron/node/core/formats/raw.js';
-import { qemuInfo, tempDir } from '../../util/qemu.js';
+import { qemuInfo, tempDir } from '../../support/qemu.js';
 import { bytesRefusal, expectBothRefuse, expectLikeQemu, patchedCopy, probeAndParse } from '../raw/common.js';
 import { LUKS, be16, be32, cstr, makeLuks } from './fixtures.js';
 

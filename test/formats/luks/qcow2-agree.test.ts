@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { luks } from '../../../electron/node/core/formats/luks.js';
 import { qcow2 } from '../../../electron/node/core/formats/qcow2/index.js';
 import type { ParsedImage } from '../../../electron/node/core/formats/types.js';
-import { tempDir } from '../../util/qemu.js';
+import { tempDir } from '../../support/qemu.js';
 import { patchedCopy } from '../raw/common.js';
 import { EXT, makeLuksQcow2, parseFile, qemuVerdict, readExtensions } from '../qcow2/fixtures.js';
 import { LUKS, be32, cstr, makeLuks } from './fixtures.js';

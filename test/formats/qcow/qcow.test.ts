@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qcow } from '../../../electron/node/core/formats/qcow.js';
 import { bufferSource } from '../../../electron/node/core/source.js';
-import { tempDir } from '../../util/qemu.js';
+import { tempDir } from '../../support/qemu.js';
 import {
   be32,
   be64,

@@ -4,10 +4,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
-import { HeaderError, fdSource, type ImageSource } from '../../../electron/node/core/source.js';
+import type { HeaderError } from '../../../electron/node/core/source.js';
+import { parseFile, type ParseOutcome } from '../../support/format-source.js';
+
+export { parseFile, type ParseOutcome };
 import type { FormatModule, ParsedImage } from '../../../electron/node/core/formats/types.js';
 import { qemuText } from '../../../electron/node/core/formats/common/text.js';
-import { be32, be64, patchFile, qemuImg } from '../../util/qemu.js';
+import { be32, be64, patchFile, qemuImg } from '../../support/qemu.js';
 
 export { be32, be64, patchFile, qemuImg };
 
@@ -22,28 +25,6 @@ export const EXT = {
   bitmaps: 0x23852875,
   dataFile: 0x44415441,
 } as const;
-
-export interface ParseOutcome {
-  parsed: ParsedImage | null;
-  error: HeaderError | null;
-  src: ImageSource;
-}
-
-/** Parse a file with a module, as the app does (fdSource over an fd); HeaderErrors are returned. */
-export function parseFile(mod: FormatModule, file: string): ParseOutcome {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const src = fdSource(fd, fs.fstatSync(fd).size);
-    try {
-      return { parsed: mod.parse(src), error: null, src };
-    } catch (e) {
-      if (e instanceof HeaderError) return { parsed: null, error: e, src };
-      throw e;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Parse and insist it worked. */
 export function mustParse(mod: FormatModule, file: string): ParsedImage & { bytesRead: number } {

@@ -8,7 +8,7 @@ import { qcow2 } from '../../../electron/node/core/formats/qcow2/index.js';
 import { qed } from '../../../electron/node/core/formats/qed.js';
 import type { FormatModule } from '../../../electron/node/core/formats/types.js';
 import { HeaderError, READ_BUDGET, bufferSource } from '../../../electron/node/core/source.js';
-import { tempDir } from '../../util/qemu.js';
+import { tempDir } from '../../support/qemu.js';
 import { qemuImg } from './fixtures.js';
 
 let dir: string;

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qcow2 } from '../../../electron/node/core/formats/qcow2/index.js';
-import { tempDir } from '../../util/qemu.js';
+import { tempDir } from '../../support/qemu.js';
 import {
   EXT,
   type Ext,

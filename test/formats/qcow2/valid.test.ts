@@ -4,12 +4,11 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qcow2 } from '../../../electron/node/core/formats/qcow2/index.js';
 import { bufferSource } from '../../../electron/node/core/source.js';
-import { tempDir } from '../../util/qemu.js';
+import { tempDir } from '../../support/qemu.js';
 import {
   EXT,
   be64,
   codes,
-  copy,
   expectLikeQemu,
   makeLuksQcow2,
   mustParse,

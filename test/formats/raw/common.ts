@@ -3,19 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { expect } from 'vitest';
-import { HeaderError, READ_BUDGET, bufferSource, fdSource, type ImageSource } from '../../../electron/node/core/source.js';
+import { HeaderError, READ_BUDGET, bufferSource, type ImageSource } from '../../../electron/node/core/source.js';
+import { withSource } from '../../support/format-source.js';
+
+export { withSource };
 import { probeFormat } from '../../../electron/node/core/formats/index.js';
 import type { FormatModule, ParsedImage } from '../../../electron/node/core/formats/types.js';
-
-/** Run `fn` on a source over `file` (opened read-only, closed afterwards). */
-export function withSource<T>(file: string, fn: (src: ImageSource) => T): T {
-  const fd = fs.openSync(file, 'r');
-  try {
-    return fn(fdSource(fd, fs.fstatSync(fd).size));
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Probe and parse `file` with `mod`; the reads must stay within the budget. */
 export function probeAndParse(file: string, mod: FormatModule): { probed: string; parsed: ParsedImage; bytesRead: number } {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource } from '../../../electron/node/core/source.js';
 import { FORMATS, probeFormat } from '../../../electron/node/core/formats/index.js';
 import { raw } from '../../../electron/node/core/formats/raw.js';
-import { qemuImg, qemuInfo, tempDir } from '../../util/qemu.js';
+import { qemuImg, qemuInfo, tempDir } from '../../support/qemu.js';
 import { expectLikeQemu, probeAndParse } from './common.js';
 
 let dir: string;

@@ -1,5 +1,5 @@
 // VDI fixtures: images from qemu-img; malformed variants patch header fields.
-import { qemuImg } from '../../util/qemu.js';
+import { qemuImg } from '../../support/qemu.js';
 
 export function makeVdi(dir: string, name: string, size: string, fixed = false): string {
   qemuImg(dir, 'create', '-q', '-f', 'vdi', ...(fixed ? ['-o', 'static=on'] : []), name, size);

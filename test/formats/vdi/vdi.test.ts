@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vdi } from '../../../electron/node/core/formats/vdi.js';
-import { qemuInfo, tempDir } from '../../util/qemu.js';
+import { qemuInfo, tempDir } from '../../support/qemu.js';
 import { expectBothRefuse, expectLikeQemu, le32, le64, patchedCopy, probeAndParse } from '../raw/common.js';
 import { VDI, makeVdi } from './fixtures.js';
 

@@ -2,7 +2,7 @@
 // deliberately wrong), then written back.
 import * as fs from 'node:fs';
 import { vhdxCrc32c } from '../../../electron/node/core/formats/vhdx.js';
-import { qemuImg } from '../../util/qemu.js';
+import { qemuImg } from '../../support/qemu.js';
 
 export function makeVhdx(dir: string, name: string, size: string, opts: string[] = []): string {
   qemuImg(dir, 'create', '-q', '-f', 'vhdx', ...(opts.length ? ['-o', opts.join(',')] : []), name, size);

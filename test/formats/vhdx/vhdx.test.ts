@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vhdx, vhdxCrc32c } from '../../../electron/node/core/formats/vhdx.js';
-import { qemuImg, qemuInfo, tempDir } from '../../util/qemu.js';
+import { qemuImg, qemuInfo, tempDir } from '../../support/qemu.js';
 import { expectBothRefuse, expectLikeQemu, patchedCopy, probeAndParse } from '../raw/common.js';
 import { GUID, MiB, VhdxEdit, guidBytes, makeVhdx } from './fixtures.js';
 

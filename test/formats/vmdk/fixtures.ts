@@ -1,7 +1,7 @@
 // VMDK fixtures: valid images from qemu-img, descriptors written by hand for malformed cases.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { qemuImg } from '../../util/qemu.js';
+import { qemuImg } from '../../support/qemu.js';
 
 export type Subformat = 'monolithicSparse' | 'streamOptimized' | 'monolithicFlat' | 'twoGbMaxExtentSparse' | 'twoGbMaxExtentFlat';
 

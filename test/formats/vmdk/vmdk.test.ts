@@ -5,7 +5,7 @@ import { READ_BUDGET, bufferSource, fdSource } from '../../../electron/node/core
 import { probeFormat } from '../../../electron/node/core/formats/index.js';
 import type { ParsedImage } from '../../../electron/node/core/formats/types.js';
 import { vmdk, vmdkExtents, vmdkFormatSpecific, vmdkResolveExtents } from '../../../electron/node/core/formats/vmdk.js';
-import { qemuImg, qemuInfo, tempDir } from '../../util/qemu.js';
+import { qemuImg, qemuInfo, tempDir } from '../../support/qemu.js';
 import {
   bytesRefusal, expectBothRefuse, expectLikeQemu, fileRefusal, le32, le64, patchedCopy, probeAndParse, withSource,
 } from '../raw/common.js';

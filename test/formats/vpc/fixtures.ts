@@ -1,9 +1,9 @@
 // VHD fixtures: images from qemu-img; malformed variants patch the footer (and fix its checksum
 // unless the test is about the checksum) or the dynamic disk header.
 import * as fs from 'node:fs';
-import { qemuImg } from '../../util/qemu.js';
+import { qemuImg } from '../../support/qemu.js';
 
-export { be32, be64 } from '../../util/qemu.js';
+export { be32, be64 } from '../../support/qemu.js';
 
 export function makeVpc(dir: string, name: string, size: string, fixed = false): string {
   qemuImg(dir, 'create', '-q', '-f', 'vpc', ...(fixed ? ['-o', 'subformat=fixed'] : []), name, size);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { raw } from '../../../electron/node/core/formats/raw.js';
 import { vpc } from '../../../electron/node/core/formats/vpc.js';
-import { qemuInfo, tempDir } from '../../util/qemu.js';
+import { qemuInfo, tempDir } from '../../support/qemu.js';
 import { bytesRefusal, expectBothRefuse, expectLikeQemu, patchedCopy, probeAndParse } from '../raw/common.js';
 import { DYN, FOOTER, be32, be64, fixChecksum, makeVpc } from './fixtures.js';
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { lgetxattr, llistxattr, lsetxattr } from '../../electron/node/native/libc.js';
 import type { VmProfile } from '../../shared/plan.js';
-import { qemuImg } from '../util/qemu.js';
+import { qemuImg } from './qemu.js';
 
 export const ORIGINAL_CONTEXT = 'system_u:object_r:virt_image_t:s0';
 export const IMAGE_LABEL = 'system_u:object_r:svirt_image_t:s0:c12,c345';
@@ -15,25 +15,42 @@ export interface Chain {
   top: string;
   topData: string;
   mid: string;
+  /** Only with dataEverywhere. */
+  midData?: string;
   base: string;
   baseData: string;
   /** Every file, top first. */
   all: string[];
 }
 
+export interface ChainOptions {
+  /** Before every file name, so several chains can share a folder. */
+  prefix?: string;
+  /** How the headers name each other: relative to the folder, or by absolute path (as libvirt-made chains usually do). */
+  names?: 'relative' | 'absolute';
+  /** The middle layer has a data file too (mid.data), and data files end in .data instead of .raw. */
+  dataEverywhere?: boolean;
+  /** The base's virtual size. */
+  size?: string;
+}
+
 /**
- * base.qcow2 (data file base.raw) ← mid.qcow2 ← top.qcow2 (data file top.raw), in `dir`,
- * under `prefix` (so several chains can share a folder). The headers name each other relative
- * to the folder, or by absolute path when asked (as libvirt-made chains usually do).
+ * base.qcow2 (with a data file) ← mid.qcow2 ← top.qcow2 (with a data file), in `dir`: the one
+ * chain the relabel, libvirt, security and UI tests share.
  */
-export function makeChain(dir: string, prefix = '', names: 'relative' | 'absolute' = 'relative'): Chain {
+export function makeChain(dir: string, opts: ChainOptions | string = {}, names?: 'relative' | 'absolute'): Chain {
+  const o: ChainOptions = typeof opts === 'string' ? { prefix: opts, ...(names ? { names } : {}) } : opts;
+  const prefix = o.prefix ?? '';
   const p = (n: string) => path.join(dir, prefix + n);
-  const n = names === 'absolute' ? p : (x: string) => prefix + x;
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${n('base.raw')}`, n('base.qcow2'), '1M');
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', n('base.qcow2'), n('mid.qcow2'));
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', n('mid.qcow2'), '-o', `data_file=${n('top.raw')}`, n('top.qcow2'));
-  const c = { dir, top: p('top.qcow2'), topData: p('top.raw'), mid: p('mid.qcow2'), base: p('base.qcow2'), baseData: p('base.raw') };
-  return { ...c, all: [c.top, c.topData, c.mid, c.base, c.baseData] };
+  const n = o.names === 'absolute' ? p : (x: string) => prefix + x;
+  const ext = o.dataEverywhere ? '.data' : '.raw';
+  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${n('base' + ext)}`, n('base.qcow2'), o.size ?? '1M');
+  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', n('base.qcow2'), ...(o.dataEverywhere ? ['-o', `data_file=${n('mid.data')}`] : []), n('mid.qcow2'));
+  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', n('mid.qcow2'), '-o', `data_file=${n('top' + ext)}`, n('top.qcow2'));
+  const c = { dir, top: p('top.qcow2'), topData: p('top' + ext), mid: p('mid.qcow2'), base: p('base.qcow2'), baseData: p('base' + ext) };
+  if (!o.dataEverywhere) return { ...c, all: [c.top, c.topData, c.mid, c.base, c.baseData] };
+  const midData = p('mid.data');
+  return { ...c, midData, all: [c.top, c.topData, c.mid, midData, c.base, c.baseData] };
 }
 
 /** A single qcow2 image with a data file: `name`.qcow2 + `name`.raw. */

@@ -12,8 +12,8 @@ import { applyDelta, scanFolders, useForest } from '../../renderer/state/forest.
 import { useNotices } from '../../renderer/state/notices.js';
 import { openPaths } from '../../renderer/state/open.js';
 import { closeDisk } from '../../renderer/state/panel.js';
-import { makeChain, type Chain } from './helpers.js';
-import { tempDir } from '../util/qemu.js';
+import { makeChain, type Chain } from '../ui/helpers.js';
+import { tempDir } from '../support/qemu.js';
 
 type Answers = { [C in Channel]?: (req: Req<C>) => Res<C> | Promise<Res<C>> };
 

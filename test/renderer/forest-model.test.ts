@@ -6,7 +6,7 @@ import { scan } from '../../electron/node/core/scan.js';
 import type { ScannedFile } from '../../shared/scan.js';
 import { CARD_H, DATA_H, absoluteBoxes, layoutForest, nearestCard } from '../../renderer/forest/layout.js';
 import { FAN_SHOWN, NO_FILTER, applyFilter, buildForest, usersOf } from '../../renderer/forest/model.js';
-import { qemuImg, tempDir } from '../util/qemu.js';
+import { qemuImg, tempDir } from '../support/qemu.js';
 
 let dir: string;
 let cleanup: () => void;
