@@ -42,14 +42,20 @@ function probe(tree: string, pool: string, state: string): { relabel: number; re
   const script = path.join(tree, '.bench-relabel-probe.ts');
   // The anchor may predate the electron/node/ layout.
   const old = fs.existsSync(path.join(tree, 'electron/relabel/index.ts'));
-  fs.writeFileSync(script, old
-    ? probeScript('./electron/relabel/index.js', './electron/relabel/index.js')
-    : probeScript('./electron/node/relabel/index.js', './electron/node/helper/api.js'));
+  fs.writeFileSync(
+    script,
+    old
+      ? probeScript('./electron/relabel/index.js', './electron/relabel/index.js')
+      : probeScript('./electron/node/relabel/index.js', './electron/node/helper/api.js'),
+  );
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'diskchain-bench-anchor-'));
   fs.rmdirSync(copy);
   try {
     const r = spawnSync(process.execPath, ['--import', 'tsx', script, pool, copy], {
-      cwd: tree, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, DISKCHAIN_STATE_DIR: state },
+      cwd: tree,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      env: { ...process.env, DISKCHAIN_STATE_DIR: state },
     });
     if (r.status !== 0) throw new Error(`relabel probe in ${tree} failed: ${r.stderr.slice(-2000)}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -92,6 +98,7 @@ export function benchRelabelAnchor(c: Corpus): void {
     }
   } finally {
     execFileSync('git', ['-C', ROOT, 'worktree', 'remove', '--force', tree], { stdio: 'ignore' });
-    for (const d of fs.readdirSync('/run').filter((n) => n.startsWith('diskchain-bench-'))) fs.rmSync(path.join('/run', d), { recursive: true, force: true });
+    for (const d of fs.readdirSync('/run').filter((n) => n.startsWith('diskchain-bench-')))
+      fs.rmSync(path.join('/run', d), { recursive: true, force: true });
   }
 }

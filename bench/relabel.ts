@@ -18,10 +18,18 @@ export async function benchRelabel(c: Corpus): Promise<void> {
   process.env.DISKCHAIN_HELPER ??= path.resolve(import.meta.dirname, '../dist/electron/helper.js');
   try {
     execFileSync('cp', ['-a', '--sparse=always', c.pool, pool]);
-    const tops = fs.readdirSync(pool).filter((f) => f.startsWith('vm')).map((f) => path.join(pool, f));
+    const tops = fs
+      .readdirSync(pool)
+      .filter((f) => f.startsWith('vm'))
+      .map((f) => path.join(pool, f));
     const profile: VmProfile = {
-      drivers: ['dac', 'selinux'], user: '+107', group: '+107', readonly: false, shareable: false,
-      imageLabel: 'system_u:object_r:svirt_image_t:s0:c10,c20', allowRoots: [pool],
+      drivers: ['dac', 'selinux'],
+      user: '+107',
+      group: '+107',
+      readonly: false,
+      shareable: false,
+      imageLabel: 'system_u:object_r:svirt_image_t:s0:c10,c20',
+      allowRoots: [pool],
     };
     console.log('\nrelabel / restore: the 11,000-file pool, 9,000 overlays as disks (dac + selinux)');
     for (const action of ['relabel', 'restore'] as const) {
@@ -35,7 +43,9 @@ export async function benchRelabel(c: Corpus): Promise<void> {
       const r = await applyPlan(plan);
       const applyMs = performance.now() - t0;
       if (r.ok === false) throw new Error(`${action} failed: ${r.message ?? JSON.stringify(r.refusals?.slice(0, 3))}`);
-      console.log(`  ${action.padEnd(8)} plan ${fmt(planMs)} (${plan.entries.length} entries); apply ${fmt(applyMs)} for ${files} changed files = ${(files / (applyMs / 1000)).toFixed(0)} files/s (plan + apply: ${(unique / ((planMs + applyMs) / 1000)).toFixed(0)} files/s over ${unique} files)`);
+      console.log(
+        `  ${action.padEnd(8)} plan ${fmt(planMs)} (${plan.entries.length} entries); apply ${fmt(applyMs)} for ${files} changed files = ${(files / (applyMs / 1000)).toFixed(0)} files/s (plan + apply: ${(unique / ((planMs + applyMs) / 1000)).toFixed(0)} files/s over ${unique} files)`,
+      );
     }
   } finally {
     closeHelper();

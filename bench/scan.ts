@@ -6,7 +6,9 @@ import type { Corpus } from './corpus.js';
 import { fmt, median } from './stats.js';
 
 function scanOnce(pool: string): { ms: number; maxRssKiB: number; summary: Record<string, number> } {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'scan-child.ts'), pool], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'scan-child.ts'), pool], {
+    encoding: 'utf8',
+  });
   return JSON.parse(out);
 }
 

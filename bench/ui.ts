@@ -13,8 +13,13 @@ import { fmt, median } from './stats.js';
 import { stateDir } from '../test/support/state.js';
 
 const ARGS = [
-  '--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run',
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
 
 function percentile(xs: number[], p: number): number {
@@ -53,7 +58,10 @@ const CLI = path.resolve(import.meta.dirname, '../dist/electron/cli.js');
 
 /** The built `diskchain serve` (what users run), as its own process; resolves with its URL. */
 function serve(env: Record<string, string>): Promise<{ url: string; stop: () => void }> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
@@ -95,7 +103,12 @@ async function panFrames(page: Page): Promise<{ intervals: number[]; work: numbe
   const pane = (await page.locator('.forest-canvas').boundingBox())!;
   const cx = pane.x + pane.width / 2;
   const cy = pane.y + pane.height / 2;
-  for (const [dx, dy] of [[-600, -300], [600, -300], [-600, -300], [600, -300]] as const) {
+  for (const [dx, dy] of [
+    [-600, -300],
+    [600, -300],
+    [-600, -300],
+    [600, -300],
+  ] as const) {
     await page.mouse.move(cx - dx / 2, cy - dy / 2);
     await page.mouse.down();
     const steps = 60;
@@ -142,11 +155,21 @@ export async function benchUi(c: Corpus): Promise<void> {
     const iv = pan!.intervals;
     const work = pan!.work;
     console.log('\nUI: the forest of the 11,000-file pool in chromium (built `diskchain serve` + WebSocket, 1600x1000)');
-    console.log(`  Open → forest cards painted      ${fmt(median(paints))} median of 3 (${paints.map((x) => fmt(x)).join(', ')})   (goal < 2 s)`);
-    console.log(`    of which the scan in the worker ${fmt(median(scans))} median (${scans.map((x) => fmt(x)).join(', ')}); the rest is the transfer (${'11,000'} records over the WebSocket), the model, the layout and the first frame`);
-    console.log(`  main-thread work per frame       p50 ${fmt(percentile(work, 50))}, p95 ${fmt(percentile(work, 95))}, max ${fmt(Math.max(...work))} over ${work.length} frames of a mouse drag   (goal < 16 ms)`);
-    console.log(`  rAF interval while dragging      p50 ${fmt(percentile(iv, 50))}, p95 ${fmt(percentile(iv, 95))}; ${iv.filter((x) => x > 20).length} of ${iv.length} over 20 ms (chromium paces frames at 60 Hz, so this cannot show per-frame cost: the work line above does)`);
-    console.log(`  cards in the DOM while panning   at most ${pan!.maxCards} (of 8,000 in the forest: 1,000 trees; fans of 9 collapsed to 5 + "+4 more")`);
+    console.log(
+      `  Open → forest cards painted      ${fmt(median(paints))} median of 3 (${paints.map((x) => fmt(x)).join(', ')})   (goal < 2 s)`,
+    );
+    console.log(
+      `    of which the scan in the worker ${fmt(median(scans))} median (${scans.map((x) => fmt(x)).join(', ')}); the rest is the transfer (${'11,000'} records over the WebSocket), the model, the layout and the first frame`,
+    );
+    console.log(
+      `  main-thread work per frame       p50 ${fmt(percentile(work, 50))}, p95 ${fmt(percentile(work, 95))}, max ${fmt(Math.max(...work))} over ${work.length} frames of a mouse drag   (goal < 16 ms)`,
+    );
+    console.log(
+      `  rAF interval while dragging      p50 ${fmt(percentile(iv, 50))}, p95 ${fmt(percentile(iv, 95))}; ${iv.filter((x) => x > 20).length} of ${iv.length} over 20 ms (chromium paces frames at 60 Hz, so this cannot show per-frame cost: the work line above does)`,
+    );
+    console.log(
+      `  cards in the DOM while panning   at most ${pan!.maxCards} (of 8,000 in the forest: 1,000 trees; fans of 9 collapsed to 5 + "+4 more")`,
+    );
   } finally {
     await browser.close();
     served.stop();

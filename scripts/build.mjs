@@ -7,14 +7,32 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
 const out = 'dist/electron';
-const node = { bundle: true, platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning', external: ['koffi', 'electron'] };
-const esm = { ...node, format: 'esm', banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } };
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  external: ['koffi', 'electron'],
+};
+const esm = {
+  ...node,
+  format: 'esm',
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+};
 
 const entries = [
   // The diskchain command (inspect, scan, relabel, restore, undo, recover, serve).
   // Split so each command loads only its own code; chunks sit beside the entries (the helper and
   // the worker are found relative to the code that starts them).
-  { entryPoints: { cli: 'electron/node/cli/main.ts' }, outdir: out, splitting: true, chunkNames: 'chunk-[hash]', ...esm, banner: { js: '#!/usr/bin/env node\n' + esm.banner.js } },
+  {
+    entryPoints: { cli: 'electron/node/cli/main.ts' },
+    outdir: out,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    ...esm,
+    banner: { js: '#!/usr/bin/env node\n' + esm.banner.js },
+  },
   // The privileged helper, started by pkexec or directly as root; found next to the bundles.
   { entryPoints: ['electron/node/helper/main.ts'], outfile: `${out}/helper.js`, ...esm },
   // Header parsing and scanning off the main event loop (serve and Electron main).

@@ -20,7 +20,8 @@ function electronBinary() {
   const rel = fs.existsSync(pathTxt) ? fs.readFileSync(pathTxt, 'utf8').trim() : null;
   const dist = process.env.ELECTRON_OVERRIDE_DIST_PATH || path.join(pkg, 'dist');
   const bin = rel ? path.join(dist, rel) : null;
-  if (!bin || !fs.existsSync(bin)) return { bin: null, why: 'the Electron runtime is not installed (node_modules/electron/dist is missing)' };
+  if (!bin || !fs.existsSync(bin))
+    return { bin: null, why: 'the Electron runtime is not installed (node_modules/electron/dist is missing)' };
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
     return { bin: null, why: 'there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)' };
   }

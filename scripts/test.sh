@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 npm run lint
+npm run format:check
 npm run typecheck
 npm test

@@ -48,16 +48,16 @@ export interface PermCheck {
 }
 
 export type BlockerKind =
-  | 'search'             // a folder on the way lacks x for the VM
-  | 'access'             // the file lacks r or w for the VM
-  | 'missing'            // a component of the path does not exist
-  | 'not-folder'         // a component that should be a folder is not one
-  | 'not-regular'        // the file is no regular file
-  | 'symlink-loop'       // more than 40 symbolic links on the way (ELOOP)
-  | 'protected-symlink'  // fs.protected_symlinks refuses to follow this link for the VM
-  | 'selinux'            // the file's SELinux type is not what libvirt would set (blocks when SELinux is on)
-  | 'apparmor'           // no libvirt AppArmor profile allows the file
-  | 'unreadable';        // the check itself could not read something (a clear error instead of a guess)
+  | 'search' // a folder on the way lacks x for the VM
+  | 'access' // the file lacks r or w for the VM
+  | 'missing' // a component of the path does not exist
+  | 'not-folder' // a component that should be a folder is not one
+  | 'not-regular' // the file is no regular file
+  | 'symlink-loop' // more than 40 symbolic links on the way (ELOOP)
+  | 'protected-symlink' // fs.protected_symlinks refuses to follow this link for the VM
+  | 'selinux' // the file's SELinux type is not what libvirt would set (blocks when SELinux is on)
+  | 'apparmor' // no libvirt AppArmor profile allows the file
+  | 'unreadable'; // the check itself could not read something (a clear error instead of a guess)
 
 export interface Blocker {
   kind: BlockerKind;

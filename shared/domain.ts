@@ -54,18 +54,18 @@ export interface HeaderLayer {
 }
 
 export const DIFFERENCE_CODES = [
-  'path-differs',        // the XML names another file at this level
-  'format-differs',      // the XML states another format than the header
-  'extra-level',         // the XML lists a level the headers do not have
-  'missing-level',       // the headers have a level the XML's chain does not list
-  'terminated-early',    // <backingStore/> where the header names a backing file
-  'data-file-missing',   // the header names a data file, the XML's <source> has no <dataStore>
-  'data-file-extra',     // the XML names a data file the header does not
-  'data-file-differs',   // both name one, not the same file
-  'data-file-format',    // a <dataStore> format other than raw
-  'header-problem',      // the headers themselves have a problem at this level
-  'probed-chain',        // the XML lists no chain: libvirt reads it from the headers (informational)
-  'not-inspected',       // network, volume, empty cdrom...: nothing to compare (informational)
+  'path-differs', // the XML names another file at this level
+  'format-differs', // the XML states another format than the header
+  'extra-level', // the XML lists a level the headers do not have
+  'missing-level', // the headers have a level the XML's chain does not list
+  'terminated-early', // <backingStore/> where the header names a backing file
+  'data-file-missing', // the header names a data file, the XML's <source> has no <dataStore>
+  'data-file-extra', // the XML names a data file the header does not
+  'data-file-differs', // both name one, not the same file
+  'data-file-format', // a <dataStore> format other than raw
+  'header-problem', // the headers themselves have a problem at this level
+  'probed-chain', // the XML lists no chain: libvirt reads it from the headers (informational)
+  'not-inspected', // network, volume, empty cdrom...: nothing to compare (informational)
 ] as const;
 export type DifferenceCode = (typeof DIFFERENCE_CODES)[number];
 

@@ -17,7 +17,11 @@ export { ContextSchema, DriverSchema, IdNameSchema, MAX_PATH, PathSchema, Profil
 
 export const ActionSchema = z.enum(['relabel', 'restore']);
 
-const IdSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, 'not an id');
+const IdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'not an id');
 
 /** A domain XML is at most this long (libvirt's own documents are a few KiB). */
 export const MAX_DOMAIN_XML = 8 * 1024 * 1024;
@@ -31,7 +35,10 @@ export const DomainReqSchema = z
     reopen: IdSchema,
   })
   .partial()
-  .refine((r) => [r.file, r.text, r.virsh, r.reopen].filter((x) => x !== undefined).length === 1, 'give one of a file, the XML text or a domain name');
+  .refine(
+    (r) => [r.file, r.text, r.virsh, r.reopen].filter((x) => x !== undefined).length === 1,
+    'give one of a file, the XML text or a domain name',
+  );
 
 /** Who the access check is for, when no open domain says it. */
 export const AccessInputSchema = z.strictObject({
@@ -178,7 +185,17 @@ export type Res<C extends Channel> = z.output<(typeof channels)[C]['res']>;
 // ---------------------------------------------------------------------------------------------
 // Events: owner → renderer
 
-export const COMMANDS = ['open-image', 'open-folder', 'reload', 'relabel', 'restore', 'undo', 'toggle-theme', 'focus-open', 'open-domain'] as const;
+export const COMMANDS = [
+  'open-image',
+  'open-folder',
+  'reload',
+  'relabel',
+  'restore',
+  'undo',
+  'toggle-theme',
+  'focus-open',
+  'open-domain',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export const events = {
@@ -224,9 +241,7 @@ export const ClientMessageSchema = z.strictObject({
   payload: z.unknown(),
 });
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
-export type ServerMessage =
-  | ({ type: 'result'; id: number } & Result<unknown>)
-  | { type: 'event'; event: EventName; data: unknown };
+export type ServerMessage = ({ type: 'result'; id: number } & Result<unknown>) | { type: 'event'; event: EventName; data: unknown };
 
 export function isChannel(name: unknown): name is Channel {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(channels, name);

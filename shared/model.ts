@@ -4,30 +4,29 @@
 export type Role = 'image' | 'backing' | 'data-file';
 
 /** qemu's block driver names, plus 'iso' (qemu opens ISO 9660 as raw; we say what it is). */
-export type FormatName =
-  | 'qcow2' | 'qcow' | 'qed' | 'vmdk' | 'vdi' | 'vpc' | 'vhdx' | 'luks' | 'iso' | 'raw';
+export type FormatName = 'qcow2' | 'qcow' | 'qed' | 'vmdk' | 'vdi' | 'vpc' | 'vhdx' | 'luks' | 'iso' | 'raw';
 
 export const PROBLEM_CODES = [
-  'missing',                    // the named file does not exist
-  'unreadable',                 // exists but open/read failed (EACCES, EIO, ...)
-  'loop',                       // same device+inode already in this chain
-  'too-deep',                   // more layers than libvirt accepts (200)
-  'protocol',                   // `nbd:...`, `json:{...}`: never opened
-  'network',                    // `http://`, `gluster://`...: never opened
-  'not-regular',                // FIFO, socket, folder: never opened
-  'device',                     // block or character device: never opened
-  'unsafe-path',                // under /proc, /sys or /dev: never opened
-  'invalid-header',             // qemu would refuse to open this image
-  'unsupported-feature',        // unknown incompatible bit, encryption we cannot show...
-  'format-probed',              // backing format not recorded; probed as libvirt would
-  'no-backing-format',          // not recorded, and libvirt would refuse to probe it
-  'data-file-relative',         // qemu and libvirt resolve it against different folders
+  'missing', // the named file does not exist
+  'unreadable', // exists but open/read failed (EACCES, EIO, ...)
+  'loop', // same device+inode already in this chain
+  'too-deep', // more layers than libvirt accepts (200)
+  'protocol', // `nbd:...`, `json:{...}`: never opened
+  'network', // `http://`, `gluster://`...: never opened
+  'not-regular', // FIFO, socket, folder: never opened
+  'device', // block or character device: never opened
+  'unsafe-path', // under /proc, /sys or /dev: never opened
+  'invalid-header', // qemu would refuse to open this image
+  'unsupported-feature', // unknown incompatible bit, encryption we cannot show...
+  'format-probed', // backing format not recorded; probed as libvirt would
+  'no-backing-format', // not recorded, and libvirt would refuse to probe it
+  'data-file-relative', // qemu and libvirt resolve it against different folders
   'data-file-bit-without-name', // incompatible bit 2 set, no data-file extension
   'data-file-name-without-bit', // extension present, bit 2 clear: qemu ignores the name
   'raw-data-file-with-backing', // data_file_raw together with a backing file
-  'bad-name',                   // NUL bytes, invalid UTF-8, empty or overlong name
-  'dirty',                      // qcow2/qed dirty bit: not closed cleanly
-  'corrupt',                    // qcow2 corrupt bit
+  'bad-name', // NUL bytes, invalid UTF-8, empty or overlong name
+  'dirty', // qcow2/qed dirty bit: not closed cleanly
+  'corrupt', // qcow2 corrupt bit
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];

@@ -3,8 +3,17 @@ import type { FormatName, Owner, Problem, ProblemCode, Remembered } from './mode
 
 /** Problems that make a chain unusable by qemu/libvirt, so the chain counts as broken. */
 export const BREAKING: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
-  'missing', 'unreadable', 'loop', 'too-deep', 'not-regular', 'device', 'unsafe-path', 'invalid-header',
-  'unsupported-feature', 'no-backing-format', 'bad-name',
+  'missing',
+  'unreadable',
+  'loop',
+  'too-deep',
+  'not-regular',
+  'device',
+  'unsafe-path',
+  'invalid-header',
+  'unsupported-feature',
+  'no-backing-format',
+  'bad-name',
 ]);
 
 export interface ScannedFile {
@@ -58,7 +67,6 @@ export interface ScanResult {
   summary: ScanSummary;
 }
 
-
 /** What changed in a scanned forest after files changed on disk (a watcher's update). */
 export interface ForestChange {
   /** Records that are new or differ (owner, label, references, users...). */
@@ -94,6 +102,4 @@ export interface ForestDelta extends Omit<ForestChange, 'newDirs'> {
   totalReads: number;
 }
 
-export type ScanOutcome =
-  | { status: 'done'; forest: ForestSnapshot }
-  | { status: 'cancelled'; id: string; done: number; total: number };
+export type ScanOutcome = { status: 'done'; forest: ForestSnapshot } | { status: 'cancelled'; id: string; done: number; total: number };

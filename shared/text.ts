@@ -7,10 +7,18 @@ export function modeString(mode: number): string {
   const t = { 0o1: 'p', 0o2: 'c', 0o4: 'd', 0o6: 'b', 0o10: '-', 0o12: 'l', 0o14: 's' }[type] ?? '?';
   const bit = (m: number, c: string) => (mode & m ? c : '-');
   const special = (x: boolean, s: boolean, lower: string, upper: string) => (s ? (x ? lower : upper) : x ? 'x' : '-');
-  return t
-    + bit(0o400, 'r') + bit(0o200, 'w') + special(!!(mode & 0o100), !!(mode & 0o4000), 's', 'S')
-    + bit(0o040, 'r') + bit(0o020, 'w') + special(!!(mode & 0o010), !!(mode & 0o2000), 's', 'S')
-    + bit(0o004, 'r') + bit(0o002, 'w') + special(!!(mode & 0o001), !!(mode & 0o1000), 't', 'T');
+  return (
+    t +
+    bit(0o400, 'r') +
+    bit(0o200, 'w') +
+    special(!!(mode & 0o100), !!(mode & 0o4000), 's', 'S') +
+    bit(0o040, 'r') +
+    bit(0o020, 'w') +
+    special(!!(mode & 0o010), !!(mode & 0o2000), 's', 'S') +
+    bit(0o004, 'r') +
+    bit(0o002, 'w') +
+    special(!!(mode & 0o001), !!(mode & 0o1000), 't', 'T')
+  );
 }
 
 /** `qemu:kvm (107:107)`; a missing name shows as the number. */

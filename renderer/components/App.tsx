@@ -66,7 +66,12 @@ function Notices() {
         </div>
       )}
       {notices.map((n) => (
-        <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'} data-testid={n.kind === 'error' ? 'error' : 'notice'}>
+        <div
+          key={n.id}
+          className={`notice ${n.kind}`}
+          role={n.kind === 'error' ? 'alert' : 'status'}
+          data-testid={n.kind === 'error' ? 'error' : 'notice'}
+        >
           <span>{n.text}</span>
           <button type="button" className="icon small" aria-label="dismiss" onClick={() => dismiss(n.id)}>
             ✕
@@ -79,7 +84,9 @@ function Notices() {
 
 /** Move keyboard focus to a card once the frame that draws it has run. */
 function focusCardSoon(id: string): void {
-  requestAnimationFrame(() => document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(id)}"]`)?.focus({ preventScroll: true }));
+  requestAnimationFrame(() =>
+    document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(id)}"]`)?.focus({ preventScroll: true }),
+  );
 }
 
 function Keyboard() {
@@ -117,7 +124,11 @@ function Keyboard() {
       if (isTyping(e.target) || mod || e.altKey) return;
       const s = useDisks.getState();
       const f = useForest.getState();
-      if (f.view === 'forest' && f.id !== null && (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+      if (
+        f.view === 'forest' &&
+        f.id !== null &&
+        (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'ArrowUp' || e.key === 'ArrowDown')
+      ) {
         // Only what is drawn: the boxes of the trees the filter shows.
         const next = nearestCard(f.boxes, (id) => f.files.has(id), f.selected, e.key);
         if (!next) return;
@@ -127,8 +138,12 @@ function Keyboard() {
         // Pan only when the card is not on screen already: the view stays where the user put it.
         const pane = document.querySelector<HTMLElement>('.react-flow');
         const { x, y, zoom } = flow.getViewport();
-        const onScreen = !!pane && box.x * zoom + x >= 0 && box.y * zoom + y >= 0 &&
-          (box.x + box.width) * zoom + x <= pane.clientWidth && (box.y + box.height) * zoom + y <= pane.clientHeight;
+        const onScreen =
+          !!pane &&
+          box.x * zoom + x >= 0 &&
+          box.y * zoom + y >= 0 &&
+          (box.x + box.width) * zoom + x <= pane.clientWidth &&
+          (box.y + box.height) * zoom + y <= pane.clientHeight;
         if (!onScreen) void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom: Math.max(zoom, 0.6), duration: 120 });
         focusCardSoon(next);
         return;
@@ -200,9 +215,7 @@ function Main() {
               ) : (
                 <>
                   <h2>Open a disk</h2>
-                  <p>
-                    Type the path of an image or folder above{dialogs ? ', use File ▸ Open,' : ''} or drop an image on this window.
-                  </p>
+                  <p>Type the path of an image or folder above{dialogs ? ', use File ▸ Open,' : ''} or drop an image on this window.</p>
                   <p className="muted">Arrow keys walk the graph; Esc closes a panel; Ctrl+L types a path.</p>
                 </>
               )}

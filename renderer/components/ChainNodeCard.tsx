@@ -22,7 +22,14 @@ export function fileName(p: string): string {
 export function formatText(g: GraphNode): string {
   const n = g.node;
   if (!n.format) return 'not read';
-  const how = n.formatSource === 'probed' ? ' (probed)' : n.formatSource === 'assumed-raw' ? ' (assumed raw)' : n.formatSource === 'given' ? ' (given)' : '';
+  const how =
+    n.formatSource === 'probed'
+      ? ' (probed)'
+      : n.formatSource === 'assumed-raw'
+        ? ' (assumed raw)'
+        : n.formatSource === 'given'
+          ? ' (given)'
+          : '';
   return `${n.format}${how}`;
 }
 

@@ -43,16 +43,45 @@ function ExportSection({ top }: { top: string }) {
   };
   return (
     <Section title="Export" open={false}>
-      <p className="muted">The chain as libvirt takes it explicitly (&lt;backingStore&gt;, &lt;dataStore&gt;), or as qemu -blockdev nodes with the data-file child.</p>
+      <p className="muted">
+        The chain as libvirt takes it explicitly (&lt;backingStore&gt;, &lt;dataStore&gt;), or as qemu -blockdev nodes with the data-file
+        child.
+      </p>
       <div className="actions">
-        <button type="button" className="small" data-testid="export-xml" aria-pressed={shown?.kind === 'libvirt-xml'} onClick={() => void load('libvirt-xml')}>libvirt &lt;disk&gt;</button>
-        <button type="button" className="small" data-testid="export-blockdev" aria-pressed={shown?.kind === 'blockdev'} onClick={() => void load('blockdev')}>qemu -blockdev</button>
+        <button
+          type="button"
+          className="small"
+          data-testid="export-xml"
+          aria-pressed={shown?.kind === 'libvirt-xml'}
+          onClick={() => void load('libvirt-xml')}
+        >
+          libvirt &lt;disk&gt;
+        </button>
+        <button
+          type="button"
+          className="small"
+          data-testid="export-blockdev"
+          aria-pressed={shown?.kind === 'blockdev'}
+          onClick={() => void load('blockdev')}
+        >
+          qemu -blockdev
+        </button>
         {shown && 'text' in shown && (
-          <button type="button" className="small" onClick={() => void navigator.clipboard?.writeText(shown.text)}>Copy</button>
+          <button type="button" className="small" onClick={() => void navigator.clipboard?.writeText(shown.text)}>
+            Copy
+          </button>
         )}
       </div>
-      {shown && 'text' in shown && <pre className="json" data-testid="export-text">{shown.text}</pre>}
-      {shown && 'error' in shown && <div className="alert error" role="alert">{shown.error}</div>}
+      {shown && 'text' in shown && (
+        <pre className="json" data-testid="export-text">
+          {shown.text}
+        </pre>
+      )}
+      {shown && 'error' in shown && (
+        <div className="alert error" role="alert">
+          {shown.error}
+        </div>
+      )}
     </Section>
   );
 }
@@ -86,26 +115,40 @@ function Details({ g }: { g: GraphNode }) {
       <Section title="File">
         <table className="kv">
           <tbody>
-            <Row k="real path"><span className="mono wrap" data-testid="details-path">{g.id}</span></Row>
+            <Row k="real path">
+              <span className="mono wrap" data-testid="details-path">
+                {g.id}
+              </span>
+            </Row>
             <Row k="format">{formatText(g)}</Row>
             <Row k="virtual size">{n.header ? `${humanSize(n.header.virtualSize)} (${n.header.virtualSize} bytes)` : '—'}</Row>
             <Row k="allocated">{st ? `${humanSize(st.allocated)} (${st.allocated} bytes)` : '—'}</Row>
             <Row k="file size">{st ? `${humanSize(st.size)} (${st.size} bytes)` : '—'}</Row>
             <Row k="type">{st?.type ?? '—'}</Row>
             <Row k="owner">{n.owner ? ownerString(n.owner) : '—'}</Row>
-            <Row k="mode"><span className="mono">{n.owner ? `${modeString(n.owner.mode)} (${(n.owner.mode & 0o7777).toString(8).padStart(4, '0')})` : '—'}</span></Row>
-            <Row k="selinux"><span className="mono wrap">{st ? (n.selinux ?? 'none') : '—'}</span></Row>
+            <Row k="mode">
+              <span className="mono">
+                {n.owner ? `${modeString(n.owner.mode)} (${(n.owner.mode & 0o7777).toString(8).padStart(4, '0')})` : '—'}
+              </span>
+            </Row>
+            <Row k="selinux">
+              <span className="mono wrap">{st ? (n.selinux ?? 'none') : '—'}</span>
+            </Row>
             <Row k="device:inode">{st ? `${st.dev}:${st.ino}` : '—'}</Row>
             <Row k="hard links">{st ? st.nlink : '—'}</Row>
             <Row k="modified">{st ? new Date(st.mtimeMs).toLocaleString() : '—'}</Row>
             <Row k="in disks">
               {g.disks.map((d) => (
-                <div key={d} className="mono wrap">{d}</div>
+                <div key={d} className="mono wrap">
+                  {d}
+                </div>
               ))}
             </Row>
             {parentEdges.map((e) => (
               <Row key={e.id} k={e.kind === 'backing' ? 'backing of' : 'data file of'}>
-                <button type="button" className="link mono" onClick={() => select(e.source)}>{e.source}</button>
+                <button type="button" className="link mono" onClick={() => select(e.source)}>
+                  {e.source}
+                </button>
               </Row>
             ))}
           </tbody>
@@ -123,7 +166,9 @@ function Details({ g }: { g: GraphNode }) {
         <Section title={`Problems (${g.problems.length})`}>
           <ul className="problem-list">
             {g.problems.map((p) => (
-              <li key={`${p.code}:${p.message}`}><b>{p.code}</b>: {p.message}</li>
+              <li key={`${p.code}:${p.message}`}>
+                <b>{p.code}</b>: {p.message}
+              </li>
             ))}
           </ul>
         </Section>
@@ -134,16 +179,26 @@ function Details({ g }: { g: GraphNode }) {
             <Row k="name">{<span className="mono wrap">{n.name}</span>}</Row>
             {n.nameInfo ? (
               <>
-                <Row k="stored bytes"><span className="mono wrap">{decodeRawName(n.nameInfo.rawHex)}</span></Row>
-                <Row k="hex"><span className="mono wrap">{n.nameInfo.rawHex || '(empty)'}</span></Row>
+                <Row k="stored bytes">
+                  <span className="mono wrap">{decodeRawName(n.nameInfo.rawHex)}</span>
+                </Row>
+                <Row k="hex">
+                  <span className="mono wrap">{n.nameInfo.rawHex || '(empty)'}</span>
+                </Row>
                 <Row k="kind">{n.nameInfo.kind}</Row>
-                <Row k="qemu opens"><span className="mono wrap">{n.nameInfo.qemuPath}</span></Row>
-                <Row k="libvirt joins"><span className="mono wrap">{n.nameInfo.joined}</span></Row>
+                <Row k="qemu opens">
+                  <span className="mono wrap">{n.nameInfo.qemuPath}</span>
+                </Row>
+                <Row k="libvirt joins">
+                  <span className="mono wrap">{n.nameInfo.joined}</span>
+                </Row>
               </>
             ) : (
               <Row k="named by">the user (top of the disk)</Row>
             )}
-            <Row k="after realpath"><span className="mono wrap">{g.id}</span></Row>
+            <Row k="after realpath">
+              <span className="mono wrap">{g.id}</span>
+            </Row>
             <Row k="format from">{n.formatSource ?? 'never read'}</Row>
             <Row k="depth">{n.depth}</Row>
           </tbody>
@@ -159,7 +214,9 @@ function Details({ g }: { g: GraphNode }) {
               <Row k="encrypted">{value(n.header.encrypted)}</Row>
               <Row k="dirty">{value(n.header.dirty)}</Row>
               {Object.entries(n.header.fields).map(([k, v]) => (
-                <Row key={k} k={k}><span className="mono wrap">{value(v)}</span></Row>
+                <Row key={k} k={k}>
+                  <span className="mono wrap">{value(v)}</span>
+                </Row>
               ))}
             </tbody>
           </table>
@@ -168,7 +225,9 @@ function Details({ g }: { g: GraphNode }) {
               <caption>header extensions</caption>
               <tbody>
                 {n.header.extensions.map((x, i) => (
-                  <Row key={i} k={`0x${x.type.toString(16).padStart(8, '0')}`}>{x.name} ({x.length} bytes)</Row>
+                  <Row key={i} k={`0x${x.type.toString(16).padStart(8, '0')}`}>
+                    {x.name} ({x.length} bytes)
+                  </Row>
                 ))}
               </tbody>
             </table>
@@ -178,7 +237,9 @@ function Details({ g }: { g: GraphNode }) {
       {isTop && <ExportSection key={g.id} top={g.id} />}
       <Section title="qemu-img info --output=json" open={false}>
         {g.qemu ? (
-          <pre className="json" data-testid="qemu-json">{JSON.stringify(g.qemu, null, 4)}</pre>
+          <pre className="json" data-testid="qemu-json">
+            {JSON.stringify(g.qemu, null, 4)}
+          </pre>
         ) : g.role === 'data-file' ? (
           <p className="muted">A data file has no header; qemu-img shows it under its image's format-specific data (data-file).</p>
         ) : (
@@ -196,10 +257,16 @@ function Details({ g }: { g: GraphNode }) {
 }
 
 export function DetailsPanel() {
-  const g = useDisks((s) => (s.selected ? s.graph.byId.get(s.selected) ?? null : null));
+  const g = useDisks((s) => (s.selected ? (s.graph.byId.get(s.selected) ?? null) : null));
   return (
     <aside className="details" data-testid="details" aria-label="details of the selected file">
-      {g ? <Details g={g} /> : <p className="muted placeholder">Select a file in the graph (click it, or use the arrow keys) to see its headers, names and labels.</p>}
+      {g ? (
+        <Details g={g} />
+      ) : (
+        <p className="muted placeholder">
+          Select a file in the graph (click it, or use the arrow keys) to see its headers, names and labels.
+        </p>
+      )}
     </aside>
   );
 }

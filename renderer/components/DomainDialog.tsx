@@ -33,7 +33,14 @@ export function DomainDialog() {
         <h2>Open a libvirt domain</h2>
         <div className="segmented" role="tablist" aria-label="from">
           {(['file', 'text', 'virsh'] as const).map((s) => (
-            <button key={s} type="button" role="tab" aria-selected={source === s} data-testid={`domain-source-${s}`} onClick={() => setDomainInput({ source: s })}>
+            <button
+              key={s}
+              type="button"
+              role="tab"
+              aria-selected={source === s}
+              data-testid={`domain-source-${s}`}
+              onClick={() => setDomainInput({ source: s })}
+            >
               {s === 'file' ? 'XML file' : s === 'text' ? 'Paste XML' : 'virsh name'}
             </button>
           ))}
@@ -49,14 +56,28 @@ export function DomainDialog() {
             onChange={(e) => setDomainInput({ input: e.target.value })}
           />
         ) : (
-          <input data-testid="domain-input" value={input} placeholder={HINT[source]} spellCheck={false} autoComplete="off" autoFocus onChange={(e) => setDomainInput({ input: e.target.value })} />
+          <input
+            data-testid="domain-input"
+            value={input}
+            placeholder={HINT[source]}
+            spellCheck={false}
+            autoComplete="off"
+            autoFocus
+            onChange={(e) => setDomainInput({ input: e.target.value })}
+          />
         )}
-        {error && <div className="alert error" role="alert" data-testid="domain-error">{error}</div>}
+        {error && (
+          <div className="alert error" role="alert" data-testid="domain-error">
+            {error}
+          </div>
+        )}
         <footer className="panel-foot">
           <button type="submit" className="primary" data-testid="domain-open" disabled={loading}>
             {loading ? 'Reading…' : 'Open'}
           </button>
-          <button type="button" onClick={() => showDomainDialog(false)}>Cancel</button>
+          <button type="button" onClick={() => showDomainDialog(false)}>
+            Cancel
+          </button>
         </footer>
       </form>
     </div>

@@ -22,36 +22,87 @@ export function ForestBar() {
   return (
     <div className="forest-bar" role="search" aria-label="filter the forest">
       <div className="forest-filters">
-        <input data-testid="filter-name" placeholder="name or path" value={filter.name} onChange={(e) => setFilter({ name: e.target.value })} aria-label="filter by name" spellCheck={false} />
-        <input data-testid="filter-owner" placeholder="owner (qemu, 107…)" value={filter.owner} onChange={(e) => setFilter({ owner: e.target.value })} aria-label="filter by owner" spellCheck={false} />
-        <input data-testid="filter-context" placeholder="SELinux context" value={filter.context} onChange={(e) => setFilter({ context: e.target.value })} aria-label="filter by SELinux context" spellCheck={false} />
-        <select data-testid="filter-problem" value={filter.problem} onChange={(e) => setFilter({ problem: e.target.value })} aria-label="filter by problem">
+        <input
+          data-testid="filter-name"
+          placeholder="name or path"
+          value={filter.name}
+          onChange={(e) => setFilter({ name: e.target.value })}
+          aria-label="filter by name"
+          spellCheck={false}
+        />
+        <input
+          data-testid="filter-owner"
+          placeholder="owner (qemu, 107…)"
+          value={filter.owner}
+          onChange={(e) => setFilter({ owner: e.target.value })}
+          aria-label="filter by owner"
+          spellCheck={false}
+        />
+        <input
+          data-testid="filter-context"
+          placeholder="SELinux context"
+          value={filter.context}
+          onChange={(e) => setFilter({ context: e.target.value })}
+          aria-label="filter by SELinux context"
+          spellCheck={false}
+        />
+        <select
+          data-testid="filter-problem"
+          value={filter.problem}
+          onChange={(e) => setFilter({ problem: e.target.value })}
+          aria-label="filter by problem"
+        >
           <option value="">any file</option>
           <option value="any">with a problem</option>
           <option value="broken">in a broken chain</option>
           <option value="orphan">orphans</option>
           {codes.map((c) => (
-            <option key={c} value={c}>{c}</option>
+            <option key={c} value={c}>
+              {c}
+            </option>
           ))}
         </select>
-        <button type="button" className="icon small" title="Forget this forest and stop watching its folders" aria-label="close the forest" onClick={() => void closeForest()}>
+        <button
+          type="button"
+          className="icon small"
+          title="Forget this forest and stop watching its folders"
+          aria-label="close the forest"
+          onClick={() => void closeForest()}
+        >
           ✕
         </button>
       </div>
       <div className="forest-counts muted">
         <span data-testid="forest-count" data-trees={shown.length} data-files={shownFiles} data-matches={matches}>
-          {shown.length === trees ? `${trees} trees, ${shownFiles} files` : `${shown.length} of ${trees} trees, ${matches} matching file${matches === 1 ? '' : 's'}`}
+          {shown.length === trees
+            ? `${trees} trees, ${shownFiles} files`
+            : `${shown.length} of ${trees} trees, ${matches} matching file${matches === 1 ? '' : 's'}`}
         </span>
         {summary && (
-          <span data-testid="forest-summary" data-tops={summary.tops} data-shared={summary.sharedBases} data-data={summary.dataFiles} data-orphans={summary.orphans} data-broken={summary.broken}>
+          <span
+            data-testid="forest-summary"
+            data-tops={summary.tops}
+            data-shared={summary.sharedBases}
+            data-data={summary.dataFiles}
+            data-orphans={summary.orphans}
+            data-broken={summary.broken}
+          >
             {' · '}
             {summary.tops} tops · {summary.sharedBases} shared bases · {summary.dataFiles} data files · {summary.orphans} orphans ·{' '}
             <span className={summary.broken ? 'warn' : ''}>{summary.broken} broken</span>
           </span>
         )}
         <span className="spacer" />
-        <span data-testid="forest-status" data-reads={reads} data-updates={updates} data-scan-ms={Math.round(scanMs)} data-reread={reread.join('\n')} title={roots.join('\n')}>
-          watching {roots.length} folder{roots.length === 1 ? '' : 's'} · {reads} header reads{updates ? ` · last change re-read ${reread.length} file${reread.length === 1 ? '' : 's'}` : ''}
+        <span
+          data-testid="forest-status"
+          data-reads={reads}
+          data-updates={updates}
+          data-scan-ms={Math.round(scanMs)}
+          data-reread={reread.join('\n')}
+          title={roots.join('\n')}
+        >
+          watching {roots.length} folder{roots.length === 1 ? '' : 's'} · {reads} header reads
+          {updates ? ` · last change re-read ${reread.length} file${reread.length === 1 ? '' : 's'}` : ''}
         </span>
       </div>
     </div>

@@ -33,12 +33,23 @@ function Ports({ data }: { data: boolean }) {
 
 function ForestCard({ data }: NodeProps<ForestFlowNode>) {
   const { n, mark, hiddenMarked } = data;
-  const common = { 'data-testid': 'forest-node', 'data-path': n.id, 'data-kind': n.kind, 'data-mark': mark, 'data-top': n.top ? 'true' : 'false' };
+  const common = {
+    'data-testid': 'forest-node',
+    'data-path': n.id,
+    'data-kind': n.kind,
+    'data-mark': mark,
+    'data-top': n.top ? 'true' : 'false',
+  };
   if (n.kind === 'more') {
     return (
-      <div {...common} className={`fcard more mark-${mark}${hiddenMarked ? ' has-marked' : ''}`} data-hidden={n.hidden.length} title="Show every user">
-        <Handle type="target" position={Position.Left} id="in" isConnectable={false} />
-        +{n.hidden.length} more{hiddenMarked ? <span className="more-marked"> ({hiddenMarked} highlighted)</span> : null}
+      <div
+        {...common}
+        className={`fcard more mark-${mark}${hiddenMarked ? ' has-marked' : ''}`}
+        data-hidden={n.hidden.length}
+        title="Show every user"
+      >
+        <Handle type="target" position={Position.Left} id="in" isConnectable={false} />+{n.hidden.length} more
+        {hiddenMarked ? <span className="more-marked"> ({hiddenMarked} highlighted)</span> : null}
       </div>
     );
   }
@@ -46,7 +57,9 @@ function ForestCard({ data }: NodeProps<ForestFlowNode>) {
     return (
       <div {...common} className={`fcard missing mark-${mark}`} title={`missing backing file ${n.missingName}`}>
         <Handle type="source" position={Position.Right} id="out" isConnectable={false} />
-        <div className="fcard-title"><span className="fchip missing">missing</span> <span className="fname">{fileName(n.missingName ?? '')}</span></div>
+        <div className="fcard-title">
+          <span className="fchip missing">missing</span> <span className="fname">{fileName(n.missingName ?? '')}</span>
+        </div>
         <div className="fline muted">named as {n.missingName}</div>
       </div>
     );
@@ -57,23 +70,44 @@ function ForestCard({ data }: NodeProps<ForestFlowNode>) {
     return (
       <div {...common} className={`fcard data mark-${mark}${n.broken ? ' broken' : ''}`} title={f.path}>
         <Handle type="target" position={Position.Top} id="data-in" isConnectable={false} />
-        <div className="fcard-title"><span className="fchip data">data</span> <span className="fname">{fileName(f.path)}</span></div>
-        <div className="fline mono" data-testid="forest-owner">{f.owner ? ownerString(f.owner) : '—'}</div>
+        <div className="fcard-title">
+          <span className="fchip data">data</span> <span className="fname">{fileName(f.path)}</span>
+        </div>
+        <div className="fline mono" data-testid="forest-owner">
+          {f.owner ? ownerString(f.owner) : '—'}
+        </div>
       </div>
     );
   }
   const users = f.usedBy.length;
-  const third = n.top ? `chain ${humanSize(n.chainAllocated)}` : users ? `${users} user${users === 1 ? '' : 's'} · ${humanSize(f.allocated ?? 0)}` : humanSize(f.allocated ?? 0);
+  const third = n.top
+    ? `chain ${humanSize(n.chainAllocated)}`
+    : users
+      ? `${users} user${users === 1 ? '' : 's'} · ${humanSize(f.allocated ?? 0)}`
+      : humanSize(f.allocated ?? 0);
   return (
     <div {...common} className={`fcard ${n.kind} mark-${mark}${n.broken ? ' broken' : ''}${n.top ? ' top' : ''}`} title={f.path}>
       <Ports data={!!n.data} />
       <div className="fcard-title">
-        <span className={`fchip ${n.kind}`}>{n.top ? 'top' : KIND_LABEL[n.kind]}</span> <span className="fname" data-testid="forest-name">{fileName(f.path)}</span>
-        {problems > 0 && <span className="fproblems" title={f.problems.map((p) => `${p.code}: ${p.message}`).join('\n')}>! {problems}</span>}
+        <span className={`fchip ${n.kind}`}>{n.top ? 'top' : KIND_LABEL[n.kind]}</span>{' '}
+        <span className="fname" data-testid="forest-name">
+          {fileName(f.path)}
+        </span>
+        {problems > 0 && (
+          <span className="fproblems" title={f.problems.map((p) => `${p.code}: ${p.message}`).join('\n')}>
+            ! {problems}
+          </span>
+        )}
       </div>
-      <div className="fline mono" data-testid="forest-owner">{f.owner ? ownerString(f.owner) : '—'}</div>
-      <div className="fline mono muted" data-testid="forest-selinux">{f.selinux ?? 'no label'}</div>
-      <div className="fline" data-testid="forest-size">{f.format ?? 'unread'} · {third}</div>
+      <div className="fline mono" data-testid="forest-owner">
+        {f.owner ? ownerString(f.owner) : '—'}
+      </div>
+      <div className="fline mono muted" data-testid="forest-selinux">
+        {f.selinux ?? 'no label'}
+      </div>
+      <div className="fline" data-testid="forest-size">
+        {f.format ?? 'unread'} · {third}
+      </div>
     </div>
   );
 }

@@ -51,7 +51,17 @@ export function ForestView() {
   const nodes = useMemo<ForestFlowNode[]>(() => {
     const out: ForestFlowNode[] = [];
     const markOf = (nid: string): Mark =>
-      nid === selected ? 'selected' : users.has(nid) ? 'user' : chain.has(nid) ? 'chain' : matches.has(nid) ? 'match' : filtering ? 'dim' : 'none';
+      nid === selected
+        ? 'selected'
+        : users.has(nid)
+          ? 'user'
+          : chain.has(nid)
+            ? 'chain'
+            : matches.has(nid)
+              ? 'match'
+              : filtering
+                ? 'dim'
+                : 'none';
     for (const p of layout.packed) {
       for (const n of p.tree.nodes) {
         const b = p.layout.boxes.get(n.id);

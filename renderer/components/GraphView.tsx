@@ -68,7 +68,8 @@ export function GraphView() {
   // Once the browser has drawn every card: lay out again with their real heights.
   useEffect(() => {
     // Only once this graph's own first layout is in: measured cards against their own boxes.
-    if (!initialized || layoutVersion !== graphVersion || measuredFor.current === graphVersion || nodes.length !== graph.nodes.length) return;
+    if (!initialized || layoutVersion !== graphVersion || measuredFor.current === graphVersion || nodes.length !== graph.nodes.length)
+      return;
     if (!nodes.every((n) => graph.byId.get(n.id) === n.data.g)) return;
     measuredFor.current = graphVersion;
     const sizes = new Map<string, { width: number; height: number }>();
@@ -128,7 +129,10 @@ export function GraphView() {
 
   // The store's `selected` is the one truth: React Flow's own selection changes are dropped
   // (clicks and keys select through the store, which marks the node).
-  const onChange = useCallback((changes: NodeChange<ChainFlowNode>[]) => onNodesChange(changes.filter((c) => c.type !== 'select')), [onNodesChange]);
+  const onChange = useCallback(
+    (changes: NodeChange<ChainFlowNode>[]) => onNodesChange(changes.filter((c) => c.type !== 'select')),
+    [onNodesChange],
+  );
 
   return (
     <ReactFlow

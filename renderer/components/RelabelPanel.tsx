@@ -33,7 +33,10 @@ function stateText(e: PlanEntry, which: 'before' | 'after'): string[] {
 
 /** The engine speaks to the command line too; say its hints the way this window works. */
 export function inPlainWords(message: string): string {
-  return message.replace(/add its folder with --allow-root/g, 'open its folder (type the folder path, or Open folder…) to allow changes there');
+  return message.replace(
+    /add its folder with --allow-root/g,
+    'open its folder (type the folder path, or Open folder…) to allow changes there',
+  );
 }
 
 const ROLE_WORDS: Record<Role, string> = { image: 'image', backing: 'backing file', 'data-file': 'data file' };
@@ -53,21 +56,35 @@ function PlanRow({ e }: { e: PlanEntry }) {
   const [bOwner, bLabel] = stateText(e, 'before');
   const [aOwner, aLabel] = stateText(e, 'after');
   return (
-    <tr data-testid="plan-row" data-path={e.path} data-role={e.role} data-changes={changes ? 'true' : 'false'} className={changes ? 'changes' : 'same'}>
+    <tr
+      data-testid="plan-row"
+      data-path={e.path}
+      data-role={e.role}
+      data-changes={changes ? 'true' : 'false'}
+      className={changes ? 'changes' : 'same'}
+    >
       <td className="mono wrap" title={e.path}>
         {fileName(e.path)}
       </td>
-      <td>{ROLE_LABEL[e.role]}{e.top ? ' (top)' : ''}</td>
+      <td>
+        {ROLE_LABEL[e.role]}
+        {e.top ? ' (top)' : ''}
+      </td>
       <td>
         {changes ? (
           <ul className="change-list">
             {e.changes.map((c) => (
-              <li key={c} className="mono breakable"><Breakable text={c} /></li>
+              <li key={c} className="mono breakable">
+                <Breakable text={c} />
+              </li>
             ))}
           </ul>
         ) : (
           <span className="muted">
-            unchanged: <span className="mono">{bOwner}</span>, <span className="mono breakable"><Breakable text={bLabel!} /></span>
+            unchanged: <span className="mono">{bOwner}</span>,{' '}
+            <span className="mono breakable">
+              <Breakable text={bLabel!} />
+            </span>
           </span>
         )}
         {e.note && <div className="note">{e.note}</div>}
@@ -148,13 +165,32 @@ export function RelabelPanel() {
     <aside className="relabel" data-testid="relabel-panel" aria-label={`${panel.action} a disk`}>
       <header className="panel-head">
         <div className="segmented" role="tablist" aria-label="action">
-          <button type="button" role="tab" aria-selected={panel.action === 'relabel'} onClick={() => setAction('relabel')} disabled={running}>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={panel.action === 'relabel'}
+            onClick={() => setAction('relabel')}
+            disabled={running}
+          >
             Relabel
           </button>
-          <button type="button" role="tab" aria-selected={panel.action === 'restore'} onClick={() => setAction('restore')} disabled={running}>
+          <button
+            type="button"
+            role="tab"
+            aria-selected={panel.action === 'restore'}
+            onClick={() => setAction('restore')}
+            disabled={running}
+          >
             Restore
           </button>
-          <button type="button" role="tab" data-testid="tab-access" aria-selected={access} onClick={() => setAction('access')} disabled={running}>
+          <button
+            type="button"
+            role="tab"
+            data-testid="tab-access"
+            aria-selected={access}
+            onClick={() => setAction('access')}
+            disabled={running}
+          >
             Access
           </button>
         </div>
@@ -174,7 +210,9 @@ export function RelabelPanel() {
           <span>disk</span>
           <select data-testid="relabel-disk" value={panel.top} onChange={(e) => setPanelTop(e.target.value)} disabled={running}>
             {disks.map((d) => (
-              <option key={d.top} value={d.top}>{d.top}</option>
+              <option key={d.top} value={d.top}>
+                {d.top}
+              </option>
             ))}
             {!disks.some((d) => d.top === panel.top) && <option value={panel.top}>{panel.top}</option>}
           </select>
@@ -182,9 +220,16 @@ export function RelabelPanel() {
         {domain && (
           <label className="wide">
             <span>profile from</span>
-            <select data-testid="profile-from" value={panel.domain ?? ''} onChange={(e) => setPanelDomain(e.target.value || null)} disabled={running}>
+            <select
+              data-testid="profile-from"
+              value={panel.domain ?? ''}
+              onChange={(e) => setPanelDomain(e.target.value || null)}
+              disabled={running}
+            >
               <option value="">this form</option>
-              <option value={domain.id} disabled={!domain.profile}>domain {domain.name ?? domain.origin} (qemu.conf and its seclabels)</option>
+              <option value={domain.id} disabled={!domain.profile}>
+                domain {domain.name ?? domain.origin} (qemu.conf and its seclabels)
+              </option>
             </select>
           </label>
         )}
@@ -192,63 +237,106 @@ export function RelabelPanel() {
           <DomainProfileSummary p={domain.profile} top={panel.top} />
         ) : (
           <>
-        <label>
-          <span>drivers</span>
-          <select data-testid="relabel-driver" value={form.driver} onChange={(e) => updateForm({ driver: e.target.value as DriverChoice })} disabled={running}>
-            <option value="dac">dac</option>
-            <option value="selinux">selinux</option>
-            <option value="dac,selinux">dac + selinux</option>
-          </select>
-        </label>
-        <label>
-          <span>user</span>
-          <input data-testid="relabel-user" value={form.user} placeholder={info?.defaultUser ?? 'qemu'} spellCheck={false} autoComplete="off" onChange={(e) => updateForm({ user: e.target.value })} disabled={running} {...invalidProps('user', fields.user)} />
-          <FieldError field="user" message={fields.user} />
-        </label>
-        <label>
-          <span>group</span>
-          <input data-testid="relabel-group" value={form.group} placeholder={info?.defaultGroup ?? 'qemu'} spellCheck={false} autoComplete="off" onChange={(e) => updateForm({ group: e.target.value })} disabled={running} {...invalidProps('group', fields.group)} />
-          <FieldError field="group" message={fields.group} />
-        </label>
-        <label className="wide">
-          <span>image label</span>
-          <input
-            data-testid="relabel-label"
-            value={form.label}
-            placeholder="system_u:object_r:svirt_image_t:s0:cX,cY (random categories when empty)"
-            spellCheck={false}
-            autoComplete="off"
-            onChange={(e) => updateForm({ label: e.target.value })}
-            disabled={running}
-            {...invalidProps('imageLabel', fields.imageLabel)}
-          />
-          <FieldError field="imageLabel" message={fields.imageLabel} />
-        </label>
-        <label className="check">
-          <input type="checkbox" data-testid="relabel-readonly" checked={form.readonly} onChange={(e) => updateForm({ readonly: e.target.checked })} disabled={running} />
-          <span>read-only</span>
-        </label>
-        <label className="check">
-          <input type="checkbox" data-testid="relabel-shareable" checked={form.shareable} onChange={(e) => updateForm({ shareable: e.target.checked })} disabled={running} />
-          <span>shareable</span>
-        </label>
-        <label className="check">
-          <input type="checkbox" data-testid="relabel-hardlinks" checked={form.allowHardLinks} onChange={(e) => updateForm({ allowHardLinks: e.target.checked })} disabled={running} />
-          <span>files with several hard links too</span>
-        </label>
+            <label>
+              <span>drivers</span>
+              <select
+                data-testid="relabel-driver"
+                value={form.driver}
+                onChange={(e) => updateForm({ driver: e.target.value as DriverChoice })}
+                disabled={running}
+              >
+                <option value="dac">dac</option>
+                <option value="selinux">selinux</option>
+                <option value="dac,selinux">dac + selinux</option>
+              </select>
+            </label>
+            <label>
+              <span>user</span>
+              <input
+                data-testid="relabel-user"
+                value={form.user}
+                placeholder={info?.defaultUser ?? 'qemu'}
+                spellCheck={false}
+                autoComplete="off"
+                onChange={(e) => updateForm({ user: e.target.value })}
+                disabled={running}
+                {...invalidProps('user', fields.user)}
+              />
+              <FieldError field="user" message={fields.user} />
+            </label>
+            <label>
+              <span>group</span>
+              <input
+                data-testid="relabel-group"
+                value={form.group}
+                placeholder={info?.defaultGroup ?? 'qemu'}
+                spellCheck={false}
+                autoComplete="off"
+                onChange={(e) => updateForm({ group: e.target.value })}
+                disabled={running}
+                {...invalidProps('group', fields.group)}
+              />
+              <FieldError field="group" message={fields.group} />
+            </label>
+            <label className="wide">
+              <span>image label</span>
+              <input
+                data-testid="relabel-label"
+                value={form.label}
+                placeholder="system_u:object_r:svirt_image_t:s0:cX,cY (random categories when empty)"
+                spellCheck={false}
+                autoComplete="off"
+                onChange={(e) => updateForm({ label: e.target.value })}
+                disabled={running}
+                {...invalidProps('imageLabel', fields.imageLabel)}
+              />
+              <FieldError field="imageLabel" message={fields.imageLabel} />
+            </label>
+            <label className="check">
+              <input
+                type="checkbox"
+                data-testid="relabel-readonly"
+                checked={form.readonly}
+                onChange={(e) => updateForm({ readonly: e.target.checked })}
+                disabled={running}
+              />
+              <span>read-only</span>
+            </label>
+            <label className="check">
+              <input
+                type="checkbox"
+                data-testid="relabel-shareable"
+                checked={form.shareable}
+                onChange={(e) => updateForm({ shareable: e.target.checked })}
+                disabled={running}
+              />
+              <span>shareable</span>
+            </label>
+            <label className="check">
+              <input
+                type="checkbox"
+                data-testid="relabel-hardlinks"
+                checked={form.allowHardLinks}
+                onChange={(e) => updateForm({ allowHardLinks: e.target.checked })}
+                disabled={running}
+              />
+              <span>files with several hard links too</span>
+            </label>
           </>
         )}
       </form>
 
       <section className="preview" data-testid="preview" data-state={plan.status} aria-live="polite" aria-busy={plan.status === 'pending'}>
-        <h3>
-          Preview {plan.status === 'pending' && <span className="spinner" aria-label="computing" />}
-        </h3>
+        <h3>Preview {plan.status === 'pending' && <span className="spinner" aria-label="computing" />}</h3>
         {plan.status === 'error' && plan.error && (
-          <div className="alert error" role="alert" data-testid="plan-error">{plan.error}</div>
+          <div className="alert error" role="alert" data-testid="plan-error">
+            {plan.error}
+          </div>
         )}
         {plan.status === 'error' && !plan.error && (
-          <p className="muted" data-testid="plan-fields">No preview until the marked fields are right.</p>
+          <p className="muted" data-testid="plan-fields">
+            No preview until the marked fields are right.
+          </p>
         )}
         {p && p.refusals.length > 0 && (
           <div className="alert error" role="alert" data-testid="refusals">
@@ -263,7 +351,11 @@ export function RelabelPanel() {
           </div>
         )}
         {access && plan.access && <AccessFindings report={plan.access} />}
-        {access && plan.status === 'ready' && !p && <p className="muted" data-testid="plan-nothing">Nothing to fix.</p>}
+        {access && plan.status === 'ready' && !p && (
+          <p className="muted" data-testid="plan-nothing">
+            Nothing to fix.
+          </p>
+        )}
         {p && (
           <table className="plan" data-testid="plan-table">
             <thead>
@@ -283,20 +375,26 @@ export function RelabelPanel() {
           </table>
         )}
         {p?.notes?.map((n) => (
-          <p key={n} className="note">{n}</p>
+          <p key={n} className="note">
+            {n}
+          </p>
         ))}
-        {nothing && <p className="muted" data-testid="plan-nothing">Nothing to change: the files already look like this.</p>}
+        {nothing && (
+          <p className="muted" data-testid="plan-nothing">
+            Nothing to change: the files already look like this.
+          </p>
+        )}
       </section>
 
       <footer className="panel-foot">
         <button type="button" className="primary" data-testid="apply" disabled={!applicable} onClick={() => void applyCurrent()}>
           {access ? 'Apply fix' : `Apply ${panel.action}`}
         </button>
-        {running && (
-          <progress data-testid="progress" max={Math.max(apply.total, 1)} value={apply.done} aria-label="applying" />
-        )}
+        {running && <progress data-testid="progress" max={Math.max(apply.total, 1)} value={apply.done} aria-label="applying" />}
         {apply.status === 'done' && apply.message && (
-          <span className="ok" role="status" data-testid="apply-result">{apply.message}</span>
+          <span className="ok" role="status" data-testid="apply-result">
+            {apply.message}
+          </span>
         )}
         {apply.status === 'error' && apply.message && (
           <div className="alert error" role="alert" data-testid="apply-error">
@@ -315,7 +413,9 @@ export function RelabelPanel() {
             Left alone:
             <ul>
               {apply.refusals.map((r) => (
-                <li key={`${r.path}:${r.message}`}>{r.path}: {r.message}</li>
+                <li key={`${r.path}:${r.message}`}>
+                  {r.path}: {r.message}
+                </li>
               ))}
             </ul>
           </div>

@@ -25,7 +25,11 @@ export function Sidebar() {
             <li key={d.top} className={active ? 'active' : ''} data-testid="disk-item" data-path={d.top}>
               <button type="button" className="disk-open" title={d.top} onClick={() => select(d.top)}>
                 <span className="disk-name">{fileName(d.top)}</span>
-                {problems > 0 && <span className="count warn" title={`${problems} problem${problems === 1 ? '' : 's'}`}>{problems}</span>}
+                {problems > 0 && (
+                  <span className="count warn" title={`${problems} problem${problems === 1 ? '' : 's'}`}>
+                    {problems}
+                  </span>
+                )}
               </button>
               <button type="button" className="icon small" aria-label={`close ${d.top}`} title="Close" onClick={() => closeDisk(d.top)}>
                 ✕
@@ -35,7 +39,10 @@ export function Sidebar() {
         })}
         {loading.map((p, i) => (
           <li key={`${p}#${i}`} className="loading" aria-busy="true">
-            <span className="spinner" /> <span className="disk-name" title={p}>{fileName(p)}</span>
+            <span className="spinner" />{' '}
+            <span className="disk-name" title={p}>
+              {fileName(p)}
+            </span>
           </li>
         ))}
       </ul>

@@ -19,7 +19,7 @@ export function Toolbar() {
   const busy = usePanel((s) => s.apply.status === 'running');
   const theme = useTheme((s) => s.theme);
   const loading = useOpen((s) => s.loading.length > 0);
-  const domainName = useDomain((s) => (s.domain ? s.domain.name ?? 'domain' : null));
+  const domainName = useDomain((s) => (s.domain ? (s.domain.name ?? 'domain') : null));
   const domainShown = useDomain((s) => s.visible);
 
   const go = () => {
@@ -69,19 +69,50 @@ export function Toolbar() {
       )}
       {hasForest && (
         <div className="segmented" role="tablist" aria-label="view">
-          <button type="button" role="tab" data-testid="view-forest" aria-selected={view === 'forest'} onClick={() => { showDomain(false); setView('forest'); }} title="Every chain of the scanned folders">
+          <button
+            type="button"
+            role="tab"
+            data-testid="view-forest"
+            aria-selected={view === 'forest'}
+            onClick={() => {
+              showDomain(false);
+              setView('forest');
+            }}
+            title="Every chain of the scanned folders"
+          >
             Forest
           </button>
-          <button type="button" role="tab" data-testid="view-chain" aria-selected={view === 'chain'} onClick={() => { showDomain(false); setView('chain'); }} title="The chain graph of the opened images">
+          <button
+            type="button"
+            role="tab"
+            data-testid="view-chain"
+            aria-selected={view === 'chain'}
+            onClick={() => {
+              showDomain(false);
+              setView('chain');
+            }}
+            title="The chain graph of the opened images"
+          >
             Chains
           </button>
         </div>
       )}
-      <button type="button" data-testid="open-domain" onClick={() => showDomainDialog(true)} title="Open a libvirt domain XML (a file, pasted virsh dumpxml, or a domain name)">
+      <button
+        type="button"
+        data-testid="open-domain"
+        onClick={() => showDomainDialog(true)}
+        title="Open a libvirt domain XML (a file, pasted virsh dumpxml, or a domain name)"
+      >
         Domain…
       </button>
       {domainName && (
-        <button type="button" data-testid="view-domain" aria-pressed={domainShown} onClick={() => showDomain(!domainShown)} title="The domain's disks: XML chain beside header chain, and its profile">
+        <button
+          type="button"
+          data-testid="view-domain"
+          aria-pressed={domainShown}
+          onClick={() => showDomain(!domainShown)}
+          title="The domain's disks: XML chain beside header chain, and its profile"
+        >
           {domainName}
         </button>
       )}
@@ -90,16 +121,41 @@ export function Toolbar() {
       <button type="button" onClick={() => void reloadAll()} disabled={!hasDisks} title="Read every open disk again (F5)">
         Reload
       </button>
-      <button type="button" data-testid="relabel" disabled={!hasDisks || busy} aria-pressed={panel?.action === 'relabel'} onClick={() => openPanel('relabel')}>
+      <button
+        type="button"
+        data-testid="relabel"
+        disabled={!hasDisks || busy}
+        aria-pressed={panel?.action === 'relabel'}
+        onClick={() => openPanel('relabel')}
+      >
         Relabel…
       </button>
-      <button type="button" data-testid="restore" disabled={!hasDisks || busy} aria-pressed={panel?.action === 'restore'} onClick={() => openPanel('restore')}>
+      <button
+        type="button"
+        data-testid="restore"
+        disabled={!hasDisks || busy}
+        aria-pressed={panel?.action === 'restore'}
+        onClick={() => openPanel('restore')}
+      >
         Restore…
       </button>
-      <button type="button" data-testid="undo" disabled={!lastJournalId || busy} onClick={() => void undoLast()} title="Undo the last change">
+      <button
+        type="button"
+        data-testid="undo"
+        disabled={!lastJournalId || busy}
+        onClick={() => void undoLast()}
+        title="Undo the last change"
+      >
         Undo
       </button>
-      <button type="button" data-testid="theme" className="icon" onClick={toggleTheme} aria-label={`switch to ${theme === 'dark' ? 'light' : 'dark'} theme`} title="Light / dark theme">
+      <button
+        type="button"
+        data-testid="theme"
+        className="icon"
+        onClick={toggleTheme}
+        aria-label={`switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}
+        title="Light / dark theme"
+      >
         {theme === 'dark' ? '☀' : '☾'}
       </button>
     </header>

@@ -56,7 +56,12 @@ export function layoutTree(t: ForestTree): TreeLayout {
   const byId = new Map(t.nodes.map((n) => [n.id, n]));
   const slot = (n: ForestNode) => cardHeight(n.kind) + (n.data ? DATA_GAP + DATA_H : 0);
   type H = { n: ForestNode };
-  const root = hierarchy<H>({ n: t.nodes[0]! }, (d) => d.n.children.map((c) => byId.get(c)).filter((x): x is ForestNode => !!x).map((n) => ({ n })));
+  const root = hierarchy<H>({ n: t.nodes[0]! }, (d) =>
+    d.n.children
+      .map((c) => byId.get(c))
+      .filter((x): x is ForestNode => !!x)
+      .map((n) => ({ n })),
+  );
   const laid = d3tree<H>()
     .nodeSize([UNIT, COLUMN])
     .separation((a, b) => (slot(a.data.n) / 2 + slot(b.data.n) / 2 + SIBLING_GAP * (a.parent === b.parent ? 1 : 2)) / UNIT)(root);

@@ -76,11 +76,16 @@ export function fileMatches(file: ScannedFile, f: ForestFilter, brokenTree: bool
   if (!has(file.owner ? ownerString(file.owner) : '', f.owner)) return false;
   if (!has(file.selinux ?? '', f.context)) return false;
   switch (f.problem) {
-    case '': return true;
-    case 'any': return file.problems.length > 0;
-    case 'broken': return brokenTree && (breaking(file) || file.problems.length > 0);
-    case 'orphan': return !file.isImage && file.usedBy.length === 0 && !file.external;
-    default: return file.problems.some((p) => p.code === f.problem);
+    case '':
+      return true;
+    case 'any':
+      return file.problems.length > 0;
+    case 'broken':
+      return brokenTree && (breaking(file) || file.problems.length > 0);
+    case 'orphan':
+      return !file.isImage && file.usedBy.length === 0 && !file.external;
+    default:
+      return file.problems.some((p) => p.code === f.problem);
   }
 }
 
@@ -104,7 +109,8 @@ export function buildForest(
   reveal: ReadonlySet<string> = new Set(),
 ): Forest {
   const dataOf = dataOwners(files);
-  const parentOf = (f: ScannedFile): string | null => (f.backing && f.backing !== f.path && files.has(f.backing) && !dataOf.has(f.path) ? f.backing : null);
+  const parentOf = (f: ScannedFile): string | null =>
+    f.backing && f.backing !== f.path && files.has(f.backing) && !dataOf.has(f.path) ? f.backing : null;
   const kids = new Map<string, string[]>();
   for (const f of files.values()) {
     if (dataOf.has(f.path)) continue;
@@ -134,11 +140,27 @@ export function buildForest(
     const nodes: ForestNode[] = [];
     const paths: string[] = [];
     let treeId = rootPath;
-    const missing = rootFile.backing && rootFile.backing !== rootPath && !files.has(rootFile.backing) && rootFile.problems.some((p) => p.code === 'missing');
+    const missing =
+      rootFile.backing &&
+      rootFile.backing !== rootPath &&
+      !files.has(rootFile.backing) &&
+      rootFile.problems.some((p) => p.code === 'missing');
     let rootParent: string | null = null;
     if (missing) {
       treeId = `missing:${rootPath}`;
-      const m: ForestNode = { id: treeId, kind: 'missing', file: null, parent: null, children: [rootPath], data: null, hidden: [], missingName: rootFile.backing, chainAllocated: 0, top: false, broken: true };
+      const m: ForestNode = {
+        id: treeId,
+        kind: 'missing',
+        file: null,
+        parent: null,
+        children: [rootPath],
+        data: null,
+        hidden: [],
+        missingName: rootFile.backing,
+        chainAllocated: 0,
+        top: false,
+        broken: true,
+      };
       nodes.push(m);
       rootParent = treeId;
     }
@@ -162,18 +184,51 @@ export function buildForest(
       }
       const kind: ForestKind = !f.isImage && f.usedBy.length === 0 && !f.external ? 'orphan' : all.length > 0 ? 'base' : 'image';
       const node: ForestNode = {
-        id: p, kind, file: f, parent, children: [...shown], data: dataPath, hidden: [], missingName: null, chainAllocated,
-        top: f.isImage && !f.external && f.usedBy.length === 0, broken: breaking(f),
+        id: p,
+        kind,
+        file: f,
+        parent,
+        children: [...shown],
+        data: dataPath,
+        hidden: [],
+        missingName: null,
+        chainAllocated,
+        top: f.isImage && !f.external && f.usedBy.length === 0,
+        broken: breaking(f),
       };
       nodes.push(node);
       if (data) {
         paths.push(data.path);
         placed.add(data.path);
-        nodes.push({ id: data.path, kind: 'data', file: data, parent: p, children: [], data: null, hidden: [], missingName: null, chainAllocated: data.allocated ?? 0, top: false, broken: breaking(data) });
+        nodes.push({
+          id: data.path,
+          kind: 'data',
+          file: data,
+          parent: p,
+          children: [],
+          data: null,
+          hidden: [],
+          missingName: null,
+          chainAllocated: data.allocated ?? 0,
+          top: false,
+          broken: breaking(data),
+        });
       }
       for (const c of shown) queue.push([c, p, chainAllocated]);
       if (hidden.length) {
-        const more: ForestNode = { id: `more:${p}`, kind: 'more', file: null, parent: p, children: [], data: null, hidden, missingName: null, chainAllocated: 0, top: false, broken: false };
+        const more: ForestNode = {
+          id: `more:${p}`,
+          kind: 'more',
+          file: null,
+          parent: p,
+          children: [],
+          data: null,
+          hidden,
+          missingName: null,
+          chainAllocated: 0,
+          top: false,
+          broken: false,
+        };
         node.children.push(more.id);
         nodes.push(more);
         // Hidden files still belong to this tree (for counts, filters and the highlight).

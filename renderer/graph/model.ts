@@ -229,7 +229,12 @@ export async function layoutGraph(
 }
 
 /** The node a keyboard arrow moves to from `id`, using the laid-out positions. */
-export function neighbour(g: ChainGraph, boxes: Map<string, Box>, id: string | null, key: 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown'): string | null {
+export function neighbour(
+  g: ChainGraph,
+  boxes: Map<string, Box>,
+  id: string | null,
+  key: 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown',
+): string | null {
   const ids = g.nodes.map((n) => n.id);
   if (ids.length === 0) return null;
   if (!id || !g.byId.has(id)) return ids[0]!;

@@ -14,15 +14,31 @@ import { toggleTheme } from './theme.js';
 
 function runCommand(name: Command): void {
   switch (name) {
-    case 'open-image': void openDialog('image'); break;
-    case 'open-folder': void openDialog('folder'); break;
-    case 'reload': void reloadAll(); break;
+    case 'open-image':
+      void openDialog('image');
+      break;
+    case 'open-folder':
+      void openDialog('folder');
+      break;
+    case 'reload':
+      void reloadAll();
+      break;
     case 'relabel':
-    case 'restore': openPanel(name); break;
-    case 'undo': void undoLast(); break;
-    case 'toggle-theme': toggleTheme(); break;
-    case 'focus-open': focusOpenPath(); break;
-    case 'open-domain': showDomainDialog(true); break;
+    case 'restore':
+      openPanel(name);
+      break;
+    case 'undo':
+      void undoLast();
+      break;
+    case 'toggle-theme':
+      toggleTheme();
+      break;
+    case 'focus-open':
+      focusOpenPath();
+      break;
+    case 'open-domain':
+      showDomainDialog(true);
+      break;
   }
 }
 

@@ -2,7 +2,16 @@
 // selected file. Reports to notices only.
 import { create } from 'zustand';
 import type { Disk } from '../../shared/ipc.js';
-import { NODE_WIDTH, buildGraph, estimateHeight, layoutGraph, type Box, type ChainGraph, type ElkLike, type GraphNode } from '../graph/model.js';
+import {
+  NODE_WIDTH,
+  buildGraph,
+  estimateHeight,
+  layoutGraph,
+  type Box,
+  type ChainGraph,
+  type ElkLike,
+  type GraphNode,
+} from '../graph/model.js';
 import { errorText, notify } from './notices.js';
 
 export interface DisksState {

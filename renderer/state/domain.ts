@@ -53,7 +53,14 @@ export async function openDomain(): Promise<void> {
   const { source, input } = get();
   const value = source === 'text' ? input : input.trim();
   if (!value.trim()) {
-    set({ error: source === 'text' ? 'paste the output of virsh dumpxml first' : source === 'virsh' ? 'type a domain name' : 'type the path of a domain XML file' });
+    set({
+      error:
+        source === 'text'
+          ? 'paste the output of virsh dumpxml first'
+          : source === 'virsh'
+            ? 'type a domain name'
+            : 'type the path of a domain XML file',
+    });
     return;
   }
   set({ loading: true, error: null });

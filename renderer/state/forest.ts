@@ -6,7 +6,16 @@ import type { EventData } from '../../shared/ipc.js';
 import type { ForestSnapshot, ScannedFile, ScanSummary } from '../../shared/scan.js';
 import { getApi } from '../api.js';
 import { absoluteBoxes, layoutForest, type ForestLayout, type Rect, type TreeLayout } from '../forest/layout.js';
-import { NO_FILTER, applyFilter, buildForest, filterActive, usersOf, type Forest, type ForestFilter, type ForestTree } from '../forest/model.js';
+import {
+  NO_FILTER,
+  applyFilter,
+  buildForest,
+  filterActive,
+  usersOf,
+  type Forest,
+  type ForestFilter,
+  type ForestTree,
+} from '../forest/model.js';
 import { errorText, notify } from './notices.js';
 
 export type View = 'chain' | 'forest';
@@ -93,7 +102,12 @@ function highlight(forest: Forest, selected: string | null): Pick<ForestState, '
 }
 
 /** Model, filter, layout and highlight from the files: what every change goes through. */
-function derive(files: Map<string, ScannedFile>, filter: ForestFilter, expanded: Set<string>, selected: string | null): Partial<ForestState> {
+function derive(
+  files: Map<string, ScannedFile>,
+  filter: ForestFilter,
+  expanded: Set<string>,
+  selected: string | null,
+): Partial<ForestState> {
   let forest = buildForest(files, expanded);
   let { trees, matches } = applyFilter(forest, filter);
   // Matches inside a collapsed fan are pulled out of it.
@@ -222,13 +236,23 @@ export function forestTop(): string | null {
   if (!s.selected) return null;
   const n = s.forest.byId.get(s.selected);
   if (n?.top) return n.id;
-  const tops = [...s.users].filter((p) => s.forest.byId.get(p)?.top || (s.files.get(p)?.usedBy.length === 0 && s.files.get(p)?.isImage)).sort();
+  const tops = [...s.users]
+    .filter((p) => s.forest.byId.get(p)?.top || (s.files.get(p)?.usedBy.length === 0 && s.files.get(p)?.isImage))
+    .sort();
   return tops[0] ?? null;
 }
 
 export async function closeForest(): Promise<void> {
   layoutCache.clear();
-  set({ id: null, roots: [], files: new Map(), summary: null, selected: null, view: 'chain', ...derive(new Map(), get().filter, new Set(), null) });
+  set({
+    id: null,
+    roots: [],
+    files: new Map(),
+    summary: null,
+    selected: null,
+    view: 'chain',
+    ...derive(new Map(), get().filter, new Set(), null),
+  });
   try {
     await getApi().invoke('closeForest', {});
   } catch (e) {

@@ -84,7 +84,11 @@ const get = usePanel.getState;
  * The form as a profile, or why not: a typed field's problem goes in `fields` (shown by that
  * field), anything else in `error` (null when every problem has its field).
  */
-export function profileOf(form: FormState): { profile: ProfileInput | null; error: string | null; fields: Partial<Record<ProfileField, string>> } {
+export function profileOf(form: FormState): {
+  profile: ProfileInput | null;
+  error: string | null;
+  fields: Partial<Record<ProfileField, string>>;
+} {
   const candidate = {
     drivers: form.driver.split(',') as ProfileInput['drivers'],
     user: form.user.trim(),
@@ -130,7 +134,16 @@ async function fetchPlan(key: string): Promise<void> {
   const from = panel.domain ? { domain: panel.domain } : { profile: profile! };
   try {
     if (panel.action === 'access') {
-      const who = from.profile ? { profile: { user: from.profile.user, group: from.profile.group, readonly: from.profile.readonly, shareable: from.profile.shareable } } : from;
+      const who = from.profile
+        ? {
+            profile: {
+              user: from.profile.user,
+              group: from.profile.group,
+              readonly: from.profile.readonly,
+              shareable: from.profile.shareable,
+            },
+          }
+        : from;
       const r = await getApi().invoke('access', { top: panel.top, ...who });
       if (planKey() === key) set({ plan: { status: 'ready', plan: r.plan, error: null, key, access: r.report } });
       return;
@@ -149,18 +162,26 @@ export function openPanel(action: PanelAction, opts: { domain?: string | null } 
   const inForest = useForest.getState().view === 'forest';
   const top = inForest
     ? forestTop()
-    : s.panel?.top && d.disks.some((x) => x.top === s.panel!.top) ? s.panel.top : diskFor(d.graph, d.selected, d.disks);
+    : s.panel?.top && d.disks.some((x) => x.top === s.panel!.top)
+      ? s.panel.top
+      : diskFor(d.graph, d.selected, d.disks);
   if (!top) {
-    notify('error', inForest ? 'select a disk in the forest first (an image nothing else uses, or a base to act on its first user)' : 'open a disk first');
+    notify(
+      'error',
+      inForest ? 'select a disk in the forest first (an image nothing else uses, or a base to act on its first user)' : 'open a disk first',
+    );
     return;
   }
-  const form = s.formTouched || !info ? s.form : {
-    ...s.form,
-    user: s.form.user || info.defaultUser,
-    group: s.form.group || info.defaultGroup,
-    driver: info.selinux ? ('dac,selinux' as const) : ('dac' as const),
-  };
-  const domain = opts.domain !== undefined ? opts.domain : s.panel?.domain ?? null;
+  const form =
+    s.formTouched || !info
+      ? s.form
+      : {
+          ...s.form,
+          user: s.form.user || info.defaultUser,
+          group: s.form.group || info.defaultGroup,
+          driver: info.selinux ? ('dac,selinux' as const) : ('dac' as const),
+        };
+  const domain = opts.domain !== undefined ? opts.domain : (s.panel?.domain ?? null);
   set({ panel: { action, top, domain }, form, apply: IDLE_APPLY });
   requestPlan(0);
 }
@@ -235,7 +256,15 @@ export async function applyCurrent(): Promise<void> {
       const what = plan.access ? 'Access fixed' : plan.action === 'relabel' ? 'Relabeled' : 'Restored';
       set({
         lastJournalId: result.journalId || get().lastJournalId,
-        apply: { ...IDLE_APPLY, status: 'done', done: total, total, result, message: `${what}: ${files(result.changed)} changed.`, refusals: result.conflicts ?? [] },
+        apply: {
+          ...IDLE_APPLY,
+          status: 'done',
+          done: total,
+          total,
+          result,
+          message: `${what}: ${files(result.changed)} changed.`,
+          refusals: result.conflicts ?? [],
+        },
       });
     }
   } catch (e) {
@@ -252,7 +281,13 @@ function files(n: number): string {
 function failed(r: ApplyResult, fallback: string): ApplyState {
   const text = r.message ?? fallback;
   const rolled = r.rolledBack ? ' Every file was put back as it was.' : '';
-  return { ...IDLE_APPLY, status: 'error', result: r, message: `${text[0]!.toUpperCase()}${text.slice(1)}.${rolled}`.replace(/\.\./g, '.'), refusals: [...(r.refusals ?? []), ...(r.conflicts ?? [])] };
+  return {
+    ...IDLE_APPLY,
+    status: 'error',
+    result: r,
+    message: `${text[0]!.toUpperCase()}${text.slice(1)}.${rolled}`.replace(/\.\./g, '.'),
+    refusals: [...(r.refusals ?? []), ...(r.conflicts ?? [])],
+  };
 }
 
 export async function undoLast(): Promise<void> {
@@ -294,7 +329,9 @@ export function closeDisk(top: string): void {
   if (!disk) return;
   const rest = disks.filter((d) => d.top !== top);
   if (!rest.some((d) => d.openedAs === disk.openedAs)) {
-    void getApi().invoke('close', { path: disk.openedAs }).catch((e: unknown) => notify('error', `${disk.openedAs} could not be closed: ${errorText(e)}`));
+    void getApi()
+      .invoke('close', { path: disk.openedAs })
+      .catch((e: unknown) => notify('error', `${disk.openedAs} could not be closed: ${errorText(e)}`));
   }
   if (get().panel?.top === top) closePanel();
   setDisks(rest);

@@ -186,7 +186,11 @@ describe('the CLI', () => {
     const fd = fs.openSync(bad, 'r+');
     fs.writeSync(fd, Buffer.from([0, 0, 0, 9]), 0, 4, 4); // version 9
     fs.closeSync(fd);
-    for (const args of [['inspect', bad], ['inspect', '--json', bad], ['inspect', '--qemu-json', bad]]) {
+    for (const args of [
+      ['inspect', bad],
+      ['inspect', '--json', bad],
+      ['inspect', '--qemu-json', bad],
+    ]) {
       const r = runCli(args);
       expect(r.status).toBe(1);
       expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);

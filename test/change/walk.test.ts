@@ -102,7 +102,18 @@ for (const mode of ['openat2', 'component walk'] as const) {
 
 describe('allowed roots', () => {
   it('one forbidden list covers whole trees, /lib* and too-wide folders', () => {
-    for (const p of ['/etc', '/etc/ssh/x', '/root/.ssh', '/usr/local/bin', '/lib64/x', '/libexec-anything/y', '/run/user/1000', '/var/spool/cron', '/var/lib/dpkg/info', '/dev/shm/x']) {
+    for (const p of [
+      '/etc',
+      '/etc/ssh/x',
+      '/root/.ssh',
+      '/usr/local/bin',
+      '/lib64/x',
+      '/libexec-anything/y',
+      '/run/user/1000',
+      '/var/spool/cron',
+      '/var/lib/dpkg/info',
+      '/dev/shm/x',
+    ]) {
       expect(forbiddenWhy(p), p).not.toBeNull();
     }
     for (const p of ['/', '/home', '/tmp', '/var/tmp', '/var/lib', '/srv', '/opt']) expect(forbiddenWhy(p), p).toMatch(/too wide/);
@@ -112,7 +123,9 @@ describe('allowed roots', () => {
   it("a top given as a link adds no root, and the plan's note names the link and its target", () => {
     const r = allowedRoots({ tops: [path.join(tmp.dir, 'root/link-file')], libvirt: false });
     expect(r.roots).toEqual([]);
-    expect(r.notes.join('\n')).toContain(`${path.join(tmp.dir, 'root/link-file')} is reached through a symbolic link and stands for ${path.join(tmp.dir, 'elsewhere/secret')}`);
+    expect(r.notes.join('\n')).toContain(
+      `${path.join(tmp.dir, 'root/link-file')} is reached through a symbolic link and stands for ${path.join(tmp.dir, 'elsewhere/secret')}`,
+    );
     // A link on the way (a folder) counts as much as the top's own.
     expect(allowedRoots({ tops: [path.join(tmp.dir, 'root/link-dir/secret')], libvirt: false }).roots).toEqual([]);
     const plain = allowedRoots({ tops: [path.join(tmp.dir, 'root/sub/disk.img')], libvirt: false });

@@ -130,9 +130,12 @@ describe('text output escapes untrusted names', () => {
 
   it('domain: a <source file> holding &#10; and &#27;', () => {
     const xml = p('dom.xml');
-    fs.writeFileSync(xml, `<domain type='kvm'><name>v&#x202e;m</name><devices><disk type='file' device='disk'>
+    fs.writeFileSync(
+      xml,
+      `<domain type='kvm'><name>v&#x202e;m</name><devices><disk type='file' device='disk'>
       <driver name='qemu' type='qcow2'/><source file='${tmp.dir}/x&#10;${FORGED}&#27;[31m'/><target dev='vda' bus='virtio'/>
-    </disk></devices></domain>`);
+    </disk></devices></domain>`,
+    );
     const o = run(['domain', xml, '--qemu-conf', p('none.conf')]);
     expectClean(o);
     expect(o.stdout).toContain('domain v\\u{202e}m');

@@ -25,8 +25,25 @@ beforeAll(() => {
   const make: Array<[string, string[]]> = [
     ['qcow2-v3-backing', ['create', '-q', '-f', 'qcow2', '-u', '-b', 'base.qcow2', '-F', 'qcow2', 'a', '64M']],
     ['qcow2-v2', ['create', '-q', '-f', 'qcow2', '-o', 'compat=0.10', '-u', '-b', 'base.img', '-F', 'raw', 'a', '64M']],
-    ['qcow2-data-file', ['create', '-q', '-f', 'qcow2', '-o', 'data_file=d.raw,data_file_raw=on,compression_type=zstd,extended_l2=on', 'a', '64M']],
-    ['qcow2-luks', ['create', '-q', '-f', 'qcow2', '--object', 'secret,id=s0,data=pw', '-o', 'encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10', 'a', '16M']],
+    [
+      'qcow2-data-file',
+      ['create', '-q', '-f', 'qcow2', '-o', 'data_file=d.raw,data_file_raw=on,compression_type=zstd,extended_l2=on', 'a', '64M'],
+    ],
+    [
+      'qcow2-luks',
+      [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '--object',
+        'secret,id=s0,data=pw',
+        '-o',
+        'encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10',
+        'a',
+        '16M',
+      ],
+    ],
     ['qcow', ['create', '-q', '-f', 'qcow', '-u', '-b', 'base.qcow', '-F', 'qcow', 'a', '64M']],
     ['qed', ['create', '-q', '-f', 'qed', '-u', '-b', 'base.img', '-F', 'raw', 'a', '64M']],
     ['vmdk', ['create', '-q', '-f', 'vmdk', 'a', '64M']],
@@ -54,7 +71,9 @@ function watched(data: Buffer): { src: ImageSource; violations: string[] } {
   const src: ImageSource = {
     size: inner.size,
     head: inner.head,
-    get bytesRead() { return inner.bytesRead; },
+    get bytesRead() {
+      return inner.bytesRead;
+    },
     read(offset, length, what) {
       const buf = inner.read(offset, length, what);
       total += buf.length;
@@ -71,7 +90,23 @@ const codes = new Set<string>(PROBLEM_CODES);
 
 /** Mutations that hit what parsers trust: single bytes, whole fields set to edge values, truncation. */
 function mutation(size: number) {
-  const edge = fc.constantFrom(0n, 1n, 7n, 0xffn, 0x1ffn, 0x3ffn, 0x400n, 0xffffn, 0x7fffffffn, 0xffffffffn, 0x100000000n, 1n << 53n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n);
+  const edge = fc.constantFrom(
+    0n,
+    1n,
+    7n,
+    0xffn,
+    0x1ffn,
+    0x3ffn,
+    0x400n,
+    0xffffn,
+    0x7fffffffn,
+    0xffffffffn,
+    0x100000000n,
+    1n << 53n,
+    (1n << 63n) - 1n,
+    1n << 63n,
+    (1n << 64n) - 1n,
+  );
   const hot = fc.integer({ min: 0, max: Math.min(size, 4096) - 1 });
   const anywhere = fc.integer({ min: 0, max: size - 1 });
   return fc.oneof(

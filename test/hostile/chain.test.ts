@@ -122,7 +122,16 @@ describe('files that must never be read', () => {
   });
   it('a block device node as backing file', () => {
     const d = fresh();
-    const dev = fs.readdirSync('/dev').map((x) => `/dev/${x}`).find((p) => { try { return fs.lstatSync(p).isBlockDevice(); } catch { return false; } });
+    const dev = fs
+      .readdirSync('/dev')
+      .map((x) => `/dev/${x}`)
+      .find((p) => {
+        try {
+          return fs.lstatSync(p).isBlockDevice();
+        } catch {
+          return false;
+        }
+      });
     if (!dev) return; // no block device node on this machine
     overlay(d, 'a.qcow2', dev, 'raw');
     expect(codes(inspect(path.join(d, 'a.qcow2')).backing)).toEqual(['device']);
@@ -184,7 +193,11 @@ describe('names', () => {
     const d = fresh();
     overlay(d, 'a.qcow2', 'abcdefgh');
     const bytes = fs.readFileSync(path.join(d, 'a.qcow2'));
-    patchFile(path.join(d, 'a.qcow2'), bytes.indexOf(Buffer.from('abcdefgh')), Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x63, 0x64, 0x65, 0x66]));
+    patchFile(
+      path.join(d, 'a.qcow2'),
+      bytes.indexOf(Buffer.from('abcdefgh')),
+      Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x63, 0x64, 0x65, 0x66]),
+    );
     const top = inspect(path.join(d, 'a.qcow2'));
     expect(top.backing).toBeNull();
     expect(codes(top)).toContain('bad-name');

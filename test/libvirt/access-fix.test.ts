@@ -56,7 +56,10 @@ const openAsVm = openAs;
 
 function chainOpens(top = c.top, readonly = false): OpenResult[] {
   return openAsVm([
-    { path: top, write: !readonly }, { path: c.topData, write: !readonly }, { path: c.base, write: false }, { path: c.baseData, write: false },
+    { path: top, write: !readonly },
+    { path: c.topData, write: !readonly },
+    { path: c.base, write: false },
+    { path: c.baseData, write: false },
   ]);
 }
 
@@ -67,7 +70,8 @@ function snapshotAll(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of [...c.folders, ...c.files]) {
     const st = fs.lstatSync(p);
-    out[p] = `${st.dev}:${st.ino} ${st.uid}:${st.gid} ${st.mode.toString(8)}\n${execFileSync('getfacl', ['-n', '-p', p], { encoding: 'utf8' })}\n${execFileSync('getfattr', ['--absolute-names', '-d', '-m', '-', '-e', 'hex', '-h', p], { encoding: 'utf8' })}`;
+    out[p] =
+      `${st.dev}:${st.ino} ${st.uid}:${st.gid} ${st.mode.toString(8)}\n${execFileSync('getfacl', ['-n', '-p', p], { encoding: 'utf8' })}\n${execFileSync('getfattr', ['--absolute-names', '-d', '-m', '-', '-e', 'hex', '-h', p], { encoding: 'utf8' })}`;
   }
   return out;
 }
@@ -113,7 +117,12 @@ describe('check-access: the three usual blockers, fixed and undone', () => {
     const { status, report } = check();
     expect(status).toBe(0);
     expect(report.ok).toBe(true);
-    expect(report.files.map((f) => [f.role, f.needed])).toEqual([['image', 6], ['data-file', 6], ['backing', 4], ['data-file', 4]]);
+    expect(report.files.map((f) => [f.role, f.needed])).toEqual([
+      ['image', 6],
+      ['data-file', 6],
+      ['backing', 4],
+      ['data-file', 4],
+    ]);
     expect(report.folders.map((f) => f.path)).toEqual(['/', path.dirname(tmp.dir), tmp.dir, c.vms, c.bases]);
   });
 
@@ -129,7 +138,11 @@ describe('check-access: the three usual blockers, fixed and undone', () => {
       `${c.bases} is mode 0700 root:root: user 107 (group ${group}) has no search permission (x) as other: mode 0700 (other ---)`,
     ]);
     expect(report.files.map((f) => f.ok)).toEqual([true, true, false, false]);
-    const plan = fixAndUndo([/folder +.*bases/, /ACL \(none\) → user::rwx,user:107:--x,group::---,mask::--x,other::---/, /mode 0700 → 0710/]);
+    const plan = fixAndUndo([
+      /folder +.*bases/,
+      /ACL \(none\) → user::rwx,user:107:--x,group::---,mask::--x,other::---/,
+      /mode 0700 → 0710/,
+    ]);
     expect(plan.access?.folders.map((f) => f.path)).toEqual([c.bases]);
     expect(plan.entries).toEqual([]);
   });
@@ -250,9 +263,17 @@ describe('check-access: the finer points', () => {
   it('AppArmor: the per-VM .files rules are read; a file no profile allows is named', () => {
     const aa = path.join(tmp.dir, 'apparmor');
     fs.mkdirSync(aa);
-    fs.writeFileSync(path.join(aa, 'libvirt-0e5b3e8c-1111-2222-3333-444455556666.files'), [
-      `  "${c.top}" rwk,`, `  "${c.topData}" rwk,`, `  "${c.base}" rk,`, "  # don't audit writes to readonly files", `  deny "${c.base}" w,`, '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(aa, 'libvirt-0e5b3e8c-1111-2222-3333-444455556666.files'),
+      [
+        `  "${c.top}" rwk,`,
+        `  "${c.topData}" rwk,`,
+        `  "${c.base}" rk,`,
+        "  # don't audit writes to readonly files",
+        `  deny "${c.base}" w,`,
+        '',
+      ].join('\n'),
+    );
     const r = checkAccess(c.top, profile, { apparmorDir: aa, apparmorSysfs: path.join(tmp.dir, 'no-sysfs') });
     expect(r.apparmor.present).toBe(true);
     expect(r.files.map((f) => f.apparmor?.ok)).toEqual([true, true, true, false]);
@@ -315,7 +336,9 @@ describe('check-access --fix: failure half-way and kill -9', () => {
   it('a failure after the first change puts the folder ACLs and owners back (rollback)', () => {
     breakAll();
     const before = snapshotAll();
-    const r = diskchain(['check-access', c.top, ...who, '--fix', '--allow-root', c.bases], { env: { ...env, DISKCHAIN_TEST_FAIL_AT: '2:0' } });
+    const r = diskchain(['check-access', c.top, ...who, '--fix', '--allow-root', c.bases], {
+      env: { ...env, DISKCHAIN_TEST_FAIL_AT: '2:0' },
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/injected failure/);
     expect(snapshotAll()).toEqual(before);
@@ -325,7 +348,9 @@ describe('check-access --fix: failure half-way and kill -9', () => {
   it('killed half-way, `diskchain recover` brings every folder and file back', () => {
     breakAll();
     const before = snapshotAll();
-    const r = diskchain(['check-access', c.top, ...who, '--fix', '--allow-root', c.bases], { env: { ...env, DISKCHAIN_TEST_KILL_AT: '1:1' } });
+    const r = diskchain(['check-access', c.top, ...who, '--fix', '--allow-root', c.bases], {
+      env: { ...env, DISKCHAIN_TEST_KILL_AT: '1:1' },
+    });
     expect(r.status).not.toBe(0);
     expect(snapshotAll()).not.toEqual(before);
     const rec = diskchain(['recover'], { env });

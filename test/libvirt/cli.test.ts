@@ -64,7 +64,11 @@ describe('diskchain domain', () => {
     const bin = path.join(tmp.dir, 'bin');
     fs.mkdirSync(bin);
     const doc = write(tmp.dir, 'virsh-doc.xml', domainXml([diskElement(levels(), { end: 'terminated' })]));
-    fs.writeFileSync(path.join(bin, 'virsh'), `#!/bin/sh\n[ "$1" = dumpxml ] && [ "$2" = -- ] && [ "$3" = web01 ] && exec cat '${doc}'\necho "error: failed to get domain '$3'" >&2\nexit 1\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'virsh'),
+      `#!/bin/sh\n[ "$1" = dumpxml ] && [ "$2" = -- ] && [ "$3" = web01 ] && exec cat '${doc}'\necho "error: failed to get domain '$3'" >&2\nexit 1\n`,
+      { mode: 0o755 },
+    );
     const pathEnv = { ...env, PATH: `${bin}:${process.env.PATH}` };
     const r = runCli(['domain', '--virsh', 'web01', '--json'], { env: pathEnv });
     expect(r.status).toBe(0);

@@ -32,22 +32,30 @@ async function open(xml: string): Promise<DomainReport> {
   return openDomain({ text: xml, qemuConf: path.join(tmp.dir, 'no-qemu.conf'), host });
 }
 
-const codes = (r: DomainReport, disk = 0) => r.disks[disk]!.differences.filter((d) => d.severity !== 'info' && d.code !== 'header-problem').map((d) => `${d.code}@${d.depth}`);
+const codes = (r: DomainReport, disk = 0) =>
+  r.disks[disk]!.differences.filter((d) => d.severity !== 'info' && d.code !== 'header-problem').map((d) => `${d.code}@${d.depth}`);
 
 describe('domain XML vs headers', () => {
   it('a correct 3-deep chain with data stores: no differences; every disk kind parsed', async () => {
     const r = await open(domainXml([diskElement(full(), { end: 'terminated' })]));
     expect(r.name).toBe('web01');
     expect(r.disks.map((d) => [d.target, d.device, d.type])).toEqual([
-      ['vda', 'disk', 'file'], ['sda', 'cdrom', 'file'], ['vdx', 'disk', 'network'], ['vdy', 'disk', 'volume'],
+      ['vda', 'disk', 'file'],
+      ['sda', 'cdrom', 'file'],
+      ['vdx', 'disk', 'network'],
+      ['vdy', 'disk', 'volume'],
     ]);
     const vda = r.disks[0]!;
     expect(vda.xmlChain.map((l) => [l.path, l.format, l.dataStore?.path ?? null])).toEqual([
-      [c.top, 'qcow2', c.topData], [c.mid, 'qcow2', null], [c.base, 'qcow2', c.baseData],
+      [c.top, 'qcow2', c.topData],
+      [c.mid, 'qcow2', null],
+      [c.base, 'qcow2', c.baseData],
     ]);
     expect(vda.xmlChainEnd).toBe('terminated');
     expect(vda.headerChain!.map((h) => [h.path, h.format, h.dataFile?.path ?? null])).toEqual([
-      [c.top, 'qcow2', c.topData], [c.mid, 'qcow2', null], [c.base, 'qcow2', c.baseData],
+      [c.top, 'qcow2', c.topData],
+      [c.mid, 'qcow2', null],
+      [c.base, 'qcow2', c.baseData],
     ]);
     expect(codes(r)).toEqual([]);
     expect(r.disks[1]!.differences[0]!.code).toBe('not-inspected');
@@ -145,7 +153,9 @@ describe('hostile or wrong domain XML', () => {
   });
 
   it('deep nesting of elements and of backingStore', () => {
-    expect(bad('<domain>' + '<a>'.repeat(5000) + '</a>'.repeat(5000) + '</domain>')).toThrow(/evil\.xml: elements nested more than 260 deep/);
+    expect(bad('<domain>' + '<a>'.repeat(5000) + '</a>'.repeat(5000) + '</domain>')).toThrow(
+      /evil\.xml: elements nested more than 260 deep/,
+    );
     const bs = "<backingStore type='file'><format type='qcow2'/><source file='/x'/>";
     const deep = `<domain><devices><disk type='file'><source file='/t'/>${bs.repeat(201)}${'</backingStore>'.repeat(201)}</disk></devices></domain>`;
     expect(bad(deep)).toThrow(/more than 200 <backingStore> levels/);
@@ -166,7 +176,11 @@ describe('hostile or wrong domain XML', () => {
     expect(bad(`<pool type='dir'><name>default</name></pool>`)).toThrow(/evil\.xml: the root element is <pool>, not <domain>/);
     expect(bad(`<domain><name>x</domain>`)).toThrow(/evil\.xml: not well-formed XML: line 1/);
     expect(bad('   ')).toThrow(/evil\.xml: empty/);
-    expect(bad(`<domain><devices><disk type='file'><source file='/a'><seclabel model='dac' relabel='maybe'/></source></disk></devices></domain>`)).toThrow(/relabel='maybe'/);
+    expect(
+      bad(
+        `<domain><devices><disk type='file'><source file='/a'><seclabel model='dac' relabel='maybe'/></source></disk></devices></domain>`,
+      ),
+    ).toThrow(/relabel='maybe'/);
     expect(bad(`<domain><seclabel type='dynamic' model='selinux' relabel='no'/></domain>`)).toThrow(/dynamic labels must relabel/);
   });
 

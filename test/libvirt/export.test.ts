@@ -75,7 +75,11 @@ describe('export', () => {
     expect(formats).toHaveLength(3);
     formats.forEach((f, depth) => {
       // qemu-img info opens without backing options, so each format node goes alone with its children.
-      const single = nestedJson(nodes.filter((n) => n === f || n['node-name'] === f.file || n['node-name'] === f['data-file']).map((n) => (n === f ? { ...n, backing: undefined } : n)) as BlockdevNode[]);
+      const single = nestedJson(
+        nodes
+          .filter((n) => n === f || n['node-name'] === f.file || n['node-name'] === f['data-file'])
+          .map((n) => (n === f ? { ...n, backing: undefined } : n)) as BlockdevNode[],
+      );
       delete single.backing;
       const info = JSON.parse(qemuImg(tmp.dir, 'info', '--backing-chain', '--output=json', `json:${JSON.stringify(single)}`)) as any[];
       expect(info[0].filename).toBe(header[depth]!.path);

@@ -24,7 +24,10 @@ export interface Level {
 }
 
 /** A <disk> with the given levels (the first is the source) and how the chain ends. */
-export function diskElement(levels: Level[], o: { target?: string; end?: 'terminated' | 'open'; extra?: string; seclabel?: string } = {}): string {
+export function diskElement(
+  levels: Level[],
+  o: { target?: string; end?: 'terminated' | 'open'; extra?: string; seclabel?: string } = {},
+): string {
   const [top, ...rest] = levels;
   const src = (l: Level) => {
     const inner = [l.data ? dataStore(l.data, l.dataFormat) : '', l.seclabel ?? ''].filter(Boolean).join('\n        ');

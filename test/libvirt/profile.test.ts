@@ -33,9 +33,15 @@ describe('qemu.conf (virConf syntax)', () => {
   it('strings in both quotes, numbers, lists over lines with comments, line numbers', () => {
     const c = parseConf(FULL_CONF, 'qemu.conf');
     const byName = (n: string) => c.entries.filter((e) => e.name === n);
-    expect(byName('user').map((e) => [e.line, e.value])).toEqual([[3, { kind: 'string', value: '+107' }], [14, { kind: 'string', value: 'ignored' }]]);
+    expect(byName('user').map((e) => [e.line, e.value])).toEqual([
+      [3, { kind: 'string', value: '+107' }],
+      [14, { kind: 'string', value: 'ignored' }],
+    ]);
     expect(byName('group')[0]!.value).toEqual({ kind: 'string', value: 'kvm' });
-    expect(byName('security_driver')[0]).toMatchObject({ line: 8, value: { kind: 'list', value: [{ value: 'selinux' }, { value: 'dac' }] } });
+    expect(byName('security_driver')[0]).toMatchObject({
+      line: 8,
+      value: { kind: 'list', value: [{ value: 'selinux' }, { value: 'dac' }] },
+    });
     expect(byName('max_files')[0]!.value).toEqual({ kind: 'number', value: 32768 });
     expect(byName('cgroup_device_acl')[0]!.value.value).toHaveLength(2);
   });
@@ -50,7 +56,9 @@ describe('qemu.conf (virConf syntax)', () => {
 
 describe('profile resolution with sources', () => {
   const resolve = (conf: string | null, dom: string | null, selinuxEnabled = false) =>
-    resolveProfile(conf === null ? null : parseConf(conf, 'qemu.conf'), 'qemu.conf', dom ? parseDomainXml(dom, 'dom.xml') : null, { selinuxEnabled });
+    resolveProfile(conf === null ? null : parseConf(conf, 'qemu.conf'), 'qemu.conf', dom ? parseDomainXml(dom, 'dom.xml') : null, {
+      selinuxEnabled,
+    });
 
   it('every qemu.conf field, first setting wins', () => {
     const r = resolve(FULL_CONF, null);
@@ -83,31 +91,57 @@ describe('profile resolution with sources', () => {
     const dac = `<seclabel type='static' model='dac' relabel='yes'><label>+300:+301</label></seclabel>`;
     const sel = `<seclabel type='static' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:s0:c5,c9</label></seclabel>`;
     const r = resolve(FULL_CONF, domainXml([], dac + sel));
-    expect(r.dac.user).toEqual({ value: '+300', source: "domain <seclabel model='dac' type='static' relabel='yes'> <label>+300:+301</label>" });
+    expect(r.dac.user).toEqual({
+      value: '+300',
+      source: "domain <seclabel model='dac' type='static' relabel='yes'> <label>+300:+301</label>",
+    });
     expect(r.dac.group.value).toBe('+301');
     expect(r.selinux.imageLabel.value).toBe('system_u:object_r:svirt_image_t:s0:c5,c9');
     expect(r.profile).toMatchObject({ user: '+300', group: '+301', imageLabel: 'system_u:object_r:svirt_image_t:s0:c5,c9' });
 
     // A static label without relabel='yes' does not relabel; type none neither.
-    const quiet = resolve(FULL_CONF, domainXml([], `<seclabel type='static' model='dac'><label>+1:+1</label></seclabel><seclabel type='none' model='selinux'/>`));
+    const quiet = resolve(
+      FULL_CONF,
+      domainXml([], `<seclabel type='static' model='dac'><label>+1:+1</label></seclabel><seclabel type='none' model='selinux'/>`),
+    );
     expect(quiet.drivers).toEqual([]);
     expect(quiet.dac.enabled.source).toMatch(/does not relabel unless relabel='yes'/);
     expect(quiet.dac.user.value).toBe('+107');
 
     // Live XML: the dynamic label's imagelabel is the one in use.
-    const live = resolve(FULL_CONF, domainXml([], `<seclabel type='dynamic' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:s0:c1,c2</label><imagelabel>system_u:object_r:svirt_image_t:s0:c1,c2</imagelabel></seclabel>`));
-    expect(live.selinux.imageLabel).toEqual({ value: 'system_u:object_r:svirt_image_t:s0:c1,c2', source: "domain <seclabel model='selinux' type='dynamic' relabel='yes'> <imagelabel>" });
+    const live = resolve(
+      FULL_CONF,
+      domainXml(
+        [],
+        `<seclabel type='dynamic' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:s0:c1,c2</label><imagelabel>system_u:object_r:svirt_image_t:s0:c1,c2</imagelabel></seclabel>`,
+      ),
+    );
+    expect(live.selinux.imageLabel).toEqual({
+      value: 'system_u:object_r:svirt_image_t:s0:c1,c2',
+      source: "domain <seclabel model='selinux' type='dynamic' relabel='yes'> <imagelabel>",
+    });
   });
 
   it('per-disk readonly, shareable and seclabels, with sources', () => {
-    const disk = diskElement([{ file: '/var/lib/libvirt/images/a.qcow2', format: 'qcow2', seclabel: "<seclabel model='dac' relabel='no'/>" }], { extra: '<shareable/>' });
+    const disk = diskElement(
+      [{ file: '/var/lib/libvirt/images/a.qcow2', format: 'qcow2', seclabel: "<seclabel model='dac' relabel='no'/>" }],
+      { extra: '<shareable/>' },
+    );
     const r = resolve(FULL_CONF, domainXml([disk]));
     expect(r.disks).toHaveLength(1);
     const d = r.disks[0]!;
     expect(d.shareable).toEqual({ value: true, source: 'disk vda <shareable/>' });
     expect(d.dac.relabel).toEqual({ value: false, source: "disk vda <seclabel model='dac' relabel='no'>" });
     expect(d.selinux.relabel.value).toBe(true);
-    expect(r.profile.disks).toEqual([{ path: '/var/lib/libvirt/images/a.qcow2', target: 'vda', readonly: false, shareable: true, seclabels: [{ model: 'dac', relabel: false }] }]);
+    expect(r.profile.disks).toEqual([
+      {
+        path: '/var/lib/libvirt/images/a.qcow2',
+        target: 'vda',
+        readonly: false,
+        shareable: true,
+        seclabels: [{ model: 'dac', relabel: false }],
+      },
+    ]);
   });
 });
 
@@ -130,7 +164,15 @@ describe('the planner with the domain semantics (real files)', () => {
     tmp.cleanup();
   });
 
-  const base: VmProfile = { drivers: ['dac', 'selinux'], user: '+107', group: '+107', imageLabel: 'system_u:object_r:svirt_image_t:s0:c1,c2', readonly: false, shareable: false, allowRoots: [] };
+  const base: VmProfile = {
+    drivers: ['dac', 'selinux'],
+    user: '+107',
+    group: '+107',
+    imageLabel: 'system_u:object_r:svirt_image_t:s0:c1,c2',
+    readonly: false,
+    shareable: false,
+    allowRoots: [],
+  };
   // A domain's disks never open their own folders for changes (electron/node/change/consent.ts): name it.
   const named = () => ({ allowRoots: [tmp.dir] });
 
@@ -156,7 +198,11 @@ describe('the planner with the domain semantics (real files)', () => {
   });
 
   it("a disk's relabel='no' leaves its files alone for that driver; its DAC label wins over the VM's", () => {
-    const noDac = planChanges('relabel', [c.top], { ...base, ...named(), disks: [{ path: c.top, readonly: false, shareable: false, seclabels: [{ model: 'dac', relabel: false }] }] });
+    const noDac = planChanges('relabel', [c.top], {
+      ...base,
+      ...named(),
+      disks: [{ path: c.top, readonly: false, shareable: false, seclabels: [{ model: 'dac', relabel: false }] }],
+    });
     expect(noDac.refusals).toEqual([]);
     expect(applyInProcess(noDac)).toMatchObject({ ok: true });
     for (const f of all) expect(owner(f)).toBe('0:0');
@@ -165,8 +211,18 @@ describe('the planner with the domain semantics (real files)', () => {
     expect(noDac.entries[0]!.note).toMatch(/dac left alone: the disk's <seclabel model='dac' relabel='no'>/);
 
     const own = planChanges('relabel', [c.top], {
-      ...base, ...named(), drivers: ['dac'],
-      disks: [{ path: c.top, readonly: false, shareable: false, seclabels: [{ model: 'dac', relabel: true, label: '+400:+401' }], layerSeclabels: { [c.mid]: [{ model: 'dac', relabel: false }] } }],
+      ...base,
+      ...named(),
+      drivers: ['dac'],
+      disks: [
+        {
+          path: c.top,
+          readonly: false,
+          shareable: false,
+          seclabels: [{ model: 'dac', relabel: true, label: '+400:+401' }],
+          layerSeclabels: { [c.mid]: [{ model: 'dac', relabel: false }] },
+        },
+      ],
     });
     expect(applyInProcess(own)).toMatchObject({ ok: true });
     expect([c.top, c.topData, c.base, c.baseData].map(owner)).toEqual(['400:401', '400:401', '400:401', '400:401']);

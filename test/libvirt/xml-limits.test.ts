@@ -7,7 +7,11 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDomainXml } from '../../electron/node/libvirt/domain-xml.js';
 import {
-  DomainXmlError, MAX_XML_ATTRIBUTES, MAX_XML_ELEMENTS, MAX_XML_ELEMENT_ATTRIBUTES, MAX_XML_VALUE,
+  DomainXmlError,
+  MAX_XML_ATTRIBUTES,
+  MAX_XML_ELEMENTS,
+  MAX_XML_ELEMENT_ATTRIBUTES,
+  MAX_XML_VALUE,
 } from '../../electron/node/libvirt/xml.js';
 import { nodeArgsFor } from '../support/bin.js';
 import { tempDir } from '../support/qemu.js';
@@ -41,11 +45,14 @@ describe('domain XML limits', () => {
     fs.writeFileSync(xml, disk('/' + 'A'.repeat(7 << 20)));
     const script = path.join(tmp.dir, 'parse.ts');
     const module = path.resolve(import.meta.dirname, '../../electron/node/libvirt/domain-xml.ts');
-    fs.writeFileSync(script, `import * as fs from 'node:fs';
+    fs.writeFileSync(
+      script,
+      `import * as fs from 'node:fs';
 import { parseDomainXml } from ${JSON.stringify(module)};
 try { parseDomainXml(fs.readFileSync(${JSON.stringify(xml)}, 'utf8'), 'big.xml'); console.log('parsed'); }
 catch (e) { console.log((e as Error).message); }
-`);
+`,
+    );
     const r = spawnSync(process.execPath, ['--max-old-space-size=64', ...nodeArgsFor(script)], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).not.toMatch(/heap out of memory/);
     expect(r.status).toBe(0);

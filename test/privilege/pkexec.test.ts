@@ -10,7 +10,14 @@ import { SYSTEM_JOURNAL_DIR } from '../../electron/node/change/journal.js';
 import { libvirtAttrs, makeChain, owner, snapshot, type Chain } from '../support/chain.js';
 import { CLI, runCli } from '../support/cli.js';
 import {
-  pkaction, pkcheck, removeRules, startPolkit, stopPolkit, waitFor, whyNoPkexec, writeRules,
+  pkaction,
+  pkcheck,
+  removeRules,
+  startPolkit,
+  stopPolkit,
+  waitFor,
+  whyNoPkexec,
+  writeRules,
   type PolkitServices,
 } from './polkit.js';
 import { cliAs, createUser, idleAs, removeUser, userFolder, type TestUser } from './test-user.js';
@@ -84,7 +91,9 @@ describe.skipIf(skip !== null)('pkexec and polkit, for real', () => {
       for (const d of [SYSTEM_JOURNAL_DIR, path.dirname(SYSTEM_JOURNAL_DIR)]) {
         try {
           fs.rmdirSync(d);
-        } catch { /* not empty: someone else's journal is there too */ }
+        } catch {
+          /* not empty: someone else's journal is there too */
+        }
       }
     }
   });
@@ -120,7 +129,10 @@ describe.skipIf(skip !== null)('pkexec and polkit, for real', () => {
     const groupWritable = fs.mkdtempSync('/var/tmp/diskchain-node-');
     try {
       fs.chmodSync(groupWritable, 0o775);
-      for (const [dir, why] of [[user!.home, `${user!.home} is owned by uid ${user!.uid}, not root`], [groupWritable, `${groupWritable} is writable by its group`]] as const) {
+      for (const [dir, why] of [
+        [user!.home, `${user!.home} is owned by uid ${user!.uid}, not root`],
+        [groupWritable, `${groupWritable} is writable by its group`],
+      ] as const) {
         const node = path.join(dir, 'node');
         fs.copyFileSync(process.execPath, node);
         fs.chmodSync(node, 0o755);
@@ -183,7 +195,10 @@ describe.skipIf(skip !== null)('pkexec and polkit, for real', () => {
       chain = userChain();
       const files = [chain.dir, ...chain.all];
       const before = snapshot(files);
-      for (const args of [['relabel', chain.top, '--user', user!.name, '--group', user!.vmGroup], ['restore', chain.top]]) {
+      for (const args of [
+        ['relabel', chain.top, '--user', user!.name, '--group', user!.vmGroup],
+        ['restore', chain.top],
+      ]) {
         const r = cliAs(user!, args);
         expect(r.status).not.toBe(0);
         expect(r.stderr).toMatch(/^diskchain: authentication refused: polkit does not allow this user to run the privileged helper/);

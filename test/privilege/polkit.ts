@@ -31,7 +31,11 @@ export async function waitFor(what: string, ok: () => boolean, ms = 15_000): Pro
 
 /** Whether `name` is owned on the system bus; null when there is no system bus to ask. */
 function nameOwned(name: string): boolean | null {
-  const r = spawnSync('dbus-send', ['--system', '--print-reply', '--dest=org.freedesktop.DBus', '/', 'org.freedesktop.DBus.NameHasOwner', `string:${name}`], { encoding: 'utf8', timeout: 5_000 });
+  const r = spawnSync(
+    'dbus-send',
+    ['--system', '--print-reply', '--dest=org.freedesktop.DBus', '/', 'org.freedesktop.DBus.NameHasOwner', `string:${name}`],
+    { encoding: 'utf8', timeout: 5_000 },
+  );
   if (r.status !== 0) return null;
   return /boolean true/.test(r.stdout);
 }
@@ -59,7 +63,8 @@ export async function startPolkit(): Promise<PolkitServices> {
     // A bus that did not answer is not running: its pid file and socket would stop a new one.
     if (fs.existsSync(BUS_PID_FILE)) {
       const old = Number(fs.readFileSync(BUS_PID_FILE, 'utf8').trim());
-      if (Number.isSafeInteger(old) && old > 0 && alive(old)) throw new Error(`dbus-daemon ${old} is running but the system bus does not answer`);
+      if (Number.isSafeInteger(old) && old > 0 && alive(old))
+        throw new Error(`dbus-daemon ${old} is running but the system bus does not answer`);
       fs.rmSync(BUS_PID_FILE, { force: true });
       fs.rmSync(BUS_SOCKET, { force: true });
     }
@@ -72,7 +77,10 @@ export async function startPolkit(): Promise<PolkitServices> {
   let log = '';
   if (!nameOwned('org.freedesktop.PolicyKit1')) {
     polkitd = spawn(POLKITD, ['--no-debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const s of [polkitd.stdout!, polkitd.stderr!]) s.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
+    for (const s of [polkitd.stdout!, polkitd.stderr!])
+      s.on('data', (d: Buffer) => {
+        log = (log + d.toString()).slice(-4000);
+      });
     await waitFor('polkitd on the system bus', () => nameOwned('org.freedesktop.PolicyKit1') === true);
   }
   return { busPid, polkitd, polkitdLog: () => log };

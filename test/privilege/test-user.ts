@@ -37,8 +37,12 @@ export function createUser(): TestUser {
   if (!fs.statSync(home).isDirectory()) throw new Error(`useradd made no ${home}`);
   const num = (s: string) => Number(s.trim());
   return {
-    name, uid: num(run('id', ['-u', name])), gid: num(run('id', ['-g', name])), home,
-    vmGroup, vmGid: num(run('getent', ['group', vmGroup]).split(':')[2]!),
+    name,
+    uid: num(run('id', ['-u', name])),
+    gid: num(run('id', ['-g', name])),
+    home,
+    vmGroup,
+    vmGid: num(run('getent', ['group', vmGroup]).split(':')[2]!),
   };
 }
 
@@ -62,11 +66,25 @@ export function userFolder(u: TestUser, name: string): string {
  * never prompt on the terminal of whoever runs the tests.
  */
 function asUser(u: TestUser, argv: string[]): [string, string[]] {
-  return ['setsid', [
-    '--wait', 'setpriv', '--reuid', String(u.uid), '--regid', String(u.gid), '--init-groups', '--',
-    'env', '-i', `HOME=${u.home}`, 'PATH=/usr/bin:/bin', `XDG_STATE_HOME=${path.join(u.home, '.local/state')}`,
-    ...argv,
-  ]];
+  return [
+    'setsid',
+    [
+      '--wait',
+      'setpriv',
+      '--reuid',
+      String(u.uid),
+      '--regid',
+      String(u.gid),
+      '--init-groups',
+      '--',
+      'env',
+      '-i',
+      `HOME=${u.home}`,
+      'PATH=/usr/bin:/bin',
+      `XDG_STATE_HOME=${path.join(u.home, '.local/state')}`,
+      ...argv,
+    ],
+  ];
 }
 
 /** `diskchain ARGS` (dist/electron/cli.js) as `u`. */

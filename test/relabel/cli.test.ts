@@ -28,7 +28,9 @@ describe('diskchain relabel / restore', () => {
     const dry = diskchain(['relabel', '--driver', 'all', ...who, '--label', IMAGE_LABEL, '--dry-run', chain.top], { env });
     expect(dry.status).toBe(0);
     expect(dry.stdout).toMatch(/image +.*top\.qcow2 +\[remembered\]/);
-    expect(dry.stdout).toMatch(/root:root \(0:0\) system_u:object_r:virt_image_t:s0 → 107:kvm \(107:107\) system_u:object_r:svirt_image_t:s0:c12,c345/);
+    expect(dry.stdout).toMatch(
+      /root:root \(0:0\) system_u:object_r:virt_image_t:s0 → 107:kvm \(107:107\) system_u:object_r:svirt_image_t:s0:c12,c345/,
+    );
     expect(dry.stdout).toMatch(/5 files to change/);
     expect(snapshot(chain.all)).toEqual(before);
 

@@ -49,7 +49,18 @@ function makePool(dir: string): void {
   });
 }
 
-const relabelArgs = () => ['relabel', '--driver', 'all', '--user', '+107', '--group', '+107', '--label', 'system_u:object_r:svirt_image_t:s0:c1,c2', ...images];
+const relabelArgs = () => [
+  'relabel',
+  '--driver',
+  'all',
+  '--user',
+  '+107',
+  '--group',
+  '+107',
+  '--label',
+  'system_u:object_r:svirt_image_t:s0:c1,c2',
+  ...images,
+];
 
 beforeAll(() => {
   tmp = tempDir('diskchain-crash-');

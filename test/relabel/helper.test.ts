@@ -33,11 +33,17 @@ async function converse(lines: string[], env: NodeJS.ProcessEnv = {}): Promise<a
   const child = startHelper({ DISKCHAIN_STATE_DIR: process.env.DISKCHAIN_STATE_DIR, ...env });
   let out = '';
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => { out += d; });
+  child.stdout.on('data', (d: string) => {
+    out += d;
+  });
   for (const l of lines) child.stdin.write(l + '\n');
   child.stdin.end();
   await new Promise((resolve) => child.on('exit', resolve));
-  return out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 describe('helper process', () => {
@@ -95,7 +101,10 @@ describe('helper process', () => {
     expect((await undo()).ok).toBe(true);
     expect(snapshot(chain.all)).toEqual(before);
     expect(listJournal().map((j) => [j.kind, j.status])).toEqual([
-      ['relabel', 'undone'], ['restore', 'undone'], ['undo', 'committed'], ['undo', 'committed'],
+      ['relabel', 'undone'],
+      ['restore', 'undone'],
+      ['undo', 'committed'],
+      ['undo', 'committed'],
     ]);
     expect((await undo()).ok).toBe(false); // nothing left to undo
     expect(await recover()).toEqual({ recovered: [], files: 0, conflicts: [] });

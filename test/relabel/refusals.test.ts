@@ -49,7 +49,9 @@ describe('refusals', () => {
     expect(r2.refusals!.map((x) => x.path)).toContain('/etc/shadow');
     expect(snapshot(watched)).toEqual(before);
 
-    const cli = diskchain(['relabel', '--driver', 'all', '--user', '+107', '--group', '+107', img], { env: { DISKCHAIN_STATE_DIR: process.env.DISKCHAIN_STATE_DIR } });
+    const cli = diskchain(['relabel', '--driver', 'all', '--user', '+107', '--group', '+107', img], {
+      env: { DISKCHAIN_STATE_DIR: process.env.DISKCHAIN_STATE_DIR },
+    });
     expect(cli.status).not.toBe(0);
     expect(cli.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^refused: \/etc\/shadow: outside the allowed folders/)]);
     expect(snapshot(watched)).toEqual(before);
@@ -102,7 +104,13 @@ describe('refusals', () => {
     // top.qcow2 is changed first; the data file becomes a link to the base's data file.
     fs.renameSync(chain.topData, chain.topData + '.moved');
     fs.symlinkSync(chain.baseData, chain.topData);
-    const r = execute(changes, { dir: process.env.DISKCHAIN_STATE_DIR!, kind: 'relabel', tops: [chain.top], bootTime: plan.bootTime, allowedRoots: plan.allowedRoots! });
+    const r = execute(changes, {
+      dir: process.env.DISKCHAIN_STATE_DIR!,
+      kind: 'relabel',
+      tops: [chain.top],
+      bootTime: plan.bootTime,
+      allowedRoots: plan.allowedRoots!,
+    });
     expect(r.ok).toBe(false);
     expect(r.refusals![0]).toEqual({ path: chain.topData, message: expect.stringMatching(/symbolic link/) });
     fs.unlinkSync(chain.topData);
@@ -116,7 +124,13 @@ describe('refusals', () => {
     fs.chownSync(chain.base, 55, 55); // base.qcow2 is the 4th change: the 3 before it happen first
     before[chain.base]!.uid = 55;
     before[chain.base]!.gid = 55;
-    const r = execute(changes, { dir: process.env.DISKCHAIN_STATE_DIR!, kind: 'relabel', tops: [chain.top], bootTime: plan.bootTime, allowedRoots: plan.allowedRoots! });
+    const r = execute(changes, {
+      dir: process.env.DISKCHAIN_STATE_DIR!,
+      kind: 'relabel',
+      tops: [chain.top],
+      bootTime: plan.bootTime,
+      allowedRoots: plan.allowedRoots!,
+    });
     expect(r.ok).toBe(false);
     expect(r.refusals![0]!.path).toBe(chain.base);
     expect(snapshot(chain.all)).toEqual(before);

@@ -9,7 +9,17 @@ import { planChange, planChanges } from '../../electron/node/relabel/index.js';
 import { CONTENT_LABEL, SHARED_IMAGE_LABEL, type Plan } from '../../shared/plan.js';
 import { tempDir } from '../support/qemu.js';
 import {
-  CONTENT, IMAGE_LABEL, ORIGINAL_CONTEXT, PREFIX, libvirtAttrs, makeChain, owner, profile, setContext, snapshot, xattr,
+  CONTENT,
+  IMAGE_LABEL,
+  ORIGINAL_CONTEXT,
+  PREFIX,
+  libvirtAttrs,
+  makeChain,
+  owner,
+  profile,
+  setContext,
+  snapshot,
+  xattr,
   type Chain,
 } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
@@ -158,8 +168,12 @@ describe('both drivers', () => {
     const before = snapshot(chain.all);
     const r = await apply(planChange('relabel', chain.top, profile()));
     expect(libvirtAttrs(chain.top)).toEqual({
-      dac: '+0:+0', ref_dac: '1', timestamp_dac: boot,
-      selinux: ORIGINAL_CONTEXT, ref_selinux: '1', timestamp_selinux: boot,
+      dac: '+0:+0',
+      ref_dac: '1',
+      timestamp_dac: boot,
+      selinux: ORIGINAL_CONTEXT,
+      ref_selinux: '1',
+      timestamp_selinux: boot,
     });
     // Undo the relabel: every file exactly as before.
     const u = await undo(r.journalId, { inProcess: true });
@@ -194,7 +208,10 @@ describe('remembered records', () => {
     await apply(planChange('relabel', chain.top, profile({ drivers: ['dac'] })));
     const before = snapshot(chain.all);
     const plan = planChange('relabel', chain.top, profile({ drivers: ['dac'], user: '+108', group: '+108' }));
-    expect(plan.refusals).toContainEqual({ path: chain.top, message: `Setting different DAC user or group on ${chain.top} which is already in use` });
+    expect(plan.refusals).toContainEqual({
+      path: chain.top,
+      message: `Setting different DAC user or group on ${chain.top} which is already in use`,
+    });
     const r = await applyPlan(plan, { inProcess: true });
     expect(r.ok).toBe(false);
     expect(snapshot(chain.all)).toEqual(before);
@@ -203,7 +220,11 @@ describe('remembered records', () => {
   it('refuses a different SELinux label on a file in use', async () => {
     setContext(chain.all);
     await apply(planChange('relabel', chain.top, profile({ drivers: ['selinux'] })));
-    const plan = planChange('relabel', chain.top, profile({ drivers: ['selinux'], imageLabel: 'system_u:object_r:svirt_image_t:s0:c1,c2' }));
+    const plan = planChange(
+      'relabel',
+      chain.top,
+      profile({ drivers: ['selinux'], imageLabel: 'system_u:object_r:svirt_image_t:s0:c1,c2' }),
+    );
     expect(plan.refusals.map((r) => r.message)).toContain(`Setting different SELinux label on ${chain.top} which is already in use`);
   });
 
@@ -263,7 +284,10 @@ describe('several disks at once', () => {
     // mid, base and base.raw appear twice; the second time they are already right.
     const second = plan.entries.filter((e) => e.disk === other);
     expect(second.map((e) => [path.basename(e.path), e.changes.length])).toEqual([
-      ['other.qcow2', 2], ['mid.qcow2', 0], ['base.qcow2', 0], ['base.raw', 0],
+      ['other.qcow2', 2],
+      ['mid.qcow2', 0],
+      ['base.qcow2', 0],
+      ['base.raw', 0],
     ]);
     const r = await apply(plan);
     expect(r.changed).toBe(6);

@@ -68,11 +68,27 @@ const CONTEXTS: Array<[string, boolean]> = [
   [`system_u:object_r:svirt_image_t:s0:${'c1,'.repeat(100)}c2`, false],
 ];
 
-const formProfile = (over: Record<string, unknown>) => ({ drivers: ['dac'], user: '+107', group: '+107', readonly: false, shareable: false, ...over });
-const vmProfile = (over: Partial<VmProfile>): VmProfile => ({ drivers: ['dac'], user: '+107', group: '+107', readonly: false, shareable: false, allowRoots: [], ...over });
+const formProfile = (over: Record<string, unknown>) => ({
+  drivers: ['dac'],
+  user: '+107',
+  group: '+107',
+  readonly: false,
+  shareable: false,
+  ...over,
+});
+const vmProfile = (over: Partial<VmProfile>): VmProfile => ({
+  drivers: ['dac'],
+  user: '+107',
+  group: '+107',
+  readonly: false,
+  shareable: false,
+  allowRoots: [],
+  ...over,
+});
 
 const ipcPlan = (profile: Record<string, unknown>) => channels.plan.req.safeParse({ action: 'relabel', top: TOP, profile }).success;
-const ipcAccess = (user: string, group: string) => channels.access.req.safeParse({ top: TOP, profile: { user, group, readonly: false, shareable: false } }).success;
+const ipcAccess = (user: string, group: string) =>
+  channels.access.req.safeParse({ top: TOP, profile: { user, group, readonly: false, shareable: false } }).success;
 const helperPlan = (profile: Record<string, unknown>) =>
   !('error' in parseRequest({ id: 1, verb: 'plan', action: 'relabel', tops: [TOP], profile: { allowRoots: [], ...profile } }));
 /** The form's verdict on one typed field: no error shown by it. */
@@ -135,9 +151,14 @@ describe('SELinux image labels: one rule everywhere, the level required', () => 
       'form label field': formField(selinux, 'imageLabel'),
       'helper plan': helperPlan(formProfile(selinux)),
       'profile isContext': profileIsContext(input),
-      'profileProblems imageLabel': !profileProblems(vmProfile({ drivers: ['selinux'], imageLabel: input })).some((m) => /invalid SELinux label/.test(m)),
+      'profileProblems imageLabel': !profileProblems(vmProfile({ drivers: ['selinux'], imageLabel: input })).some((m) =>
+        /invalid SELinux label/.test(m),
+      ),
       'profileProblems disk seclabel': !profileProblems(
-        vmProfile({ drivers: ['selinux'], disks: [{ path: TOP, readonly: false, shareable: false, seclabels: [{ model: 'selinux', relabel: true, label: input }] }] }),
+        vmProfile({
+          drivers: ['selinux'],
+          disks: [{ path: TOP, readonly: false, shareable: false, seclabels: [{ model: 'selinux', relabel: true, label: input }] }],
+        }),
       ).some((m) => /invalid SELinux label/.test(m)),
     };
     const expected = Object.fromEntries(Object.keys(verdicts).map((k) => [k, ok]));

@@ -6,9 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostBootTime, sameBoot } from '../../electron/node/core/boottime.js';
 import { profileRoots } from '../../electron/node/change/profile-roots.js';
 import { execute, recoverAll } from '../../electron/node/change/engine.js';
-import {
-  acquireLock, isJournalId, newJournalId, readAll, readJournal, summarize, unfinished,
-} from '../../electron/node/change/journal.js';
+import { acquireLock, isJournalId, newJournalId, readAll, readJournal, summarize, unfinished } from '../../electron/node/change/journal.js';
 import { bootTimeFor } from '../../electron/node/change/verify.js';
 import { randomImageLabel } from '../../electron/node/libvirt/image-label.js';
 import { parseGroup, parseOwnership, parseUser } from '../../electron/node/libvirt/owner.js';
@@ -173,7 +171,13 @@ describe('journal', () => {
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
     fs.writeFileSync(file, lines.slice(0, -1).join('\n') + '\n');
     const { changes, plan } = planChangesDetailed('relabel', [chain.top], profile());
-    const r = execute(changes, { dir: state, kind: 'relabel', tops: plan.tops!, bootTime: plan.bootTime, allowedRoots: plan.allowedRoots! });
+    const r = execute(changes, {
+      dir: state,
+      kind: 'relabel',
+      tops: plan.tops!,
+      bootTime: plan.bootTime,
+      allowedRoots: plan.allowedRoots!,
+    });
     expect(r.ok).toBe(false);
     expect(r.message).toMatch(/diskchain recover/);
   });

@@ -51,7 +51,11 @@ describe('vmdk descriptors: the extent files are part of the disk', () => {
     const root = inspected(desc);
     expect(root.extents?.map((e) => [e.path, e.name, e.role, e.problems])).toEqual(extents.map((e) => [e, path.basename(e), 'image', []]));
     expect(root.extents?.[1]?.owner).toMatchObject({ uid: 1234, gid: 1235 });
-    expect(chainNodes(root).map((n) => n.path).sort()).toEqual([...all].sort());
+    expect(
+      chainNodes(root)
+        .map((n) => n.path)
+        .sort(),
+    ).toEqual([...all].sort());
 
     const r = diskchain(['relabel', ...who, '--allow-root', tmp.dir, '--json', desc], { env });
     expect(r.stderr).toBe('');
@@ -64,8 +68,12 @@ describe('vmdk descriptors: the extent files are part of the disk', () => {
       expect(xattr(f, 'security.selinux')).toBe(IMAGE_LABEL);
     }
     expect(libvirtAttrs(extents[1]!)).toEqual({
-      dac: '+1234:+1235', ref_dac: '1', timestamp_dac: boot,
-      selinux: ORIGINAL_CONTEXT, ref_selinux: '1', timestamp_selinux: boot,
+      dac: '+1234:+1235',
+      ref_dac: '1',
+      timestamp_dac: boot,
+      selinux: ORIGINAL_CONTEXT,
+      ref_selinux: '1',
+      timestamp_selinux: boot,
     });
     for (const f of [desc, extents[0]!]) expect(libvirtAttrs(f)).toMatchObject({ dac: '+0:+0', ref_dac: '1', selinux: ORIGINAL_CONTEXT });
 
@@ -80,12 +88,11 @@ describe('vmdk descriptors: the extent files are part of the disk', () => {
     fs.mkdirSync(sub);
     fs.writeFileSync(path.join(sub, 'a.raw'), Buffer.alloc(1024));
     fs.writeFileSync(path.join(tmp.dir, 'b.raw'), Buffer.alloc(1024));
-    writeText(sub, 'desc.vmdk', descriptor([
-      'RW 2 FLAT "a.raw" 0',
-      `RW 2 FLAT "${path.join(tmp.dir, 'b.raw')}" 0`,
-      'RW 2 FLAT "a.raw" 0',
-      'RW 2 FLAT "./a.raw" 0',
-    ]));
+    writeText(
+      sub,
+      'desc.vmdk',
+      descriptor(['RW 2 FLAT "a.raw" 0', `RW 2 FLAT "${path.join(tmp.dir, 'b.raw')}" 0`, 'RW 2 FLAT "a.raw" 0', 'RW 2 FLAT "./a.raw" 0']),
+    );
     const desc = path.join(sub, 'desc.vmdk');
     const all = [desc, path.join(sub, 'a.raw'), path.join(tmp.dir, 'b.raw')];
     expect(inspected(desc).extents?.map((e) => [e.path, e.problems])).toEqual(all.slice(1).map((f) => [f, []]));

@@ -42,7 +42,9 @@ describe('buildForest', () => {
     expect(tree.paths.length).toBe(15); // base, its data file, 12 overlays, snap
     // Allocated bytes along a chain: snap + vm00 + base + base.raw.
     const alloc = (n: string) => files.get(p(n))!.allocated!;
-    expect(f.byId.get(p('snap.qcow2'))!.chainAllocated).toBe(alloc('snap.qcow2') + alloc('vm00.qcow2') + alloc('base.qcow2') + alloc('base.raw'));
+    expect(f.byId.get(p('snap.qcow2'))!.chainAllocated).toBe(
+      alloc('snap.qcow2') + alloc('vm00.qcow2') + alloc('base.qcow2') + alloc('base.raw'),
+    );
     expect(f.byId.get(p('snap.qcow2'))!.top).toBe(true);
   });
 
@@ -78,7 +80,9 @@ describe('layoutForest', () => {
   it('no two cards overlap; users right of their base; data under its image', () => {
     const f = buildForest(files, new Set([p('base.qcow2')]));
     const l = layoutForest(f.trees);
-    const boxes = l.packed.flatMap((t) => [...t.layout.boxes].map(([id, b]) => ({ id, x: t.x + b.x, y: t.y + b.y, w: b.width, h: b.height })));
+    const boxes = l.packed.flatMap((t) =>
+      [...t.layout.boxes].map(([id, b]) => ({ id, x: t.x + b.x, y: t.y + b.y, w: b.width, h: b.height })),
+    );
     expect(boxes.length).toBe(f.byId.size);
     for (let i = 0; i < boxes.length; i++) {
       for (let j = i + 1; j < boxes.length; j++) {
@@ -128,8 +132,21 @@ describe('layoutForest', () => {
   it('lays out the 1,000 trees of an 11,000-file pool fast (model and layout, no file read)', () => {
     const big = new Map<string, ScannedFile>();
     const f = (path: string, over: Partial<ScannedFile>): ScannedFile => ({
-      path, format: 'qcow2', external: false, isImage: true, virtualSize: 1, size: 1, allocated: 1, owner: null, selinux: null,
-      remembered: { dac: null, selinux: null }, backing: null, dataFile: null, usedBy: [], problems: [], ...over,
+      path,
+      format: 'qcow2',
+      external: false,
+      isImage: true,
+      virtualSize: 1,
+      size: 1,
+      allocated: 1,
+      owner: null,
+      selinux: null,
+      remembered: { dac: null, selinux: null },
+      backing: null,
+      dataFile: null,
+      usedBy: [],
+      problems: [],
+      ...over,
     });
     for (let i = 0; i < 1000; i++) {
       const b = `/p/base${i}.qcow2`;

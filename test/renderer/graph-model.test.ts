@@ -68,7 +68,12 @@ describe('graph model', () => {
     const g = buildGraph([a, b]);
     expect(g.nodes.filter((n) => n.id === '/d/base.qcow2')).toHaveLength(1);
     expect(g.byId.get('/d/base.qcow2')!.disks).toEqual([a.top, b.top]);
-    expect(g.in.get('/d/base.qcow2')!.map((e) => e.source).sort()).toEqual(['/d/a-mid.qcow2', '/d/b-mid.qcow2']);
+    expect(
+      g.in
+        .get('/d/base.qcow2')!
+        .map((e) => e.source)
+        .sort(),
+    ).toEqual(['/d/a-mid.qcow2', '/d/b-mid.qcow2']);
     expect(g.nodes).toHaveLength(10);
   });
 
@@ -79,7 +84,11 @@ describe('graph model', () => {
     const y = (p: string) => boxes.get(p)!.y;
     expect(x('/d/top.qcow2')).toBeLessThan(x('/d/mid.qcow2'));
     expect(x('/d/mid.qcow2')).toBeLessThan(x('/d/base.qcow2'));
-    for (const [img, data] of [['top.qcow2', 'top.data'], ['mid.qcow2', 'mid.data'], ['base.qcow2', 'base.data']]) {
+    for (const [img, data] of [
+      ['top.qcow2', 'top.data'],
+      ['mid.qcow2', 'mid.data'],
+      ['base.qcow2', 'base.data'],
+    ]) {
       expect(x(`/d/${data}`)).toBe(x(`/d/${img}`));
       expect(y(`/d/${data}`)).toBeGreaterThan(y(`/d/${img}`) + boxes.get(`/d/${img}`)!.height - 1);
     }
@@ -95,7 +104,8 @@ describe('graph model', () => {
     const boxes = await layoutGraph(g, elk);
     const solo = boxes.get('/e/solo.qcow2')!;
     const top = boxes.get('/d/a-top.qcow2')!;
-    const overlap = solo.y < top.y + top.height && top.y < solo.y + solo.height && solo.x < top.x + top.width && top.x < solo.x + solo.width;
+    const overlap =
+      solo.y < top.y + top.height && top.y < solo.y + solo.height && solo.x < top.x + top.width && top.x < solo.x + solo.width;
     expect(overlap).toBe(false);
   });
 

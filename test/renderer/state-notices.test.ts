@@ -30,7 +30,11 @@ function transport(answers: Answers): DiskchainApi {
   };
 }
 
-const errors = () => useNotices.getState().notices.filter((n) => n.kind === 'error').map((n) => n.text);
+const errors = () =>
+  useNotices
+    .getState()
+    .notices.filter((n) => n.kind === 'error')
+    .map((n) => n.text);
 
 let dir: string;
 let cleanup: () => void;
@@ -51,7 +55,14 @@ describe('forest updates', () => {
 
   beforeAll(async () => {
     const r = scan([dir]);
-    setApi(transport({ scan: () => ({ status: 'done', forest: { id: 'forest-1', roots: r.roots, files: r.files, summary: r.summary, reads: r.files.length, ms: 1 } }) }));
+    setApi(
+      transport({
+        scan: () => ({
+          status: 'done',
+          forest: { id: 'forest-1', roots: r.roots, files: r.files, summary: r.summary, reads: r.files.length, ms: 1 },
+        }),
+      }),
+    );
     await scanFolders([dir]);
     expect(useForest.getState().files.size).toBe(chain.all.length);
   });

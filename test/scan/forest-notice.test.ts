@@ -23,7 +23,19 @@ beforeEach(() => {
   events = [];
   live = [];
   worker = new InspectWorker();
-  session = new Session({ mode: 'serve', version: 'test', recent: new MemoryRecent(), emit: (e, d) => { events.push(e); if (e === 'notice') live.push((d as { text: string }).text); } }, [], { recover: false, worker });
+  session = new Session(
+    {
+      mode: 'serve',
+      version: 'test',
+      recent: new MemoryRecent(),
+      emit: (e, d) => {
+        events.push(e);
+        if (e === 'notice') live.push((d as { text: string }).text);
+      },
+    },
+    [],
+    { recover: false, worker },
+  );
 });
 
 afterEach(async () => {
@@ -49,7 +61,11 @@ describe('a failed forest update', () => {
     await worker.close();
     q(dir, 'create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', 'vm.qcow2');
     await waitFor('a notice', () => notices().length > 0, 10_000);
-    expect(notices()).toEqual([expect.stringMatching(/^Changes in the scanned folders could not be read \(the inspection worker is closed\).*scan the folders again/)]);
+    expect(notices()).toEqual([
+      expect.stringMatching(
+        /^Changes in the scanned folders could not be read \(the inspection worker is closed\).*scan the folders again/,
+      ),
+    ]);
     expect(events).not.toContain('forest-delta');
   });
 

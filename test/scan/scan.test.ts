@@ -32,7 +32,14 @@ describe('scan', () => {
 
     const r = scan([pool]);
     const rel = (ps: string[]) => ps.map((p) => path.relative(dir, p)).sort();
-    expect(rel(r.tops)).toEqual(['pool/broken.qcow2', 'pool/notes.txt', 'pool/sub/vm3.qcow2', 'pool/vm-ext.qcow2', 'pool/vm1.qcow2', 'pool/vm2.qcow2']);
+    expect(rel(r.tops)).toEqual([
+      'pool/broken.qcow2',
+      'pool/notes.txt',
+      'pool/sub/vm3.qcow2',
+      'pool/vm-ext.qcow2',
+      'pool/vm1.qcow2',
+      'pool/vm2.qcow2',
+    ]);
     expect(rel(r.sharedBases)).toEqual(['pool/baseA.qcow2']);
     expect(rel(r.orphans)).toEqual(['pool/fake.qcow2']);
     expect(r.summary).toMatchObject({ files: 10, tops: 6, sharedBases: 1, dataFiles: 1, orphans: 1, broken: 1 });
@@ -98,7 +105,16 @@ describe('ForestIndex.update (what a watcher calls)', () => {
     expect(d.reread).toEqual([]);
     expect(d.upsert.map((f) => f.path)).toEqual([p('b1.qcow2')]);
     expect(d.summary).toEqual(scan([pool]).summary);
-    expect(index.result().files.map((f) => f.path).sort()).toEqual(scan([pool]).files.map((f) => f.path).sort());
+    expect(
+      index
+        .result()
+        .files.map((f) => f.path)
+        .sort(),
+    ).toEqual(
+      scan([pool])
+        .files.map((f) => f.path)
+        .sort(),
+    );
   });
 
   it('a folder swapped for a symbolic link is not followed: events under its old name read nothing outside', async () => {

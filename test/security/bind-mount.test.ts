@@ -7,8 +7,18 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { patchFile } from '../support/qemu.js';
 import {
-  IS_ROOT, NOT_ROOT, asUser, expectNoDeviceOpened, expectUntouched, ownerArgs, qemuImgAs, stateEnv, tracedDiskchain,
-  useWorld, watch, type World,
+  IS_ROOT,
+  NOT_ROOT,
+  asUser,
+  expectNoDeviceOpened,
+  expectUntouched,
+  ownerArgs,
+  qemuImgAs,
+  stateEnv,
+  tracedDiskchain,
+  useWorld,
+  watch,
+  type World,
 } from './support.js';
 
 const world = useWorld();

@@ -6,23 +6,35 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diskElement, domainXml } from '../libvirt/fixtures.js';
 import {
-  IS_ROOT, NOT_ROOT, expectNoDeviceOpened, expectUntouched, stateEnv, tracedDiskchain, useWorld, watch, writeAs,
+  IS_ROOT,
+  NOT_ROOT,
+  expectNoDeviceOpened,
+  expectUntouched,
+  stateEnv,
+  tracedDiskchain,
+  useWorld,
+  watch,
+  writeAs,
 } from './support.js';
 
 const world = useWorld();
 
 describe.skipIf(!IS_ROOT)(`domain XML from the attacker (${NOT_ROOT})`, () => {
   // FINDING 2: <source file='victim/secret.txt'> with a dac <seclabel> naming the attacker.
-  it('relabel --domain att/dom.xml whose disk is root\'s file is refused; the victim is unchanged', () => {
+  it("relabel --domain att/dom.xml whose disk is root's file is refused; the victim is unchanged", () => {
     const w = world();
     const conf = path.join(w.base, 'qemu.conf');
     fs.writeFileSync(conf, 'user = "+107"\ngroup = "+107"\n', { mode: 0o644 });
     const label = `<seclabel model='dac' relabel='yes'><label>+${w.attacker.uid}:+${w.attacker.gid}</label></seclabel>`;
     const dom = path.join(w.att, 'dom.xml');
-    writeAs(w.attacker, dom, domainXml([
-      diskElement([{ file: w.victimSecret, format: 'raw' }], { end: 'terminated', seclabel: label }),
-      diskElement([{ file: w.bobSecret, format: 'raw' }], { end: 'terminated', target: 'vdb', seclabel: label }),
-    ]));
+    writeAs(
+      w.attacker,
+      dom,
+      domainXml([
+        diskElement([{ file: w.victimSecret, format: 'raw' }], { end: 'terminated', seclabel: label }),
+        diskElement([{ file: w.bobSecret, format: 'raw' }], { end: 'terminated', target: 'vdb', seclabel: label }),
+      ]),
+    );
     const x = watch(w);
     for (const extra of [[], ['--allow-root', w.att]]) {
       const r = tracedDiskchain(['relabel', '--domain', dom, ...extra], { ...stateEnv(w), DISKCHAIN_QEMU_CONF: conf });

@@ -28,19 +28,31 @@ function linkBobsFile(w: World): { link: string } {
 
 function profileFor(w: World, allowHardLinks: boolean): VmProfile {
   return {
-    drivers: ['dac'], user: `+${w.attacker.uid}`, group: `+${w.attacker.gid}`, readonly: false, shareable: false,
-    allowRoots: [w.att], openedFolders: [w.att], allowHardLinks,
+    drivers: ['dac'],
+    user: `+${w.attacker.uid}`,
+    group: `+${w.attacker.gid}`,
+    readonly: false,
+    shareable: false,
+    allowRoots: [w.att],
+    openedFolders: [w.att],
+    allowHardLinks,
   };
 }
 
 describe.skipIf(!IS_ROOT)(`R5 hard links through pkexec (${NOT_ROOT})`, () => {
-  it.each<Action>(['relabel', 'restore'])('%s with allowHardLinks: true is refused; bob\'s linked file is unchanged', async (action) => {
+  it.each<Action>(['relabel', 'restore'])("%s with allowHardLinks: true is refused; bob's linked file is unchanged", async (action) => {
     const w = world();
     const { link } = linkBobsFile(w);
     const x = watch(w); // bob's file among them
-    const { asRoot, planned, applied, trace } = await askAsCaller({ uid: w.attacker.uid, state: w.state }, {
-      verb: 'plan', action, tops: [link], profile: profileFor(w, true),
-    });
+    const { asRoot, planned, applied, trace } = await askAsCaller(
+      { uid: w.attacker.uid, state: w.state },
+      {
+        verb: 'plan',
+        action,
+        tops: [link],
+        profile: profileFor(w, true),
+      },
+    );
     expect(refusalText(asRoot)).toBeNull(); // root may allow hard links; the caller may not
     expect(refusalText(planned) ?? 'accepted').toMatch(/hard-linked files can be allowed by root only/);
     expect(refusalText(applied) ?? 'accepted').toMatch(/hard-linked files can be allowed by root only/);
@@ -52,9 +64,15 @@ describe.skipIf(!IS_ROOT)(`R5 hard links through pkexec (${NOT_ROOT})`, () => {
     const w = world();
     const { link } = linkBobsFile(w);
     const x = watch(w); // bob's file among them
-    const { planned, applied, trace } = await askAsCaller({ uid: w.attacker.uid, state: w.state }, {
-      verb: 'plan', action: 'relabel', tops: [link], profile: profileFor(w, false),
-    });
+    const { planned, applied, trace } = await askAsCaller(
+      { uid: w.attacker.uid, state: w.state },
+      {
+        verb: 'plan',
+        action: 'relabel',
+        tops: [link],
+        profile: profileFor(w, false),
+      },
+    );
     expect(refusalText(planned) ?? 'accepted').toMatch(/has 2 hard links/);
     expect(refusalText(applied), 'accepted').not.toBeNull();
     expectUntouched(x);

@@ -7,16 +7,29 @@ import { describe, expect, it } from 'vitest';
 import { planChange } from '../../electron/node/relabel/index.js';
 import type { VmProfile } from '../../shared/plan.js';
 import {
-  IS_ROOT, NOT_ROOT, expectNoDeviceOpened, expectUntouched, qemuImgAs, tracedHelper, useWorld, watch,
-  type TestUser, type World,
+  IS_ROOT,
+  NOT_ROOT,
+  expectNoDeviceOpened,
+  expectUntouched,
+  qemuImgAs,
+  tracedHelper,
+  useWorld,
+  watch,
+  type TestUser,
+  type World,
 } from './support.js';
 
 const world = useWorld();
 
 function profileFor(owner: TestUser, folders: string[]): VmProfile {
   return {
-    drivers: ['dac'], user: `+${owner.uid}`, group: `+${owner.gid}`, readonly: false, shareable: false,
-    allowRoots: folders, openedFolders: folders,
+    drivers: ['dac'],
+    user: `+${owner.uid}`,
+    group: `+${owner.gid}`,
+    readonly: false,
+    shareable: false,
+    allowRoots: folders,
+    openedFolders: folders,
   };
 }
 
@@ -26,10 +39,10 @@ function profileFor(owner: TestUser, folders: string[]): VmProfile {
  */
 async function ask(w: World, top: string, profile: VmProfile) {
   const plan = planChange('relabel', top, profile);
-  const { answers, stderr, trace } = await tracedHelper([
-    JSON.stringify({ id: 1, verb: 'plan', action: 'relabel', tops: [top], profile }),
-    JSON.stringify({ id: 2, verb: 'apply', plan }),
-  ], { DISKCHAIN_STATE_DIR: w.state, PKEXEC_UID: String(w.attacker.uid) });
+  const { answers, stderr, trace } = await tracedHelper(
+    [JSON.stringify({ id: 1, verb: 'plan', action: 'relabel', tops: [top], profile }), JSON.stringify({ id: 2, verb: 'apply', plan })],
+    { DISKCHAIN_STATE_DIR: w.state, PKEXEC_UID: String(w.attacker.uid) },
+  );
   expect(answers, stderr).toHaveLength(2);
   return { planned: answers[0], applied: answers[1], trace, localRefusals: plan.refusals };
 }
@@ -87,7 +100,7 @@ describe.skipIf(!IS_ROOT)(`the helper acts for its pkexec caller only (${NOT_ROO
   });
 
   // FINDING 7, the positive control: the caller's own 0755 folder, their own uid: it works.
-  it('relabels the caller\'s own image in the caller\'s own 0755 folder to the caller', async () => {
+  it("relabels the caller's own image in the caller's own 0755 folder to the caller", async () => {
     const w = world();
     const img = image(w);
     const x = watch(w);

@@ -54,7 +54,11 @@ async function attempt(o: Outcome, make: () => ReturnType<typeof planChange>): P
   }
 }
 
-async function cycles(job: { top: string; profile: VmProfile; cycles: number }): Promise<Outcome & { relabelled: number; restored: number }> {
+async function cycles(job: {
+  top: string;
+  profile: VmProfile;
+  cycles: number;
+}): Promise<Outcome & { relabelled: number; restored: number }> {
   const o: Outcome = { ok: 0, refused: 0, messages: [], bugs: [], changedPaths: [] };
   let relabelled = 0;
   let restored = 0;

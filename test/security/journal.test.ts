@@ -8,8 +8,18 @@ import { describe, expect, it } from 'vitest';
 import { capturePath, type RawState } from '../../electron/node/change/state.js';
 import { diskchain } from '../support/bin.js';
 import {
-  IS_ROOT, NOT_ROOT, expectNoDeviceOpened, expectUntouched, ownerArgs, qemuImgAs, stateEnv, tracedDiskchain,
-  useWorld, watch, writeAs, type World,
+  IS_ROOT,
+  NOT_ROOT,
+  expectNoDeviceOpened,
+  expectUntouched,
+  ownerArgs,
+  qemuImgAs,
+  stateEnv,
+  tracedDiskchain,
+  useWorld,
+  watch,
+  writeAs,
+  type World,
 } from './support.js';
 
 const world = useWorld();
@@ -23,7 +33,9 @@ interface Forged {
 /** A real relabel of an image in att, through the CLI; returns its journal file. */
 function realJournal(w: World): string {
   qemuImgAs(w.attacker, w.att, ['create', '-q', '-f', 'qcow2', 'real.qcow2', '1M']);
-  const r = diskchain(['relabel', '--driver', 'dac', ...ownerArgs(w.bob), '--allow-root', w.att, path.join(w.att, 'real.qcow2')], { env: stateEnv(w) });
+  const r = diskchain(['relabel', '--driver', 'dac', ...ownerArgs(w.bob), '--allow-root', w.att, path.join(w.att, 'real.qcow2')], {
+    env: stateEnv(w),
+  });
   if (r.status !== 0) throw new Error(`the real relabel failed: ${r.stderr}`);
   const files = fs.readdirSync(w.state).filter((n) => n.endsWith('.jsonl'));
   if (files.length !== 1) throw new Error(`expected one journal in ${w.state}: ${files.join(', ')}`);
@@ -35,7 +47,11 @@ function realJournal(w: World): string {
  * `changes`, ended by a commit or not ended at all (an interrupted run). Returns [file name, id, text].
  */
 function forge(real: string, changes: Forged[], end: 'commit' | 'none'): { name: string; id: string; text: string } {
-  const lines = fs.readFileSync(real, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = fs
+    .readFileSync(real, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const begin = lines.find((l) => l.t === 'begin');
   const change = lines.find((l) => l.t === 'change');
   const commit = lines.find((l) => l.t === 'commit');
@@ -88,20 +104,29 @@ describe.skipIf(!IS_ROOT)(`forged journals (${NOT_ROOT})`, () => {
   // FINDING 3(a): DISKCHAIN_STATE_DIR the attacker owns (or whose parent they own), holding the
   // attacker's forged journals (or nothing: root's own journal must not go there either).
   const attackerDirs: [string, (w: World, img: string) => string[]][] = [
-    ['undo', (w) => {
-      const j = forge(realJournal(w), [victimBait(w)], 'commit');
-      writeAs(w.attacker, path.join(attackerDir(w, 'st'), j.name), j.text);
-      return ['undo', j.id];
-    }],
-    ['recover', (w) => {
-      const j = forge(realJournal(w), [victimBait(w)], 'none');
-      writeAs(w.attacker, path.join(attackerDir(w, 'st'), j.name), j.text);
-      return ['recover'];
-    }],
-    ['relabel', (w, img) => {
-      attackerDir(w, 'st');
-      return ['relabel', '--driver', 'dac', ...ownerArgs(w.attacker), '--allow-root', w.att, img];
-    }],
+    [
+      'undo',
+      (w) => {
+        const j = forge(realJournal(w), [victimBait(w)], 'commit');
+        writeAs(w.attacker, path.join(attackerDir(w, 'st'), j.name), j.text);
+        return ['undo', j.id];
+      },
+    ],
+    [
+      'recover',
+      (w) => {
+        const j = forge(realJournal(w), [victimBait(w)], 'none');
+        writeAs(w.attacker, path.join(attackerDir(w, 'st'), j.name), j.text);
+        return ['recover'];
+      },
+    ],
+    [
+      'relabel',
+      (w, img) => {
+        attackerDir(w, 'st');
+        return ['relabel', '--driver', 'dac', ...ownerArgs(w.attacker), '--allow-root', w.att, img];
+      },
+    ],
   ];
   it.each(attackerDirs)('%s refuses a journal folder the attacker owns, naming it', (_, setup) => {
     const w = world();
@@ -127,7 +152,9 @@ describe.skipIf(!IS_ROOT)(`forged journals (${NOT_ROOT})`, () => {
     const stateDir = path.join(parent, 'state');
     fs.mkdirSync(stateDir, { mode: 0o700 });
     const x = watch(w, [img]);
-    const r = tracedDiskchain(['relabel', '--driver', 'dac', ...ownerArgs(w.attacker), '--allow-root', w.att, img], { DISKCHAIN_STATE_DIR: stateDir });
+    const r = tracedDiskchain(['relabel', '--driver', 'dac', ...ownerArgs(w.attacker), '--allow-root', w.att, img], {
+      DISKCHAIN_STATE_DIR: stateDir,
+    });
     expect(r.status, r.stdout + r.stderr).not.toBe(0);
     expect(r.stderr).toContain(parent);
     expectUntouched(x);
@@ -135,7 +162,7 @@ describe.skipIf(!IS_ROOT)(`forged journals (${NOT_ROOT})`, () => {
   });
 
   // FINDING 3(b): a forged interrupted journal in root's own folder, then `diskchain recover`.
-  it('recover of a forged interrupted journal sets no setuid/setgid bit and leaves root\'s file alone', () => {
+  it("recover of a forged interrupted journal sets no setuid/setgid bit and leaves root's file alone", () => {
     const w = world();
     const real = realJournal(w);
     const bait = setuidBait(w);
@@ -149,7 +176,7 @@ describe.skipIf(!IS_ROOT)(`forged journals (${NOT_ROOT})`, () => {
   });
 
   // FINDING 3(b): a forged committed journal in root's own folder, then `diskchain undo ID`.
-  it('undo of a forged committed journal sets no setuid/setgid bit and leaves root\'s file alone', () => {
+  it("undo of a forged committed journal sets no setuid/setgid bit and leaves root's file alone", () => {
     const w = world();
     const real = realJournal(w);
     const bait = setuidBait(w);
@@ -167,7 +194,10 @@ describe.skipIf(!IS_ROOT)(`forged journals (${NOT_ROOT})`, () => {
     const w = world();
     qemuImgAs(w.attacker, w.att, ['create', '-q', '-f', 'qcow2', 'img.qcow2', '1M']);
     const x = watch(w);
-    const r = tracedDiskchain(['relabel', '--driver', 'dac', ...ownerArgs(w.bob), '--allow-root', w.att, path.join(w.att, 'img.qcow2')], stateEnv(w));
+    const r = tracedDiskchain(
+      ['relabel', '--driver', 'dac', ...ownerArgs(w.bob), '--allow-root', w.att, path.join(w.att, 'img.qcow2')],
+      stateEnv(w),
+    );
     expect(r.status, r.stderr).toBe(0);
     const journals = fs.readdirSync(w.state).filter((n) => n.endsWith('.jsonl'));
     expect(journals).toHaveLength(1);

@@ -49,8 +49,18 @@ if (job.imageOwner === 'caller') fs.chownSync(img, job.uid, job.gid);
 const watched = ['/var/lib/libvirt', LIBVIRT_IMAGES_DIR, priv, img];
 const caller = { uid: job.uid, state: job.state };
 const relabelTo = (id: number) => ({
-  verb: 'plan', action: 'relabel', tops: [img],
-  profile: { drivers: ['dac'], user: `+${id}`, group: `+${id === job.uid ? job.gid : id}`, readonly: false, shareable: false, allowRoots: [], openedFolders: [] },
+  verb: 'plan',
+  action: 'relabel',
+  tops: [img],
+  profile: {
+    drivers: ['dac'],
+    user: `+${id}`,
+    group: `+${id === job.uid ? job.gid : id}`,
+    readonly: false,
+    shareable: false,
+    allowRoots: [],
+    openedFolders: [],
+  },
 });
 
 const before = snapshot(watched);

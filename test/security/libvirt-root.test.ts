@@ -31,9 +31,22 @@ exec "$@"`;
 /** libvirt-root-run.ts in a fresh private mount namespace, for the attacker's uid. */
 function runInNamespace(w: World, imageOwner: Job['imageOwner'], relabel: boolean): Outcome {
   const job: Job = { uid: w.attacker.uid, gid: w.attacker.gid, qemu: QEMU, state: w.state, imageOwner, relabel };
-  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', NAMESPACE_SETUP, 'sh',
-    process.execPath, ...nodeArgsFor(path.join(import.meta.dirname, 'libvirt-root-run.ts')), JSON.stringify(job)],
-  { encoding: 'utf8', timeout: 150_000, maxBuffer: 64 << 20, env: { ...process.env, QEMU: String(QEMU) } });
+  const r = spawnSync(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      NAMESPACE_SETUP,
+      'sh',
+      process.execPath,
+      ...nodeArgsFor(path.join(import.meta.dirname, 'libvirt-root-run.ts')),
+      JSON.stringify(job),
+    ],
+    { encoding: 'utf8', timeout: 150_000, maxBuffer: 64 << 20, env: { ...process.env, QEMU: String(QEMU) } },
+  );
   if (r.status !== 0) throw new Error(`libvirt-root-run.ts failed (${r.status ?? r.signal}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Outcome;
 }
@@ -41,7 +54,7 @@ function runInNamespace(w: World, imageOwner: Job['imageOwner'], relabel: boolea
 const THROUGH_PKEXEC = /through pkexec/;
 
 describe.skipIf(!IS_ROOT)(`R1 root's image in libvirt's folder, through pkexec (${NOT_ROOT})`, () => {
-  it('the caller gets neither root\'s image nor an ACL entry on root\'s folder; the qemu user may get the image', () => {
+  it("the caller gets neither root's image nor an ACL entry on root's folder; the qemu user may get the image", () => {
     const out = runInNamespace(world(), 'root', true);
     const relabel = out.relabel!;
     const control = out.control!;
@@ -63,7 +76,7 @@ describe.skipIf(!IS_ROOT)(`R1 root's image in libvirt's folder, through pkexec (
 
   // The image needs no new owner here (root copied the caller's image in): the access fix is
   // only the ACL entry that would let the caller into root's 0700 folder.
-  it('the caller\'s own image in root\'s folder: the access fix adds no ACL entry to root\'s folder', () => {
+  it("the caller's own image in root's folder: the access fix adds no ACL entry to root's folder", () => {
     const out = runInNamespace(world(), 'caller', false);
     expect(refusalText(out.accessFix.asRoot)).toBeNull();
     expect(out.accessFix.asRoot.result.access.folders.map((f: { path: string }) => f.path)).toEqual([out.priv]);

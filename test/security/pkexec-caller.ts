@@ -27,10 +27,10 @@ export async function askAsCaller(caller: Caller, request: Record<string, unknow
   const root = await tracedHelper([line], { DISKCHAIN_STATE_DIR: caller.state });
   const asRoot = root.answers[0];
   if (!asRoot?.ok) throw new Error(`root's own ${String(request.verb)} failed: ${JSON.stringify(asRoot)} ${root.stderr}`);
-  const { answers, stderr, trace } = await tracedHelper(
-    [line, JSON.stringify({ id: 2, verb: 'apply', plan: asRoot.result })],
-    { DISKCHAIN_STATE_DIR: caller.state, PKEXEC_UID: String(caller.uid) },
-  );
+  const { answers, stderr, trace } = await tracedHelper([line, JSON.stringify({ id: 2, verb: 'apply', plan: asRoot.result })], {
+    DISKCHAIN_STATE_DIR: caller.state,
+    PKEXEC_UID: String(caller.uid),
+  });
   if (answers.length !== 2) throw new Error(`the helper answered ${answers.length} of 2 requests: ${stderr}`);
   return { asRoot, planned: answers[0], applied: answers[1], trace };
 }

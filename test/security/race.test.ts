@@ -10,8 +10,20 @@ import { describe, expect, it } from 'vitest';
 import type { VmProfile } from '../../shared/plan.js';
 import { PREFIX, xattr } from '../support/chain.js';
 import {
-  IS_ROOT, NOT_ROOT, asUser, expectNoDeviceOpened, expectUntouched, qemuImgAs, startSwapRacer, stateEnv, symlinkAs,
-  tracedScript, useWorld, watch, type RaceMode, type World,
+  IS_ROOT,
+  NOT_ROOT,
+  asUser,
+  expectNoDeviceOpened,
+  expectUntouched,
+  qemuImgAs,
+  startSwapRacer,
+  stateEnv,
+  symlinkAs,
+  tracedScript,
+  useWorld,
+  watch,
+  type RaceMode,
+  type World,
 } from './support.js';
 
 const world = useWorld();
@@ -117,12 +129,15 @@ const MODES: RaceMode[] = ['tight', 'paced'];
 /** The folder the chain is in, swapped for: a link to /dev (its `zero` is /dev/zero then), or decoys. */
 const FOLDER_DECOYS: [string, (w: World) => void][] = [
   ['a link to /dev', (w) => symlinkAs(w.attacker, '/dev', path.join(w.att, 'e'))],
-  ['a folder of links to /dev/zero and root\'s file', (w) => {
-    const e = path.join(w.att, 'e');
-    asUser(w.attacker, 'mkdir', [e]);
-    symlinkAs(w.attacker, '/dev/zero', path.join(e, 'top.qcow2'));
-    symlinkAs(w.attacker, w.victimSecret, path.join(e, 'zero'));
-  }],
+  [
+    "a folder of links to /dev/zero and root's file",
+    (w) => {
+      const e = path.join(w.att, 'e');
+      asUser(w.attacker, 'mkdir', [e]);
+      symlinkAs(w.attacker, '/dev/zero', path.join(e, 'top.qcow2'));
+      symlinkAs(w.attacker, w.victimSecret, path.join(e, 'zero'));
+    },
+  ],
 ];
 
 /** The top image itself, swapped for a name of root's file. */
@@ -142,19 +157,37 @@ describe.skipIf(!IS_ROOT)(`racing root with renameat2 exchanges (${NOT_ROOT})`, 
       decoy(w);
       const ino = { top: fs.statSync(chain.top).ino, base: fs.statSync(chain.base).ino };
       const out = await race(w, chain.top, path.join(w.att, 'd'), path.join(w.att, 'e'), mode);
-      expect(out.changedPaths.filter((p) => p !== chain.top && p !== chain.base), out.messages.join('\n')).toEqual([]);
+      expect(
+        out.changedPaths.filter((p) => p !== chain.top && p !== chain.base),
+        out.messages.join('\n'),
+      ).toEqual([]);
       // Wherever the racer left the real folder, its files are whole.
       const dirs = ['d', 'e'].map((n) => path.join(w.att, n));
-      expectConsistent([
-        { path: byInode(ino.top, dirs.map((d) => path.join(d, 'top.qcow2'))), top: true },
-        { path: byInode(ino.base, dirs.map((d) => path.join(d, 'zero'))), top: false },
-      ], w.attacker);
+      expectConsistent(
+        [
+          {
+            path: byInode(
+              ino.top,
+              dirs.map((d) => path.join(d, 'top.qcow2')),
+            ),
+            top: true,
+          },
+          {
+            path: byInode(
+              ino.base,
+              dirs.map((d) => path.join(d, 'zero')),
+            ),
+            top: false,
+          },
+        ],
+        w.attacker,
+      );
     },
   );
 
   // FINDING 4: the top image itself exchanged with a symlink or a hard link to root's file.
   it.each(TOP_DECOYS.flatMap(([what, make]) => MODES.map((mode) => [what, mode, make] as const)))(
-    'att/c/top.qcow2 swapped with %s to root\'s file (%s): the victim unchanged, the chain consistent',
+    "att/c/top.qcow2 swapped with %s to root's file (%s): the victim unchanged, the chain consistent",
     async (_, mode, makeDecoy) => {
       const w = world();
       const chain = chainIn(w, 'c');
@@ -162,11 +195,17 @@ describe.skipIf(!IS_ROOT)(`racing root with renameat2 exchanges (${NOT_ROOT})`, 
       makeDecoy(w, decoy);
       const ino = { top: fs.statSync(chain.top).ino, base: fs.statSync(chain.base).ino };
       const out = await race(w, chain.top, chain.top, decoy, mode);
-      expect(out.changedPaths.filter((p) => p !== chain.top && p !== chain.base), out.messages.join('\n')).toEqual([]);
-      expectConsistent([
-        { path: byInode(ino.top, [chain.top, decoy]), top: true },
-        { path: chain.base, top: false },
-      ], w.attacker);
+      expect(
+        out.changedPaths.filter((p) => p !== chain.top && p !== chain.base),
+        out.messages.join('\n'),
+      ).toEqual([]);
+      expectConsistent(
+        [
+          { path: byInode(ino.top, [chain.top, decoy]), top: true },
+          { path: chain.base, top: false },
+        ],
+        w.attacker,
+      );
     },
   );
 });

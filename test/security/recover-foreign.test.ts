@@ -18,12 +18,15 @@ const VM = 107;
 
 /** Root's journal folder, name → content; but the lock, which the killed run left for anyone to clear. */
 function journalFiles(dir: string): Record<string, string> {
-  const names = fs.readdirSync(dir).filter((n) => n !== 'lock').sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((n) => n !== 'lock')
+    .sort();
   return Object.fromEntries(names.map((n) => [n, fs.readFileSync(path.join(dir, n), 'utf8')]));
 }
 
 describe.skipIf(!IS_ROOT)(`R3 recover by another user (${NOT_ROOT})`, () => {
-  it('a pkexec caller\'s recover leaves root\'s interrupted run alone; root\'s own recover puts the files back', async () => {
+  it("a pkexec caller's recover leaves root's interrupted run alone; root's own recover puts the files back", async () => {
     const w = world();
     const vms = path.join(w.base, 'rootvms');
     fs.mkdirSync(vms, { mode: 0o755 });
@@ -36,8 +39,10 @@ describe.skipIf(!IS_ROOT)(`R3 recover by another user (${NOT_ROOT})`, () => {
     const profile: VmProfile = { drivers: ['dac'], user: `+${VM}`, group: `+${VM}`, readonly: false, shareable: false, allowRoots: [vms] };
     const planned = await tracedHelper([JSON.stringify({ id: 1, verb: 'plan', action: 'relabel', tops: [top], profile })], stateEnv(w));
     expect(refusalText(planned.answers[0])).toBeNull();
-    const killed = await tracedHelper([JSON.stringify({ id: 2, verb: 'apply', plan: planned.answers[0].result })],
-      { ...stateEnv(w), DISKCHAIN_TEST_KILL_AT: '1:0' });
+    const killed = await tracedHelper([JSON.stringify({ id: 2, verb: 'apply', plan: planned.answers[0].result })], {
+      ...stateEnv(w),
+      DISKCHAIN_TEST_KILL_AT: '1:0',
+    });
     expect(killed.answers, 'the run was not killed').toEqual([]);
     const half = snapshot([top, base]);
     expect(half[top]).toMatchObject({ uid: VM, gid: VM });
@@ -46,7 +51,10 @@ describe.skipIf(!IS_ROOT)(`R3 recover by another user (${NOT_ROOT})`, () => {
     // The attacker, through pkexec: refused, saying whose run it is; nothing changes.
     const x = watch(w);
     const journals = journalFiles(w.state);
-    const attacker = await tracedHelper([JSON.stringify({ id: 3, verb: 'recover' })], { ...stateEnv(w), PKEXEC_UID: String(w.attacker.uid) });
+    const attacker = await tracedHelper([JSON.stringify({ id: 3, verb: 'recover' })], {
+      ...stateEnv(w),
+      PKEXEC_UID: String(w.attacker.uid),
+    });
     expect(attacker.answers[0]?.result?.recovered, JSON.stringify(attacker.answers)).toEqual([]);
     expect(refusalText(attacker.answers[0]) ?? 'accepted').toMatch(/made for uid 0; only that user or root may/);
     expectUntouched(x);

@@ -11,8 +11,17 @@ import type { VmProfile } from '../../shared/plan.js';
 import { snapshot } from '../support/chain.js';
 import { askAsCaller, refusalText } from './pkexec-caller.js';
 import {
-  IS_ROOT, NOT_ROOT, asUser, expectNoDeviceOpened, expectUntouched, qemuImgAs, startSwapRacer, symlinkAs,
-  tracedHelper, useWorld, watch,
+  IS_ROOT,
+  NOT_ROOT,
+  asUser,
+  expectNoDeviceOpened,
+  expectUntouched,
+  qemuImgAs,
+  startSwapRacer,
+  symlinkAs,
+  tracedHelper,
+  useWorld,
+  watch,
 } from './support.js';
 
 const world = useWorld();
@@ -28,7 +37,9 @@ function profileFor(allowRoots: string[], owner: string): VmProfile {
 
 /** Every file state a plan answer shows for `file` (restore shows the backing file as it is). */
 function statesOf(answer: any, file: string): { mode: number }[] {
-  return (answer?.result?.entries ?? []).filter((e: { path: string }) => e.path === file).flatMap((e: { before: { mode: number }; after: { mode: number } }) => [e.before, e.after]);
+  return (answer?.result?.entries ?? [])
+    .filter((e: { path: string }) => e.path === file)
+    .flatMap((e: { before: { mode: number }; after: { mode: number } }) => [e.before, e.after]);
 }
 
 describe.skipIf(!IS_ROOT)(`R2 a restore plan racing a folder with a link to /dev (${NOT_ROOT})`, () => {
@@ -64,7 +75,10 @@ describe.skipIf(!IS_ROOT)(`R2 a restore plan racing a folder with a link to /dev
     let run;
     let swaps;
     try {
-      run = await tracedHelper(Array.from({ length: REQUESTS }, () => restore), env);
+      run = await tracedHelper(
+        Array.from({ length: REQUESTS }, () => restore),
+        env,
+      );
       ({ swaps } = await racer.stop());
     } finally {
       racer.kill();
@@ -81,6 +95,9 @@ describe.skipIf(!IS_ROOT)(`R2 a restore plan racing a folder with a link to /dev
     const devices = run.answers.flatMap((a) => statesOf(a, backing).filter((s) => (s.mode & 0o170000) !== REGULAR));
     expect(devices, 'the backing file shown as something else').toEqual([]);
     const why = run.answers.map(refusalText).filter((t): t is string => t !== null);
-    expect(why.filter((t) => !/symbolic link|does not exist|not a regular file|outside the allowed folders|cannot be/.test(t)), 'refusals that do not say why').toEqual([]);
+    expect(
+      why.filter((t) => !/symbolic link|does not exist|not a regular file|outside the allowed folders|cannot be/.test(t)),
+      'refusals that do not say why',
+    ).toEqual([]);
   }, 240_000);
 });

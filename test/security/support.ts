@@ -53,7 +53,12 @@ function becomeArgs(u: TestUser): string[] {
 
 /** Run a command as `u` (the attacker making files, links and images); throws on failure. */
 export function asUser(u: TestUser, cmd: string, args: string[], input?: string): string {
-  const r = spawnSync('setpriv', [...becomeArgs(u), cmd, ...args], { encoding: 'utf8', cwd: '/', input, env: { PATH: '/usr/bin:/bin', LANG: 'C' } });
+  const r = spawnSync('setpriv', [...becomeArgs(u), cmd, ...args], {
+    encoding: 'utf8',
+    cwd: '/',
+    input,
+    env: { PATH: '/usr/bin:/bin', LANG: 'C' },
+  });
   if (r.status !== 0) throw new Error(`as ${u.name}: ${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
   return r.stdout;
 }
@@ -152,7 +157,11 @@ export function removeWorld(w: World | undefined): void {
 export function mountsUnder(dir: string): string[] {
   const text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
   const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return text.split('\n').filter(Boolean).map((l) => unescape(l.split(' ')[4]!)).filter((m) => m === dir || m.startsWith(dir + '/'));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => unescape(l.split(' ')[4]!))
+    .filter((m) => m === dir || m.startsWith(dir + '/'));
 }
 
 const MAX_WATCHED = 2000;
@@ -299,7 +308,10 @@ export function tracedScript(script: string, args: string[], env: NodeJS.Process
  * The helper (as root, with the environment pkexec gives it) under strace: send request lines,
  * close its input, collect one JSON answer per line.
  */
-export async function tracedHelper(lines: string[], env: NodeJS.ProcessEnv): Promise<{ answers: any[]; stderr: string; trace: TraceReport }> {
+export async function tracedHelper(
+  lines: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ answers: any[]; stderr: string; trace: TraceReport }> {
   const out = traceFile();
   try {
     const child = spawn('strace', [...straceArgs(out), process.execPath, ...nodeArgsFor(HELPER_SOURCE)], {
@@ -308,12 +320,20 @@ export async function tracedHelper(lines: string[], env: NodeJS.ProcessEnv): Pro
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     for (const l of lines) child.stdin.write(l + '\n');
     child.stdin.end();
     await new Promise((resolve) => child.on('exit', resolve));
-    const answers = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const answers = stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     return { answers, stderr, trace: readTrace(out) };
   } finally {
     fs.rmSync(out, { force: true });
@@ -366,8 +386,12 @@ export async function startSwapRacer(u: TestUser, a: string, b: string, mode: Ra
   });
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
   // 'close', not 'exit': the counts may still be in the pipe when the process is gone.
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   await new Promise<void>((resolve, reject) => {

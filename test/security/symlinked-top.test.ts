@@ -5,8 +5,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  IS_ROOT, NOT_ROOT, expectNoDeviceOpened, expectUntouched, ownerArgs, stateEnv, symlinkAs, tracedDiskchain,
-  tracedScript, useWorld, watch,
+  IS_ROOT,
+  NOT_ROOT,
+  expectNoDeviceOpened,
+  expectUntouched,
+  ownerArgs,
+  stateEnv,
+  symlinkAs,
+  tracedDiskchain,
+  tracedScript,
+  useWorld,
+  watch,
 } from './support.js';
 
 const world = useWorld();
@@ -29,9 +38,12 @@ describe.skipIf(!IS_ROOT)(`symlinked top and executable files (${NOT_ROOT})`, ()
   });
 
   // FINDING 1: the same link through check-access --fix (folder ACLs and the file's owner).
-  it('check-access --fix on links to root\'s and bob\'s files adds no ACL and changes nothing', () => {
+  it("check-access --fix on links to root's and bob's files adds no ACL and changes nothing", () => {
     const w = world();
-    const links = [[path.join(w.att, 'LINK'), w.victimSecret], [path.join(w.att, 'LINK2'), w.bobSecret]] as const;
+    const links = [
+      [path.join(w.att, 'LINK'), w.victimSecret],
+      [path.join(w.att, 'LINK2'), w.bobSecret],
+    ] as const;
     for (const [link, target] of links) symlinkAs(w.attacker, target, link);
     const x = watch(w);
     for (const [link] of links) {
@@ -94,13 +106,27 @@ describe.skipIf(!IS_ROOT)(`symlinked top and executable files (${NOT_ROOT})`, ()
     ] as const;
     for (const [link, target] of links) symlinkAs(w.attacker, target, link);
     const x = watch(w);
-    const profile = { drivers: ['dac'], user: `+${w.attacker.uid}`, group: `+${w.attacker.gid}`, readonly: false, shareable: false, allowRoots: [] };
-    const r = tracedScript('inproc.ts', [JSON.stringify({ job: 'open-folder', folder: w.att, profile, tops: links.map(([l]) => l) })], stateEnv(w));
+    const profile = {
+      drivers: ['dac'],
+      user: `+${w.attacker.uid}`,
+      group: `+${w.attacker.gid}`,
+      readonly: false,
+      shareable: false,
+      allowRoots: [],
+    };
+    const r = tracedScript(
+      'inproc.ts',
+      [JSON.stringify({ job: 'open-folder', folder: w.att, profile, tops: links.map(([l]) => l) })],
+      stateEnv(w),
+    );
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.bugs).toEqual([]);
     const attReal = fs.realpathSync(w.att);
-    expect(out.changedPaths.filter((p: string) => !p.startsWith(attReal + '/')), out.messages.join('\n')).toEqual([]);
+    expect(
+      out.changedPaths.filter((p: string) => !p.startsWith(attReal + '/')),
+      out.messages.join('\n'),
+    ).toEqual([]);
     expectUntouched(x);
     expectNoDeviceOpened(r.trace);
   });

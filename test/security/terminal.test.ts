@@ -6,8 +6,17 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { patchFile } from '../support/qemu.js';
 import {
-  IS_ROOT, NOT_ROOT, RAW_CONTROL, expectNoDeviceOpened, expectUntouched, ownerArgs, qemuImgAs, stateEnv,
-  tracedDiskchain, useWorld, watch,
+  IS_ROOT,
+  NOT_ROOT,
+  RAW_CONTROL,
+  expectNoDeviceOpened,
+  expectUntouched,
+  ownerArgs,
+  qemuImgAs,
+  stateEnv,
+  tracedDiskchain,
+  useWorld,
+  watch,
 } from './support.js';
 
 const world = useWorld();
@@ -26,7 +35,10 @@ describe.skipIf(!IS_ROOT)(`terminal injection through names (${NOT_ROOT})`, () =
     const img = path.join(w.att, 'x.qcow2');
     patchFile(img, fs.readFileSync(img).indexOf(placeholder), evilBytes);
     const x = watch(w, [img]);
-    const r = tracedDiskchain(['relabel', '--dry-run', '--driver', 'dac', ...ownerArgs(w.attacker), '--allow-root', w.att, img], stateEnv(w));
+    const r = tracedDiskchain(
+      ['relabel', '--dry-run', '--driver', 'dac', ...ownerArgs(w.attacker), '--allow-root', w.att, img],
+      stateEnv(w),
+    );
     const output = r.stdout + r.stderr;
     expect(output).toContain('refused');
     // As code points, so that a failure report does not itself drive the terminal.

@@ -13,8 +13,22 @@ import { describe, expect, it } from 'vitest';
 import type { VmProfile } from '../../shared/plan.js';
 import type { Tries } from './top-parent-link-run.js';
 import {
-  IS_ROOT, NOT_ROOT, asUser, expectNoDeviceOpened, expectUntouched, ownerArgs, qemuImgAs, startSwapRacer, stateEnv,
-  symlinkAs, tracedDiskchain, tracedScript, useWorld, watch, writeAs, type World,
+  IS_ROOT,
+  NOT_ROOT,
+  asUser,
+  expectNoDeviceOpened,
+  expectUntouched,
+  ownerArgs,
+  qemuImgAs,
+  startSwapRacer,
+  stateEnv,
+  symlinkAs,
+  tracedDiskchain,
+  tracedScript,
+  useWorld,
+  watch,
+  writeAs,
+  type World,
 } from './support.js';
 
 const world = useWorld();
@@ -43,18 +57,26 @@ function linkedTop(w: World, naming: Naming): string {
 /** What root asks, for the attacker as the VM's user, with only the attacker's folder allowed. */
 const REQUESTS: Record<string, (w: World, top: string) => Record<string, unknown>> = {
   'check-access --fix': (w, top) => ({
-    verb: 'access-plan', path: top, profile: { user: `+${w.attacker.uid}`, group: `+${w.attacker.gid}`, allowRoots: [w.att] },
+    verb: 'access-plan',
+    path: top,
+    profile: { user: `+${w.attacker.uid}`, group: `+${w.attacker.gid}`, allowRoots: [w.att] },
   }),
   relabel: (w, top) => {
     const profile: VmProfile = {
-      drivers: ['dac'], user: `+${w.attacker.uid}`, group: `+${w.attacker.gid}`, readonly: false, shareable: false, allowRoots: [w.att],
+      drivers: ['dac'],
+      user: `+${w.attacker.uid}`,
+      group: `+${w.attacker.gid}`,
+      readonly: false,
+      shareable: false,
+      allowRoots: [w.att],
     };
     return { verb: 'plan', action: 'relabel', tops: [top], profile };
   },
 };
 
 /** Why a preview or an apply may be refused while the folder flips (the chain or a folder is not what it was). */
-const REASONS = /outside the allowed folders|symbolic link|does not exist|part of the chain|in the preview|changed since the preview|now reached as|ENOENT|ELOOP/;
+const REASONS =
+  /outside the allowed folders|symbolic link|does not exist|part of the chain|in the preview|changed since the preview|now reached as|ENOENT|ELOOP/;
 
 describe.skipIf(!IS_ROOT)(`R4 top whose folder is an attacker link (${NOT_ROOT})`, () => {
   it.each(Object.keys(REQUESTS).flatMap((what) => (['absolute', 'relative'] as Naming[]).map((n) => [what, n] as const)))(
@@ -84,9 +106,15 @@ describe.skipIf(!IS_ROOT)(`R4 top whose folder is an attacker link (${NOT_ROOT})
       // The review's root cause: the victim's folder counted as allowed. An apply needs that twice
       // in a row, a preview once: it shows here long before a file changes.
       expect(outside(out.roots), 'folders a preview counted as allowed').toEqual([]);
-      expect(out.messages.filter((m) => !REASONS.test(m)), 'refusals that do not say why').toEqual([]);
+      expect(
+        out.messages.filter((m) => !REASONS.test(m)),
+        'refusals that do not say why',
+      ).toEqual([]);
       if (naming === 'absolute') {
-        expect(out.messages.some((m) => m.includes(w.victimSecret) && /outside the allowed folders/.test(m)), out.messages.join('\n')).toBe(true);
+        expect(
+          out.messages.some((m) => m.includes(w.victimSecret) && /outside the allowed folders/.test(m)),
+          out.messages.join('\n'),
+        ).toBe(true);
       }
     },
     60_000,
@@ -94,7 +122,7 @@ describe.skipIf(!IS_ROOT)(`R4 top whose folder is an attacker link (${NOT_ROOT})
 
   // No race: att/d points at the victim's folder, where no top.qcow2 is. Nothing there is the
   // attacker's to open up; the top cannot be found, so nothing may be fixed for it.
-  it('root\'s CLI on att/d/top.qcow2 with att/d → victim (no top there): refused, the victim unchanged', () => {
+  it("root's CLI on att/d/top.qcow2 with att/d → victim (no top there): refused, the victim unchanged", () => {
     const w = world();
     symlinkAs(w.attacker, w.victim, path.join(w.att, 'd'));
     const top = path.join(w.att, 'd/top.qcow2');

@@ -4,8 +4,17 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  IS_ROOT, NOT_ROOT, expectNoDeviceOpened, expectUntouched, ownerArgs, stateEnv, tracedDiskchain, useWorld, watch,
-  writeAs, type World,
+  IS_ROOT,
+  NOT_ROOT,
+  expectNoDeviceOpened,
+  expectUntouched,
+  ownerArgs,
+  stateEnv,
+  tracedDiskchain,
+  useWorld,
+  watch,
+  writeAs,
+  type World,
 } from './support.js';
 
 const world = useWorld();
@@ -33,7 +42,7 @@ describe.skipIf(!IS_ROOT)(`vmdk extents outside the allowed folder (${NOT_ROOT})
   it.each([
     ['absolute', (w: World) => w.victimSecret],
     ['relative', (w: World) => path.relative(w.att, w.victimSecret)],
-  ])('relabel of a descriptor whose extent is root\'s file (%s name) is refused, naming the extent', (_, name) => {
+  ])("relabel of a descriptor whose extent is root's file (%s name) is refused, naming the extent", (_, name) => {
     const w = world();
     const vmdk = path.join(w.att, 'd.vmdk');
     writeAs(w.attacker, vmdk, descriptor(name(w)));

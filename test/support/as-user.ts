@@ -14,7 +14,21 @@ export interface OpenResult {
  */
 export function openAs(files: { path: string; write: boolean }[], groups: number[] = [], uid = 107, gid = 107): OpenResult[] {
   const script = `const fs=require('fs');process.stdout.write(JSON.stringify(JSON.parse(process.argv[1]).map(({path,write})=>{try{fs.closeSync(fs.openSync(path,write?'r+':'r'));return{path,ok:true}}catch(e){return{path,ok:false,code:e.code}}})))`;
-  const r = spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(gid), groups.length ? `--groups=${groups.join(',')}` : '--clear-groups', process.execPath, '-e', script, JSON.stringify(files)], { encoding: 'utf8' });
+  const r = spawnSync(
+    'setpriv',
+    [
+      '--reuid',
+      String(uid),
+      '--regid',
+      String(gid),
+      groups.length ? `--groups=${groups.join(',')}` : '--clear-groups',
+      process.execPath,
+      '-e',
+      script,
+      JSON.stringify(files),
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout);
 }

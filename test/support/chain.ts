@@ -45,7 +45,19 @@ export function makeChain(dir: string, opts: ChainOptions | string = {}, names?:
   const n = o.names === 'absolute' ? p : (x: string) => prefix + x;
   const ext = o.dataEverywhere ? '.data' : '.raw';
   qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-o', `data_file=${n('base' + ext)}`, n('base.qcow2'), o.size ?? '1M');
-  qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', n('base.qcow2'), ...(o.dataEverywhere ? ['-o', `data_file=${n('mid.data')}`] : []), n('mid.qcow2'));
+  qemuImg(
+    dir,
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-F',
+    'qcow2',
+    '-b',
+    n('base.qcow2'),
+    ...(o.dataEverywhere ? ['-o', `data_file=${n('mid.data')}`] : []),
+    n('mid.qcow2'),
+  );
   qemuImg(dir, 'create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', n('mid.qcow2'), '-o', `data_file=${n('top' + ext)}`, n('top.qcow2'));
   const c = { dir, top: p('top.qcow2'), topData: p('top' + ext), mid: p('mid.qcow2'), base: p('base.qcow2'), baseData: p('base' + ext) };
   if (!o.dataEverywhere) return { ...c, all: [c.top, c.topData, c.mid, c.base, c.baseData] };

@@ -15,7 +15,7 @@ import { stateDir } from '../support/state.js';
 /** Open `file` as uid/gid 107 with no other groups (read-write or read-only); the errno code or 'ok'. */
 function openAsVm(file: string, write: boolean): string {
   const [r] = openAs([{ path: file, write }]);
-  return r!.ok ? 'ok' : r!.code ?? 'failed';
+  return r!.ok ? 'ok' : (r!.code ?? 'failed');
 }
 
 describe('a libvirt domain in the UI', () => {
@@ -81,15 +81,19 @@ describe('a libvirt domain in the UI', () => {
 
     const vda = page.locator('[data-testid="domain-disk"][data-target="vda"]');
     await expect.poll(() => vda.getAttribute('data-differences')).not.toBe('0');
-    const codes = await vda.getByTestId('difference').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-code')}@${e.textContent}`));
+    const codes = await vda
+      .getByTestId('difference')
+      .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-code')}@${e.textContent}`));
     expect(codes.some((c) => c.startsWith('path-differs@') && c.includes('level 2'))).toBe(true);
     expect(codes.some((c) => c.startsWith('data-file-missing@') && c.includes('level 2'))).toBe(true);
     // Levels 0 and 1 agree; level 2 is flagged.
     const rows = vda.getByTestId('compare-row');
     expect(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-differs')))).toEqual(['false', 'false', 'true']);
 
-    const value = (f: string) => page.locator(`[data-testid="domain-profile"] [data-field="${f}"] [data-testid="profile-value"]`).textContent();
-    const source = (f: string) => page.locator(`[data-testid="domain-profile"] [data-field="${f}"] [data-testid="profile-source"]`).textContent();
+    const value = (f: string) =>
+      page.locator(`[data-testid="domain-profile"] [data-field="${f}"] [data-testid="profile-value"]`).textContent();
+    const source = (f: string) =>
+      page.locator(`[data-testid="domain-profile"] [data-field="${f}"] [data-testid="profile-source"]`).textContent();
     expect(await value('user')).toBe('+300');
     expect(await source('user')).toContain("<seclabel model='dac'");
     expect(await value('dynamic_ownership')).toBe('yes');
@@ -138,7 +142,9 @@ describe('a libvirt domain in the UI', () => {
     await page.getByTestId('relabel-group').fill('+107');
     // The report for the user typed, not the one the form started with (the host's qemu account, if any).
     await page.locator('[data-testid="access-report"][data-ok="false"][data-uid="107"]').waitFor({ timeout: 20_000 });
-    const kinds = await page.getByTestId('blocker').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind')} ${e.getAttribute('data-path')}`));
+    const kinds = await page
+      .getByTestId('blocker')
+      .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind')} ${e.getAttribute('data-path')}`));
     expect(kinds, JSON.stringify(kinds)).toContain(`search ${path.join(tmp.dir, 'locked')}`);
     const folderRows = page.locator('[data-testid="plan-row"][data-role="folder"]');
     expect(await folderRows.count()).toBeGreaterThan(0);
@@ -188,9 +194,15 @@ describe('a libvirt domain in the UI', () => {
     expect(xml!.trim().endsWith('</disk>')).toBe(true);
     await page.getByTestId('export-blockdev').click();
     await expect.poll(() => page.getByTestId('export-text').textContent()).toContain('-blockdev');
-    const nodes = (await page.getByTestId('export-text').textContent())!
-      .split(' \\\n')
-      .map((a) => JSON.parse(a.trim().replace(/^-blockdev '/, '').replace(/'$/, '')) as Record<string, unknown>);
+    const nodes = (await page.getByTestId('export-text').textContent())!.split(' \\\n').map(
+      (a) =>
+        JSON.parse(
+          a
+            .trim()
+            .replace(/^-blockdev '/, '')
+            .replace(/'$/, ''),
+        ) as Record<string, unknown>,
+    );
     expect(nodes.filter((n) => n['data-file'])).toHaveLength(3);
     expect(nodes.some((n) => n.filename === chain.midData)).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'domain-04-export.png') });

@@ -13,8 +13,12 @@ function electronSetup(): { bin: string; main: string } | { why: string } {
   const pkg = path.join(ROOT, 'node_modules/electron');
   const rel = fs.existsSync(path.join(pkg, 'path.txt')) ? fs.readFileSync(path.join(pkg, 'path.txt'), 'utf8').trim() : null;
   const bin = rel ? path.join(process.env.ELECTRON_OVERRIDE_DIST_PATH || path.join(pkg, 'dist'), rel) : null;
-  if (!bin || !fs.existsSync(bin)) return { why: 'Electron runtime not installed (node_modules/electron/dist is missing); the UI is tested through serve in flow.test.ts' };
-  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return { why: 'no display (DISPLAY/WAYLAND_DISPLAY unset) for Electron' };
+  if (!bin || !fs.existsSync(bin))
+    return {
+      why: 'Electron runtime not installed (node_modules/electron/dist is missing); the UI is tested through serve in flow.test.ts',
+    };
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY)
+    return { why: 'no display (DISPLAY/WAYLAND_DISPLAY unset) for Electron' };
   const main = path.join(ROOT, 'dist/electron/main.js');
   for (const f of [main, path.join(ROOT, 'dist/electron/preload.cjs'), path.join(ROOT, 'dist/renderer/index.html')]) {
     if (!fs.existsSync(f)) return { why: `${path.relative(ROOT, f)} is not built (npm run build)` };

@@ -7,7 +7,20 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_LABEL } from '../../shared/plan.js';
 import { qemuImg, tempDir } from '../support/qemu.js';
-import { SHOTS, launchChromium, makeChain, owner, rendererDir, selinux, setXattr, snapshot, startServe, xattr, type Chain, type ServeProcess } from './helpers.js';
+import {
+  SHOTS,
+  launchChromium,
+  makeChain,
+  owner,
+  rendererDir,
+  selinux,
+  setXattr,
+  snapshot,
+  startServe,
+  xattr,
+  type Chain,
+  type ServeProcess,
+} from './helpers.js';
 import { stateDir } from '../support/state.js';
 
 const ORIGINAL_LABEL = 'system_u:object_r:virt_image_t:s0';
@@ -61,7 +74,11 @@ describe('the UI, served to chromium', () => {
     });
     page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
     await page.addInitScript(() =>
-      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`)),
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(
+          `CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`,
+        ),
+      ),
     );
   });
 
@@ -166,7 +183,9 @@ describe('the UI, served to chromium', () => {
     await page.getByTestId('relabel-driver').selectOption('selinux');
     await page.getByTestId('relabel-label').fill(VM_LABEL);
     await preview();
-    expect(await page.locator(`[data-testid="plan-row"][data-path="${chain.top}"]`).textContent()).toContain(`${ORIGINAL_LABEL} → ${VM_LABEL}`);
+    expect(await page.locator(`[data-testid="plan-row"][data-path="${chain.top}"]`).textContent()).toContain(
+      `${ORIGINAL_LABEL} → ${VM_LABEL}`,
+    );
     expect(await page.locator(`[data-testid="plan-row"][data-path="${chain.mid}"]`).textContent()).toContain(`→ ${CONTENT_LABEL}`);
     await shot('selinux-preview');
     await apply();
@@ -240,7 +259,9 @@ describe('the UI, served to chromium', () => {
     expect(await node(path.join(dir, 'vm1.qcow2')).getAttribute('data-role')).toBe('image');
     expect(await node(path.join(dir, 'vm2.qcow2')).getAttribute('data-role')).toBe('image');
     await page.locator(`[data-testid="disk-item"][data-path="${chain.top}"] button[aria-label^="close"]`).click();
-    await page.locator(`[data-testid="disk-item"][data-path="${path.join(tmp.dir, 'other-vm/vm.qcow2')}"] button[aria-label^="close"]`).click();
+    await page
+      .locator(`[data-testid="disk-item"][data-path="${path.join(tmp.dir, 'other-vm/vm.qcow2')}"] button[aria-label^="close"]`)
+      .click();
     await expect.poll(() => page.getByTestId('chain-node').count()).toBe(3);
     await shot('shared-base');
     await page.getByTestId('theme').click();
@@ -276,7 +297,10 @@ describe('the UI, served to chromium', () => {
         out.file = 'refused';
       }
       out.traversal = (await fetch(`/${token}/..%2f..%2f..%2fetc%2fpasswd`)).status;
-      out.otherPort = await fetch('http://127.0.0.1:1/').then(() => 'reached', () => 'refused');
+      out.otherPort = await fetch('http://127.0.0.1:1/').then(
+        () => 'reached',
+        () => 'refused',
+      );
       return out;
     }, serve.token);
     expect(r).toEqual({

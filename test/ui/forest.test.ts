@@ -25,10 +25,18 @@ describe('the forest of a scanned folder', () => {
   const nodes = () => page.getByTestId('forest-node');
   const count = (attr: string) => page.getByTestId('forest-count').getAttribute(attr).then(Number);
   const marked = async (mark: string) =>
-    (await page.locator(`[data-testid="forest-node"][data-mark="${mark}"]`).evaluateAll((els) => els.map((e) => e.getAttribute('data-path')!))).sort();
+    (
+      await page
+        .locator(`[data-testid="forest-node"][data-mark="${mark}"]`)
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-path')!))
+    ).sort();
   const status = async () => {
     const s = page.getByTestId('forest-status');
-    return { reads: Number(await s.getAttribute('data-reads')), updates: Number(await s.getAttribute('data-updates')), reread: (await s.getAttribute('data-reread'))!.split('\n').filter(Boolean) };
+    return {
+      reads: Number(await s.getAttribute('data-reads')),
+      updates: Number(await s.getAttribute('data-updates')),
+      reread: (await s.getAttribute('data-reread'))!.split('\n').filter(Boolean),
+    };
   };
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `forest-${name}.png`) });
 
@@ -77,8 +85,14 @@ describe('the forest of a scanned folder', () => {
     expect(await sum.getAttribute('data-orphans')).toBe('1');
     expect(await sum.getAttribute('data-broken')).toBe('1');
     const kinds: Record<string, string> = {
-      [p('baseA.qcow2')]: 'base', [p('a.raw')]: 'data', [p('vmA1.qcow2')]: 'image', [p('baseF.qcow2')]: 'base',
-      [p('orphan.raw')]: 'orphan', [`missing:${p('broken.qcow2')}`]: 'missing', [p('broken.qcow2')]: 'image', [`more:${p('baseF.qcow2')}`]: 'more',
+      [p('baseA.qcow2')]: 'base',
+      [p('a.raw')]: 'data',
+      [p('vmA1.qcow2')]: 'image',
+      [p('baseF.qcow2')]: 'base',
+      [p('orphan.raw')]: 'orphan',
+      [`missing:${p('broken.qcow2')}`]: 'missing',
+      [p('broken.qcow2')]: 'image',
+      [`more:${p('baseF.qcow2')}`]: 'more',
     };
     for (const [id, kind] of Object.entries(kinds)) expect(await node(id).getAttribute('data-kind'), id).toBe(kind);
     expect(await node(`more:${p('baseF.qcow2')}`).textContent()).toBe('+5 more');
@@ -216,7 +230,7 @@ describe('the forest of a scanned folder', () => {
     await page.getByTestId('theme').click();
   });
 
-  it('shows a scan\'s progress and Cancel really stops it (the 11,000-file bench pool)', async () => {
+  it("shows a scan's progress and Cancel really stops it (the 11,000-file bench pool)", async () => {
     const out = path.join(tmp.dir, 'bench');
     makeCorpus(out, { files: 11_000, deep: false });
     await page.getByTestId('open-path').fill(path.join(out, 'pool'));

@@ -46,15 +46,23 @@ export function rendererDir(): string {
   // A build of one's choosing (a development build, to read React's full errors).
   if (process.env.DISKCHAIN_TEST_RENDERER) return path.resolve(process.env.DISKCHAIN_TEST_RENDERER);
   const dist = path.join(ROOT, 'dist/renderer');
-  const sources = Math.max(newestMtime(path.join(ROOT, 'renderer')), newestMtime(path.join(ROOT, 'shared')), fs.statSync(path.join(ROOT, 'vite.config.ts')).mtimeMs);
+  const sources = Math.max(
+    newestMtime(path.join(ROOT, 'renderer')),
+    newestMtime(path.join(ROOT, 'shared')),
+    fs.statSync(path.join(ROOT, 'vite.config.ts')).mtimeMs,
+  );
   const fresh = (d: string) => fs.existsSync(path.join(d, 'index.html')) && fs.statSync(path.join(d, 'index.html')).mtimeMs >= sources;
   if (fresh(dist)) return dist;
   const own = path.join(ROOT, 'test-results/renderer');
   if (fresh(own)) return own;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', '--outDir', own, '--emptyOutDir'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn', '--outDir', own, '--emptyOutDir'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   return own;
 }
 
@@ -119,7 +127,10 @@ export function owner(file: string): string {
 
 export function xattr(file: string, name: string): string | null {
   try {
-    return execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', name, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).replace(/\0$/, '');
+    return execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', name, file], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).replace(/\0$/, '');
   } catch {
     return null;
   }

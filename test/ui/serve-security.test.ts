@@ -19,11 +19,14 @@ interface Reply {
 
 function get(port: number, urlPath: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: urlPath, method, headers: { host: `127.0.0.1:${port}`, ...headers } },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -74,9 +77,13 @@ describe('the IPC contract', () => {
     expect(() => parseRequest('plan', { action: 'relabel', top: '/x', profile: { ...profile, allowRoots: ['/'] } })).toThrow();
     expect(() => parseRequest('plan', { action: 'relabel', top: '/x', profile: { ...profile, openedFolders: ['/etc'] } })).toThrow();
     expect(() => parseRequest('plan', { action: 'chmod', top: '/x', profile })).toThrow();
-    expect(() => parseRequest('plan', { action: 'relabel', top: '/x', profile: { ...profile, user: 'root; rm -rf /' } })).toThrow(/name or \+N/);
+    expect(() => parseRequest('plan', { action: 'relabel', top: '/x', profile: { ...profile, user: 'root; rm -rf /' } })).toThrow(
+      /name or \+N/,
+    );
     expect(() => parseRequest('plan', { action: 'relabel', top: '/x', profile: { ...profile, drivers: ['dac', 'dac'] } })).toThrow(/twice/);
-    expect(() => parseRequest('plan', { action: 'relabel', top: '/x', profile: { ...profile, imageLabel: 'not a label' } })).toThrow(/SELinux/);
+    expect(() => parseRequest('plan', { action: 'relabel', top: '/x', profile: { ...profile, imageLabel: 'not a label' } })).toThrow(
+      /SELinux/,
+    );
     // Apply takes only the id of a plan the owner made: never a plan from the page.
     expect(() => parseRequest('apply', { planId: 'x', plan: {} })).toThrow();
     expect(() => parseRequest('apply', { planId: '../../etc' })).toThrow();
@@ -127,7 +134,14 @@ describe('diskchain serve', () => {
   });
 
   it('never leaves the renderer folder', async () => {
-    for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/assets/..%2f..%2fsecret.txt', '/%00', '/..\\secret.txt']) {
+    for (const p of [
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/..%2fsecret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/%00',
+      '/..\\secret.txt',
+    ]) {
       const r = await get(served.port, `/${served.token}${p}`);
       expect(r.status, p).not.toBe(200);
       expect(r.body).not.toContain('secret');
@@ -159,23 +173,57 @@ describe('diskchain serve', () => {
 
   it('answers contract breaches with a refusal, and garbage by hanging up', async () => {
     const ws = await connect(wsUrl, { origin });
-    expect(await call(ws, 'readFile', { path: '/etc/shadow' })).toMatchObject({ ok: false, error: expect.stringMatching(/unknown request/) });
-    expect(await call(ws, 'open', { paths: ['/etc/shadow'], extra: true })).toMatchObject({ ok: false, error: expect.stringMatching(/refused open/) });
-    expect(await call(ws, 'open', { paths: ['relative/path.qcow2'] })).toMatchObject({ ok: true, value: { disks: [], errors: [{ message: expect.stringMatching(/absolute path/) }] } });
+    expect(await call(ws, 'readFile', { path: '/etc/shadow' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/unknown request/),
+    });
+    expect(await call(ws, 'open', { paths: ['/etc/shadow'], extra: true })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/refused open/),
+    });
+    expect(await call(ws, 'open', { paths: ['relative/path.qcow2'] })).toMatchObject({
+      ok: true,
+      value: { disks: [], errors: [{ message: expect.stringMatching(/absolute path/) }] },
+    });
     const profile = { drivers: ['dac'], user: '+107', group: '+107', readonly: false, shareable: false };
     // A plan starts only from a disk the user opened.
-    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, profile })).toMatchObject({ ok: false, error: expect.stringMatching(/not an open disk/) });
-    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, profile: { ...profile, allowRoots: ['/'] } })).toMatchObject({ ok: false });
+    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, profile })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/not an open disk/),
+    });
+    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, profile: { ...profile, allowRoots: ['/'] } })).toMatchObject({
+      ok: false,
+    });
     expect(await call(ws, 'apply', { planId: 'no-such-plan' })).toMatchObject({ ok: false, error: expect.stringMatching(/out of date/) });
     // A domain's profile is named by the id this process gave it, never sent by the page.
-    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, profile, domain: 'domain-1' })).toMatchObject({ ok: false, error: expect.stringMatching(/either a profile or an open domain/) });
-    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top })).toMatchObject({ ok: false, error: expect.stringMatching(/either a profile or an open domain/) });
-    expect(await call(ws, 'domain', { file: '/etc/passwd', virsh: 'vm1' })).toMatchObject({ ok: false, error: expect.stringMatching(/one of a file/) });
+    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, profile, domain: 'domain-1' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/either a profile or an open domain/),
+    });
+    expect(await call(ws, 'plan', { action: 'relabel', top: chain.top })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/either a profile or an open domain/),
+    });
+    expect(await call(ws, 'domain', { file: '/etc/passwd', virsh: 'vm1' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/one of a file/),
+    });
     expect(await call(ws, 'domain', { virsh: 'vm1; rm -rf /' })).toMatchObject({ ok: false, error: expect.stringMatching(/domain name/) });
-    expect(await call(ws, 'domain', { reopen: 'domain-unknown' })).toMatchObject({ ok: false, error: expect.stringMatching(/no longer open/) });
-    expect(await call(ws, 'domain', { text: '<!DOCTYPE d [<!ENTITY x "y">]><domain/>' })).toMatchObject({ ok: false, error: expect.stringMatching(/DOCTYPE|entit/i) });
-    expect(await call(ws, 'export', { top: chain.top, kind: 'libvirt-xml' })).toMatchObject({ ok: false, error: expect.stringMatching(/not an open disk/) });
-    expect(await call(ws, 'access', { top: chain.top, profile: { user: '+107', group: '+107', readonly: false, shareable: false } })).toMatchObject({ ok: false, error: expect.stringMatching(/not an open disk/) });
+    expect(await call(ws, 'domain', { reopen: 'domain-unknown' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/no longer open/),
+    });
+    expect(await call(ws, 'domain', { text: '<!DOCTYPE d [<!ENTITY x "y">]><domain/>' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/DOCTYPE|entit/i),
+    });
+    expect(await call(ws, 'export', { top: chain.top, kind: 'libvirt-xml' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/not an open disk/),
+    });
+    expect(
+      await call(ws, 'access', { top: chain.top, profile: { user: '+107', group: '+107', readonly: false, shareable: false } }),
+    ).toMatchObject({ ok: false, error: expect.stringMatching(/not an open disk/) });
     expect(await call(ws, 'dialog', { kind: 'image' })).toMatchObject({ ok: false, error: expect.stringMatching(/type the path/) });
     expect(await exchange(ws, JSON.stringify({ id: 1, channel: 'info', payload: {}, extra: 1 }))).toBe('closed 1008');
 
@@ -202,7 +250,9 @@ describe('diskchain serve', () => {
       const profile = { drivers: ['dac'], user: '+107', group: '+107', readonly: false, shareable: false };
       const plan = await call(ws, 'plan', { action: 'relabel', top, profile }, 2);
       expect(plan.ok).toBe(true);
-      expect(plan.value.refusals).toEqual(expect.arrayContaining([expect.objectContaining({ path: data, message: expect.stringMatching(/outside the allowed folders/) })]));
+      expect(plan.value.refusals).toEqual(
+        expect.arrayContaining([expect.objectContaining({ path: data, message: expect.stringMatching(/outside the allowed folders/) })]),
+      );
       const applied = await call(ws, 'apply', { planId: plan.value.id }, 3);
       expect(applied).toMatchObject({ ok: false, error: expect.stringMatching(/nothing was changed.*outside the allowed folders/) });
       expect(snapshot([top, data])).toBe(before);
@@ -210,8 +260,14 @@ describe('diskchain serve', () => {
       const xml = `<domain type='kvm'><name>d1</name><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${chain.top}'/><target dev='vda'/></disk></devices></domain>`;
       const dom = await call(ws, 'domain', { text: xml }, 4);
       expect(dom.ok).toBe(true);
-      expect(await call(ws, 'plan', { action: 'relabel', top, domain: dom.value.id }, 5)).toMatchObject({ ok: false, error: expect.stringMatching(/not a disk of domain d1/) });
-      expect(await call(ws, 'access', { top, domain: dom.value.id }, 6)).toMatchObject({ ok: false, error: expect.stringMatching(/not a disk of domain d1/) });
+      expect(await call(ws, 'plan', { action: 'relabel', top, domain: dom.value.id }, 5)).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/not a disk of domain d1/),
+      });
+      expect(await call(ws, 'access', { top, domain: dom.value.id }, 6)).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/not a disk of domain d1/),
+      });
       expect(await call(ws, 'plan', { action: 'relabel', top: chain.top, domain: dom.value.id }, 7)).toMatchObject({ ok: true });
       ws.close();
     } finally {
@@ -221,7 +277,10 @@ describe('diskchain serve', () => {
   });
 
   it('prints the URL with its token as the first line of stdout, on 127.0.0.1', async () => {
-    const s = await startServe(['--port', '0', chain.top], { DISKCHAIN_RENDERER_DIR: path.join(tmp.dir, 'renderer'), DISKCHAIN_STATE_DIR: stateDir() });
+    const s = await startServe(['--port', '0', chain.top], {
+      DISKCHAIN_RENDERER_DIR: path.join(tmp.dir, 'renderer'),
+      DISKCHAIN_STATE_DIR: stateDir(),
+    });
     try {
       expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/$/);
       const port = Number(new URL(s.url).port);

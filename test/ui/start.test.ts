@@ -13,7 +13,11 @@ describe('npm start', () => {
     // No display: Electron cannot start whether or not its runtime is installed.
     delete env.DISPLAY;
     delete env.WAYLAND_DISPLAY;
-    const proc = spawn(process.execPath, [path.join(ROOT, 'scripts/start.mjs'), '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [path.join(ROOT, 'scripts/start.mjs'), '--port', '0'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     proc.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -97,7 +97,10 @@ export function loadAppArmor(dir = APPARMOR_LIBVIRT_DIR, sysfs = APPARMOR_SYSFS)
   } catch {
     return state;
   }
-  for (const n of names.filter((x) => /^libvirt-[A-Za-z0-9-]+\.files$/.test(x)).sort().slice(0, MAX_FILES)) {
+  for (const n of names
+    .filter((x) => /^libvirt-[A-Za-z0-9-]+\.files$/.test(x))
+    .sort()
+    .slice(0, MAX_FILES)) {
     const file = path.join(dir, n);
     try {
       const st = fs.lstatSync(file);

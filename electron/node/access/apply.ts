@@ -8,21 +8,35 @@ import { folderDifferences, planAccessFixDetailed, type AccessFixOptions } from 
 import { folderChangeProblems } from './rule.js';
 
 /** Apply a previewed access fix in this process; `relabel` plans the files' own relabel. */
-export function applyAccessFixInProcess(asked: Plan, opts: Pick<AccessFixOptions, 'resolve' | 'apparmorDir' | 'apparmorSysfs' | 'relabel'>): ApplyResult {
+export function applyAccessFixInProcess(
+  asked: Plan,
+  opts: Pick<AccessFixOptions, 'resolve' | 'apparmorDir' | 'apparmorSysfs' | 'relabel'>,
+): ApplyResult {
   const access = asked.access;
-  if (!access) return { ok: false, journalId: '', changed: 0, refusals: [{ path: asked.top, message: 'not an access-fix plan' }], message: 'refused; nothing was changed' };
+  if (!access)
+    return {
+      ok: false,
+      journalId: '',
+      changed: 0,
+      refusals: [{ path: asked.top, message: 'not an access-fix plan' }],
+      message: 'refused; nothing was changed',
+    };
   const profile = asked.profile;
   return verifyThenApply(asked, (bootTime) => {
-    const { plan, changes, report } = planAccessFixDetailed(access.path, {
-      user: profile.user,
-      group: profile.group,
-      readonly: profile.readonly,
-      shareable: profile.shareable,
-      allowRoots: profile.allowRoots,
-      ...(profile.openedFolders ? { openedFolders: profile.openedFolders } : {}),
-      ...(profile.imageLabel ? { imageLabel: profile.imageLabel } : {}),
-      ...(access.groups ? { groups: access.groups } : {}),
-    }, { ...opts, id: asked.id, bootTime, vmProfile: profile });
+    const { plan, changes, report } = planAccessFixDetailed(
+      access.path,
+      {
+        user: profile.user,
+        group: profile.group,
+        readonly: profile.readonly,
+        shareable: profile.shareable,
+        allowRoots: profile.allowRoots,
+        ...(profile.openedFolders ? { openedFolders: profile.openedFolders } : {}),
+        ...(profile.imageLabel ? { imageLabel: profile.imageLabel } : {}),
+        ...(access.groups ? { groups: access.groups } : {}),
+      },
+      { ...opts, id: asked.id, bootTime, vmProfile: profile },
+    );
     // The rule once more, on exactly the bytes about to be written.
     const problems: Refusal[] = [];
     for (const c of changes) {

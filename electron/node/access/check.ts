@@ -4,7 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  permText, type AccessProfile, type AccessReport, type AccessSubject, type Blocker, type FileAccess, type PermCheck,
+  permText,
+  type AccessProfile,
+  type AccessReport,
+  type AccessSubject,
+  type Blocker,
+  type FileAccess,
+  type PermCheck,
   type SelinuxFinding,
 } from '../../../shared/access.js';
 import type { ChainNode } from '../../../shared/model.js';
@@ -71,12 +77,30 @@ export function readInode(p: string, st?: fs.Stats): { st: fs.Stats; acl: Acl | 
 }
 
 /** One kernel permission check on `p` for the subject. */
-export function permCheck(p: string, kind: PermCheck['kind'], st: fs.Stats, acl: Acl | null, subject: AccessSubject, needed: number): PermCheck {
+export function permCheck(
+  p: string,
+  kind: PermCheck['kind'],
+  st: fs.Stats,
+  acl: Acl | null,
+  subject: AccessSubject,
+  needed: number,
+): PermCheck {
   const d = kernelCheck({ uid: st.uid, gid: st.gid, mode: st.mode, acl }, { uid: subject.uid, groups: subject.groups }, needed);
   return {
-    path: p, kind, uid: st.uid, gid: st.gid, user: userName(st.uid), group: groupName(st.gid), mode: st.mode,
-    acl: acl ? aclText(acl) : null, needed, granted: d.granted, rule: d.rule, entry: d.entry,
-    ...(d.aclIgnored ? { aclIgnored: true } : {}), ok: d.ok,
+    path: p,
+    kind,
+    uid: st.uid,
+    gid: st.gid,
+    user: userName(st.uid),
+    group: groupName(st.gid),
+    mode: st.mode,
+    acl: acl ? aclText(acl) : null,
+    needed,
+    granted: d.granted,
+    rule: d.rule,
+    entry: d.entry,
+    ...(d.aclIgnored ? { aclIgnored: true } : {}),
+    ok: d.ok,
   };
 }
 
@@ -84,13 +108,20 @@ export function permCheck(p: string, kind: PermCheck['kind'], st: fs.Stats, acl:
 export function describeCheck(c: PermCheck, subject: AccessSubject): string {
   const owner = `${nameOf(c.uid, c.user)}:${nameOf(c.gid, c.group)}`;
   const missing = c.needed & ~c.granted;
-  const what = c.kind === 'folder'
-    ? 'no search permission (x)'
-    : `no ${[missing & R ? 'read' : '', missing & W ? 'write' : ''].filter(Boolean).join(' or ')} permission (${permText(c.needed)} needed, ${permText(c.granted)} granted)`;
-  const rule = c.rule === 'owner' ? 'as its owner'
-    : c.rule === 'named-user' ? `by ACL entry ${c.entry}`
-      : c.rule === 'owning-group' || c.rule === 'named-group' ? `through its groups: ${c.entry}`
-        : c.rule === 'group' ? `as a member of its group: ${c.entry}` : `as other: ${c.entry}`;
+  const what =
+    c.kind === 'folder'
+      ? 'no search permission (x)'
+      : `no ${[missing & R ? 'read' : '', missing & W ? 'write' : ''].filter(Boolean).join(' or ')} permission (${permText(c.needed)} needed, ${permText(c.granted)} granted)`;
+  const rule =
+    c.rule === 'owner'
+      ? 'as its owner'
+      : c.rule === 'named-user'
+        ? `by ACL entry ${c.entry}`
+        : c.rule === 'owning-group' || c.rule === 'named-group'
+          ? `through its groups: ${c.entry}`
+          : c.rule === 'group'
+            ? `as a member of its group: ${c.entry}`
+            : `as other: ${c.entry}`;
   const acl = c.acl ? ` with ACL ${c.acl}` : '';
   return `${c.path} is mode ${(c.mode & 0o7777).toString(8).padStart(4, '0')} ${owner}${acl}: ${subjectText(subject)} has ${what} ${rule}`;
 }
@@ -109,8 +140,13 @@ function selinuxFinding(file: string, top: boolean, profile: AccessProfile): Sel
   const type = label.split(':')[2] ?? null;
   const ok = type === expectedType;
   return {
-    label, type, expectedType, ok,
-    message: ok ? `SELinux type ${type} is what libvirt sets` : `${file} has SELinux type ${type ?? '(none)'} (${label}); libvirt gives ${top ? 'the top and its data file' : 'backing files and their data files'} ${expectedType}`,
+    label,
+    type,
+    expectedType,
+    ok,
+    message: ok
+      ? `SELinux type ${type} is what libvirt sets`
+      : `${file} has SELinux type ${type ?? '(none)'} (${label}); libvirt gives ${top ? 'the top and its data file' : 'backing files and their data files'} ${expectedType}`,
   };
 }
 
@@ -129,13 +165,24 @@ export function checkAccess(topPath: string, profile: AccessProfile, opts: Check
 
   for (const { node, top } of diskFiles(root)) {
     const needed = top && !profile.readonly ? R | W : R;
-    const walked = node === root ? given : node.nameInfo?.joined ?? node.path;
+    const walked = node === root ? given : (node.nameInfo?.joined ?? node.path);
     const fa: FileAccess = {
-      path: node.path, walked, role: node.role, top, needed, folders: [], symlinks: [], check: null,
-      selinux: null, apparmor: null, blockers: [], ok: true,
+      path: node.path,
+      walked,
+      role: node.role,
+      top,
+      needed,
+      folders: [],
+      symlinks: [],
+      check: null,
+      selinux: null,
+      apparmor: null,
+      blockers: [],
+      ok: true,
     };
     files.push(fa);
-    const block = (b: Omit<Blocker, 'file' | 'blocking'> & { blocking?: boolean }) => fa.blockers.push({ blocking: true, file: node.path, ...b });
+    const block = (b: Omit<Blocker, 'file' | 'blocking'> & { blocking?: boolean }) =>
+      fa.blockers.push({ blocking: true, file: node.path, ...b });
     if (node.nameInfo && node.nameInfo.kind !== 'file') {
       notes.push(`${node.name} is a ${node.nameInfo.kind} name: qemu connects to it, no file to check`);
       continue;
@@ -178,7 +225,12 @@ export function checkAccess(topPath: string, profile: AccessProfile, opts: Check
         }
         fa.selinux = selinuxFinding(w.final, top, profile);
         if (fa.selinux && !fa.selinux.ok) {
-          block({ kind: 'selinux', path: w.final, message: fa.selinux.message + (seOn ? '' : ' (SELinux is disabled here: no effect now)'), blocking: seOn });
+          block({
+            kind: 'selinux',
+            path: w.final,
+            message: fa.selinux.message + (seOn ? '' : ' (SELinux is disabled here: no effect now)'),
+            blocking: seOn,
+          });
         }
         if (aaPresent) {
           fa.apparmor = appArmorFor(aa, w.final, needed);
@@ -200,7 +252,8 @@ export function checkAccess(topPath: string, profile: AccessProfile, opts: Check
       blockers.push(b);
     }
   }
-  for (const f of files) for (const b of f.blockers) if (b.kind !== 'search' && !(b.kind === 'unreadable' && seenFolder.has(b.path))) blockers.push(b);
+  for (const f of files)
+    for (const b of f.blockers) if (b.kind !== 'search' && !(b.kind === 'unreadable' && seenFolder.has(b.path))) blockers.push(b);
   for (const p of root.problems) notes.push(`${root.path}: ${p.message}`);
   if (aa.problems.length) notes.push(...aa.problems.map((p) => `AppArmor: ${p}`));
   return {
@@ -214,7 +267,9 @@ export function checkAccess(topPath: string, profile: AccessProfile, opts: Check
     blockers,
     selinux: {
       enabled: seOn,
-      message: seOn ? 'SELinux is enabled: a file whose type libvirt would not set is denied to qemu' : 'SELinux is disabled on this host: labels are reported, they block nothing here',
+      message: seOn
+        ? 'SELinux is enabled: a file whose type libvirt would not set is denied to qemu'
+        : 'SELinux is disabled on this host: labels are reported, they block nothing here',
     },
     apparmor: {
       present: aaPresent,

@@ -87,7 +87,10 @@ export function planAccessFixDetailed(topPath: string, asked: AccessProfile, opt
   for (const [dir, forFiles] of blockedFolders) {
     const outside = forFiles.filter((p) => !insideAny(p, allowed.roots));
     if (outside.length === forFiles.length) {
-      refusals.push({ path: dir, message: `only ${outside.join(', ')} goes through it, outside the allowed folders (${allowed.roots.join(', ') || 'none'}); add its folder with --allow-root` });
+      refusals.push({
+        path: dir,
+        message: `only ${outside.join(', ')} goes through it, outside the allowed folders (${allowed.roots.join(', ') || 'none'}); add its folder with --allow-root`,
+      });
       continue;
     }
     let real: string;
@@ -98,7 +101,10 @@ export function planAccessFixDetailed(topPath: string, asked: AccessProfile, opt
       continue;
     }
     if (real !== dir || !onTheWay(real, allowed.roots)) {
-      refusals.push({ path: dir, message: `is searched only because a name goes through it (by .. or a symbolic link); it is neither inside nor on the way to the allowed folders (${allowed.roots.join(', ') || 'none'}), so diskchain leaves it alone` });
+      refusals.push({
+        path: dir,
+        message: `is searched only because a name goes through it (by .. or a symbolic link); it is neither inside nor on the way to the allowed folders (${allowed.roots.join(', ') || 'none'}), so diskchain leaves it alone`,
+      });
       continue;
     }
     if (forbiddenFolder(dir)) {
@@ -118,7 +124,13 @@ export function planAccessFixDetailed(topPath: string, asked: AccessProfile, opt
       refusals.push({ path: dir, message: `the fix would break the folder rule: ${problems.join('; ')}` });
       continue;
     }
-    folders.push({ path: dir, before: toFolderState(from), after: toFolderState(fix.to), changes: fix.changes, for: forFiles.filter((p) => insideAny(p, allowed.roots)) });
+    folders.push({
+      path: dir,
+      before: toFolderState(from),
+      after: toFolderState(fix.to),
+      changes: fix.changes,
+      for: forFiles.filter((p) => insideAny(p, allowed.roots)),
+    });
     folderPaths.push(dir);
     const change = { kind: 'folder-acl' as const, path: dir, disk: report.top, from, to: fix.to };
     // What the engine would refuse a pkexec caller, shown in the preview already.
@@ -139,11 +151,16 @@ export function planAccessFixDetailed(topPath: string, asked: AccessProfile, opt
   }
   let entries: PlanEntry[] = [];
   if (needing.size) {
-    const relabel = opts.relabel('relabel', [report.path], vm, { ...(opts.bootTime ? { bootTime: opts.bootTime } : {}), ...(opts.resolve ? { resolve: opts.resolve } : {}) });
+    const relabel = opts.relabel('relabel', [report.path], vm, {
+      ...(opts.bootTime ? { bootTime: opts.bootTime } : {}),
+      ...(opts.resolve ? { resolve: opts.resolve } : {}),
+    });
     refusals.push(...relabel.plan.refusals.filter((r) => r.path === '' || needing.has(r.path)));
     notes.push(...(relabel.plan.notes ?? []));
     entries = relabel.plan.entries.filter((e) => needing.has(e.path)).map((e) => ({ ...e, changes: [...e.changes] }));
-    const byPath = new Map(relabel.changes.filter((c) => needing.has(c.path)).map((c) => [c.path, { ...c, to: { ...c.to, xattrs: { ...c.to.xattrs } } }]));
+    const byPath = new Map(
+      relabel.changes.filter((c) => needing.has(c.path)).map((c) => [c.path, { ...c, to: { ...c.to, xattrs: { ...c.to.xattrs } } }]),
+    );
     for (const e of entries) {
       const f = report.files.find((x) => x.path === e.path)!;
       // After the chown the owner's bits decide (the VM's uid owns it): add what they lack.
@@ -196,14 +213,20 @@ export function planAccessFix(topPath: string, profile: AccessProfile, opts: Acc
 
 /** How a fresh access-fix plan differs from the previewed one, one line per folder. */
 export function folderDifferences(asked: FolderAclEntry[], fresh: FolderAclEntry[]): Refusal[] {
-  const key = (f: FolderAclEntry) => JSON.stringify([f.before.dev, f.before.ino, f.before.uid, f.before.gid, f.before.mode, f.before.acl, f.after.mode, f.after.acl]);
+  const key = (f: FolderAclEntry) =>
+    JSON.stringify([f.before.dev, f.before.ino, f.before.uid, f.before.gid, f.before.mode, f.before.acl, f.after.mode, f.after.acl]);
   const a = new Map(asked.map((f) => [f.path, f]));
   const out: Refusal[] = [];
   for (const f of fresh) {
     const old = a.get(f.path);
     if (!old) out.push({ path: f.path, message: 'needs a change now that was not in the preview' });
-    else if (key(old) !== key(f)) out.push({ path: f.path, message: `changed since the preview (ACL ${old.before.acl ?? 'none'} → ${f.before.acl ?? 'none'}, mode ${octal(old.before.mode)} → ${octal(f.before.mode)})` });
+    else if (key(old) !== key(f))
+      out.push({
+        path: f.path,
+        message: `changed since the preview (ACL ${old.before.acl ?? 'none'} → ${f.before.acl ?? 'none'}, mode ${octal(old.before.mode)} → ${octal(f.before.mode)})`,
+      });
   }
-  for (const f of asked) if (!fresh.some((x) => x.path === f.path)) out.push({ path: f.path, message: 'was in the preview but needs no change any more' });
+  for (const f of asked)
+    if (!fresh.some((x) => x.path === f.path)) out.push({ path: f.path, message: 'was in the preview but needs no change any more' });
   return out;
 }

@@ -17,7 +17,16 @@ import { forbiddenWhy } from '../change/consent.js';
 export { onTheWay } from '../change/consent.js';
 import type { RawState } from '../change/state.js';
 import {
-  ACL_XATTR, aclFromMode, entryText, isMinimal, modeForAcl, parseAcl, permText, serializeAcl, type Acl, type AclEntry,
+  ACL_XATTR,
+  aclFromMode,
+  entryText,
+  isMinimal,
+  modeForAcl,
+  parseAcl,
+  permText,
+  serializeAcl,
+  type Acl,
+  type AclEntry,
 } from '../change/acl.js';
 
 /** Never changed: the one forbidden list the consent rules keep (system trees, too-wide folders). */
@@ -69,14 +78,17 @@ export function folderFix(from: RawState, uid: number): FolderFix {
       changes.push(`mask::${permText(mask.perm)} → mask::${permText(mask.perm | 1)}`);
       mask.perm |= 1;
       // The mask limits the whole group class: entries that name x but were masked gain it too.
-      const others = acl.filter((e) => (e.tag === 'user' || e.tag === 'group' || e.tag === 'group_obj') && e.perm & 1 && !(e.tag === 'user' && e.id === uid));
+      const others = acl.filter(
+        (e) => (e.tag === 'user' || e.tag === 'group' || e.tag === 'group_obj') && e.perm & 1 && !(e.tag === 'user' && e.id === uid),
+      );
       if (others.length) changes.push(`(the wider mask also lets ${others.map(entryText).join(', ')} search this folder)`);
     }
   }
   const newMode = modeForAcl(acl, from.mode);
   if (isMinimal(acl)) delete to.xattrs[ACL_XATTR];
   else to.xattrs[ACL_XATTR] = serializeAcl(acl).toString('hex');
-  if ((newMode & 0o777) !== (from.mode & 0o777)) changes.push(`mode ${(from.mode & 0o7777).toString(8).padStart(4, '0')} → ${(newMode & 0o7777).toString(8).padStart(4, '0')}`);
+  if ((newMode & 0o777) !== (from.mode & 0o777))
+    changes.push(`mode ${(from.mode & 0o7777).toString(8).padStart(4, '0')} → ${(newMode & 0o7777).toString(8).padStart(4, '0')}`);
   to.mode = newMode;
   return { to, changes };
 }

@@ -74,11 +74,12 @@ export function walkPath(name: string, uid: number, protect = protectedSymlinks(
       st = fs.lstatSync(next);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      out.error = code === 'ENOENT'
-        ? { kind: 'missing', path: next, message: `${next} does not exist` }
-        : code === 'ENOTDIR'
-          ? { kind: 'not-folder', path: cur, message: `${cur} is not a folder` }
-          : { kind: 'unreadable', path: next, message: `${next} cannot be examined (${code ?? (e as Error).message})` };
+      out.error =
+        code === 'ENOENT'
+          ? { kind: 'missing', path: next, message: `${next} does not exist` }
+          : code === 'ENOTDIR'
+            ? { kind: 'not-folder', path: cur, message: `${cur} is not a folder` }
+            : { kind: 'unreadable', path: next, message: `${next} cannot be examined (${code ?? (e as Error).message})` };
       return out;
     }
     if (st.isSymbolicLink()) {
@@ -90,7 +91,11 @@ export function walkPath(name: string, uid: number, protect = protectedSymlinks(
       try {
         target = fs.readlinkSync(next);
       } catch (e) {
-        out.error = { kind: 'unreadable', path: next, message: `${next} cannot be read as a link (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+        out.error = {
+          kind: 'unreadable',
+          path: next,
+          message: `${next} cannot be read as a link (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        };
         return out;
       }
       out.symlinks.push({ path: next, target, uid: st.uid });

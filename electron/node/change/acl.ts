@@ -41,7 +41,8 @@ export function parseAcl(buf: Uint8Array): Acl {
   const version = view.getUint32(0, true);
   if (version !== ACL_VERSION) throw new AclError(`ACL xattr has version ${version}, not ${ACL_VERSION}`);
   const body = buf.length - HEADER;
-  if (body % ENTRY !== 0) throw new AclError(`ACL xattr is truncated (${buf.length} bytes is not a header plus whole ${ENTRY}-byte entries)`);
+  if (body % ENTRY !== 0)
+    throw new AclError(`ACL xattr is truncated (${buf.length} bytes is not a header plus whole ${ENTRY}-byte entries)`);
   const count = body / ENTRY;
   if (count > MAX_ACL_ENTRIES) throw new AclError(`ACL xattr has too many entries (${count}, at most ${MAX_ACL_ENTRIES})`);
   const acl: Acl = [];
@@ -189,26 +190,41 @@ function octal(mode: number): string {
 export function checkAccess(inode: Inode, caller: Caller, want: number): Decision {
   want &= 7;
   const mode = inode.mode;
-  const decide = (rule: Decision['rule'], granted: number, entry: string, aclIgnored = false): Decision =>
-    ({ ok: (want & ~granted) === 0, rule, granted, entry, aclIgnored });
-  if (caller.uid === inode.uid) return decide('owner', (mode >> 6) & 7, inode.acl ? `user::${permText((mode >> 6) & 7)}` : `mode ${octal(mode)} (owner ${permText((mode >> 6) & 7)})`);
+  const decide = (rule: Decision['rule'], granted: number, entry: string, aclIgnored = false): Decision => ({
+    ok: (want & ~granted) === 0,
+    rule,
+    granted,
+    entry,
+    aclIgnored,
+  });
+  if (caller.uid === inode.uid)
+    return decide(
+      'owner',
+      (mode >> 6) & 7,
+      inode.acl ? `user::${permText((mode >> 6) & 7)}` : `mode ${octal(mode)} (owner ${permText((mode >> 6) & 7)})`,
+    );
   const inGroup = (g: number) => caller.groups.includes(g);
   const acl = inode.acl;
-  if (acl && (mode & 0o070)) {
+  if (acl && mode & 0o070) {
     const mask = acl.find((e) => e.tag === 'mask');
     const masked = (e: AclEntry) => (mask ? e.perm & mask.perm : e.perm);
-    const maskNote = (e: AclEntry) => (mask && (e.perm & ~mask.perm & want) ? ` masked by mask::${permText(mask.perm)}` : '');
+    const maskNote = (e: AclEntry) => (mask && e.perm & ~mask.perm & want ? ` masked by mask::${permText(mask.perm)}` : '');
     const found: AclEntry[] = [];
     for (const e of acl) {
       if (e.tag === 'user' && e.id === caller.uid) return decide('named-user', masked(e), entryText(e) + maskNote(e));
       if ((e.tag === 'group_obj' && inGroup(inode.gid)) || (e.tag === 'group' && e.id !== null && inGroup(e.id))) {
         found.push(e);
-        if ((e.perm & want) === want) return decide(e.tag === 'group_obj' ? 'owning-group' : 'named-group', masked(e), entryText(e) + maskNote(e));
+        if ((e.perm & want) === want)
+          return decide(e.tag === 'group_obj' ? 'owning-group' : 'named-group', masked(e), entryText(e) + maskNote(e));
       }
       if (e.tag === 'other') {
         if (found.length) {
           const first = found[0]!;
-          return decide(first.tag === 'group_obj' ? 'owning-group' : 'named-group', 0, found.map(entryText).join(', ') + ' (no matching group entry grants it)');
+          return decide(
+            first.tag === 'group_obj' ? 'owning-group' : 'named-group',
+            0,
+            found.map(entryText).join(', ') + ' (no matching group entry grants it)',
+          );
         }
         return decide('other', e.perm, entryText(e));
       }
@@ -216,6 +232,7 @@ export function checkAccess(inode: Inode, caller: Caller, want: number): Decisio
   }
   const ignored = !!acl && !(mode & 0o070);
   const why = ignored ? '; the ACL is skipped: its mask is empty' : '';
-  if (inGroup(inode.gid)) return decide('group', (mode >> 3) & 7, `mode ${octal(mode)} (group ${permText((mode >> 3) & 7)})${why}`, ignored);
+  if (inGroup(inode.gid))
+    return decide('group', (mode >> 3) & 7, `mode ${octal(mode)} (group ${permText((mode >> 3) & 7)})${why}`, ignored);
   return decide('other', mode & 7, `mode ${octal(mode)} (other ${permText(mode & 7)})${why}`, ignored);
 }

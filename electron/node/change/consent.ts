@@ -14,8 +14,20 @@ import { libvirtPoolTargets } from '../libvirt/pools.js';
 
 /** Trees nothing inside of may change: the system's own files, and kernel and runtime views. */
 const FORBIDDEN_TREES = [
-  '/etc', '/root', '/boot', '/usr', '/bin', '/sbin', '/proc', '/sys', '/dev', '/run', '/var/run',
-  '/var/lib/dpkg', '/var/lib/rpm', '/var/spool',
+  '/etc',
+  '/root',
+  '/boot',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/run',
+  '/var/run',
+  '/var/lib/dpkg',
+  '/var/lib/rpm',
+  '/var/spool',
 ];
 /** /lib, /lib32, /lib64, /libx32 and any other /lib* a distribution adds. */
 const LIB_TREE = /^\/lib[^/]*(\/|$)/;
@@ -59,7 +71,10 @@ export function throughPkexec(): boolean {
   return callerUid() !== (process.getuid?.() ?? -1);
 }
 
-interface HomeEntry { uid: number; dir: string }
+interface HomeEntry {
+  uid: number;
+  dir: string;
+}
 let homes: HomeEntry[] | null = null;
 
 /** Users' home folders from /etc/passwd, plus every /home/NAME (NSS-only users live there too). */
@@ -76,13 +91,17 @@ function homeFolders(): HomeEntry[] {
       if (!Number.isInteger(uid) || uid === 0 || uid === 65534 || !path.isAbsolute(dir) || forbiddenWhy(dir)) continue;
       if (uid >= 1000 || dir.startsWith('/home/')) out.push({ uid, dir });
     }
-  } catch { /* no passwd: /home below still counts */ }
+  } catch {
+    /* no passwd: /home below still counts */
+  }
   return (homes = out);
 }
 
 /** The uid whose home folder `real` lies in, -1 for a /home folder nobody in passwd owns, null outside homes. */
 function homeOwnerOf(real: string): number | null {
-  const hit = homeFolders().filter((h) => isInside(real, h.dir)).sort((a, b) => b.dir.length - a.dir.length)[0];
+  const hit = homeFolders()
+    .filter((h) => isInside(real, h.dir))
+    .sort((a, b) => b.dir.length - a.dir.length)[0];
   if (hit) return hit.uid;
   if (/^\/home\/[^/]+/.test(real)) {
     try {
@@ -113,7 +132,8 @@ export function rootProblem(real: string, origin: RootOrigin, caller = callerUid
   }
   if (!st.isDirectory()) return `${real} is not a folder`;
   if (caller !== 0) {
-    if (st.uid !== caller) return `${real} is not owned by the calling user (uid ${caller}); only libvirt's folders and the caller's own can be allowed`;
+    if (st.uid !== caller)
+      return `${real} is not owned by the calling user (uid ${caller}); only libvirt's folders and the caller's own can be allowed`;
     if (st.mode & 0o022) return `${real} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'}; an allowed folder must not be`;
     return null;
   }
@@ -177,9 +197,13 @@ export function allowedRoots(req: RootRequest): AllowedRoots {
     let real: string | null = null;
     try {
       real = fs.realpathSync.native(abs);
-    } catch { /* a top that is not there is refused later, where it is read */ }
+    } catch {
+      /* a top that is not there is refused later, where it is read */
+    }
     if (real !== null && real !== abs) {
-      notes.push(`${abs} is reached through a symbolic link and stands for ${real}: its folder does not count as allowed; name the folder with --allow-root or open it`);
+      notes.push(
+        `${abs} is reached through a symbolic link and stands for ${real}: its folder does not count as allowed; name the folder with --allow-root or open it`,
+      );
       continue;
     }
     // A top that is not there says nothing about its folder, which must then be link-free itself.
@@ -199,7 +223,11 @@ export function allowedRoots(req: RootRequest): AllowedRoots {
 
 /** A refusal to change one file, in words for the user. */
 export class ConsentError extends Error {
-  constructor(readonly path: string, message: string, readonly code?: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
@@ -236,8 +264,11 @@ export class RootSet {
       // The rules again, on the folder actually opened: it may have been swapped since it was chosen.
       const st = fs.fstatSync(opened.fd);
       const caller = callerUid();
-      const why = forbiddenWhy(r) ?? (throughPkexec() && !this.libvirt.has(r) && (st.uid !== caller || st.mode & 0o022)
-        ? `${r} is not the calling user's own folder (or is writable by others)` : null);
+      const why =
+        forbiddenWhy(r) ??
+        (throughPkexec() && !this.libvirt.has(r) && (st.uid !== caller || st.mode & 0o022)
+          ? `${r} is not the calling user's own folder (or is writable by others)`
+          : null);
       if (why) {
         closeRoot(opened);
         throw new ConsentError(real, `its allowed folder cannot be used: ${why}`, 'EOUTSIDE');

@@ -29,7 +29,10 @@ const DiskProfileSchema = z.object({
 });
 
 export const ProfileSchema = z.object({
-  drivers: z.array(z.enum(['dac', 'selinux'])).min(1).max(2),
+  drivers: z
+    .array(z.enum(['dac', 'selinux']))
+    .min(1)
+    .max(2),
   user: IdName.or(z.literal('')),
   group: IdName.or(z.literal('')),
   imageLabel: Context.optional(),
@@ -100,7 +103,11 @@ const EntrySchema = z.object({
 const RefusalSchema = z.object({ path: z.string().max(4096), message: Text });
 
 export const PlanSchema = z.object({
-  id: z.string().min(1).max(100).regex(/^[A-Za-z0-9-]+$/),
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9-]+$/),
   action: z.enum(['relabel', 'restore']),
   top: Path,
   profile: ProfileSchema,
@@ -151,7 +158,9 @@ export type ResultOf<V extends HelperVerb> = HelperResults[V];
 const Envelope = z.object({ id: Uint, verb: z.string().max(64) }).passthrough();
 
 /** A request line's id, verb and validated body; an error text when it is not a request. */
-export function parseRequest(raw: unknown): { id: number; verb: HelperVerb; body: RequestOf<HelperVerb> } | { id: number | null; error: string } {
+export function parseRequest(
+  raw: unknown,
+): { id: number; verb: HelperVerb; body: RequestOf<HelperVerb> } | { id: number | null; error: string } {
   const env = Envelope.safeParse(raw);
   const rawId = (raw as { id?: unknown })?.id;
   const id = typeof rawId === 'number' && Number.isSafeInteger(rawId) ? rawId : null;
@@ -169,9 +178,7 @@ function issueText(e: z.ZodError): string {
   return issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad shape';
 }
 
-export type HelperResponse =
-  | { id: number; ok: true; result: unknown }
-  | { id: number | null; ok: false; error: string };
+export type HelperResponse = { id: number; ok: true; result: unknown } | { id: number | null; ok: false; error: string };
 
 export interface ProbeResult {
   protocol: number;

@@ -9,13 +9,33 @@ import { fremovexattr, fsetxattr } from '../native/libc.js';
 import { ConsentError, RootSet, callerUid, libvirtRoots, onTheWay, openFolderNoLinks, rootProblem, throughPkexec } from './consent.js';
 import { giveProblem } from './owners.js';
 import {
-  JournalWriter, acquireLock, checkStateDir, appendEnd, readAll, readJournal, summarize, unfinished,
-  type ChangeRecord, type JournalFile,
+  JournalWriter,
+  acquireLock,
+  checkStateDir,
+  appendEnd,
+  readAll,
+  readJournal,
+  summarize,
+  unfinished,
+  type ChangeRecord,
+  type JournalFile,
 } from './journal.js';
 import {
-  ACL_XATTR, COMPARED_XATTRS, LIBVIRT_PREFIX, MANAGED_XATTRS, SELINUX_XATTR, captureFd, captureFolderFd,
-  diffStates, isFolder, isRegular, sameIdentity, sameXattr,
-  type ChangeKind, type RawChange, type RawState,
+  ACL_XATTR,
+  COMPARED_XATTRS,
+  LIBVIRT_PREFIX,
+  MANAGED_XATTRS,
+  SELINUX_XATTR,
+  captureFd,
+  captureFolderFd,
+  diffStates,
+  isFolder,
+  isRegular,
+  sameIdentity,
+  sameXattr,
+  type ChangeKind,
+  type RawChange,
+  type RawState,
 } from './state.js';
 import { errorText } from '../../../shared/error-text.js';
 
@@ -36,7 +56,11 @@ class Consent {
    * `gives`: the new owners come from the caller (relabel, access fix), so a pkexec caller's
    * limits apply; restore and undo put back what root recorded.
    */
-  constructor(readonly roots: readonly string[], private readonly folders?: readonly string[], private readonly gives = false) {
+  constructor(
+    readonly roots: readonly string[],
+    private readonly folders?: readonly string[],
+    private readonly gives = false,
+  ) {
     this.rootSet = new RootSet(roots);
   }
 
@@ -91,7 +115,10 @@ class Refused extends Error {
 
 // ---- test hooks: a real kill -9 or an injected failure at a precise point ------------------
 
-interface HookPoint { file: number; op: number }
+interface HookPoint {
+  file: number;
+  op: number;
+}
 
 function parseHook(v: string | undefined): HookPoint | null {
   if (!v) return null;
@@ -224,7 +251,9 @@ function openChecked(c: { path: string; from: RawState; to: RawState; kind?: Cha
     let real: string | null = null;
     try {
       real = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch { /* no /proc: the walk from the root stands */ }
+    } catch {
+      /* no /proc: the walk from the root stands */
+    }
     if (real !== null && real !== c.path) throw new Refused({ path: c.path, message: `now reached as ${real}` });
     const diff = diffStates(state, expect);
     if (diff.length) throw new Refused({ path: c.path, message: `changed since the preview (${diff.join(', ')})` });
@@ -240,11 +269,16 @@ function openChecked(c: { path: string; from: RawState; to: RawState; kind?: Cha
 function closeQuietly(fd: number): void {
   try {
     fs.closeSync(fd);
-  } catch { /* already closed */ }
+  } catch {
+    /* already closed */
+  }
 }
 
 /** Put files back to their `from` state, newest change first. Returns what could not be put back. */
-function revert(records: { path: string; from: RawState; to: RawState; kind?: ChangeKind }[], consent: Consent): { files: number; conflicts: Refusal[] } {
+function revert(
+  records: { path: string; from: RawState; to: RawState; kind?: ChangeKind }[],
+  consent: Consent,
+): { files: number; conflicts: Refusal[] } {
   const conflicts: Refusal[] = [];
   let files = 0;
   for (let i = records.length - 1; i >= 0; i--) {
@@ -258,7 +292,7 @@ function revert(records: { path: string; from: RawState; to: RawState; kind?: Ch
     try {
       fd = consent.open(r.path, kind);
     } catch (e) {
-      const why = e instanceof ConsentError ? e.message : (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      const why = e instanceof ConsentError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
       conflicts.push({ path: r.path, message: `cannot be opened to put it back (${why})` });
       continue;
     }
@@ -344,7 +378,15 @@ function executeWith(changes: EngineChange[], opts: ExecuteOptions, consent: Con
       const opened: Opened[] = [];
       try {
         for (const c of batch) opened.push(openChecked(c, c.from, consent));
-        const recs = journal.changes(batch.map((c) => ({ path: c.path, disk: c.disk, from: c.from, to: c.to, ...(c.kind && c.kind !== 'file' ? { kind: c.kind } : {}) })));
+        const recs = journal.changes(
+          batch.map((c) => ({
+            path: c.path,
+            disk: c.disk,
+            from: c.from,
+            to: c.to,
+            ...(c.kind && c.kind !== 'file' ? { kind: c.kind } : {}),
+          })),
+        );
         for (let i = 0; i < batch.length; i++) {
           const o = opened[i]!;
           const c = batch[i]!;
@@ -367,7 +409,11 @@ function executeWith(changes: EngineChange[], opts: ExecuteOptions, consent: Con
   } catch (e) {
     const refusal = e instanceof Refused ? e.refusal : { path: touched[touched.length - 1]?.path ?? '', message: describeError(e) };
     const back = revert(touched, consent);
-    journal.end({ t: 'rollback', message: `${refusal.path}: ${refusal.message}`, ...(back.conflicts.length ? { conflicts: back.conflicts } : {}) });
+    journal.end({
+      t: 'rollback',
+      message: `${refusal.path}: ${refusal.message}`,
+      ...(back.conflicts.length ? { conflicts: back.conflicts } : {}),
+    });
     journal.close();
     return {
       ok: false,
@@ -375,7 +421,9 @@ function executeWith(changes: EngineChange[], opts: ExecuteOptions, consent: Con
       changed: 0,
       refusals: [refusal],
       rolledBack: true,
-      message: touched.length ? `${refusal.path}: ${refusal.message}; the ${touched.length} file(s) changed so far were put back` : `${refusal.path}: ${refusal.message}; nothing was changed`,
+      message: touched.length
+        ? `${refusal.path}: ${refusal.message}; the ${touched.length} file(s) changed so far were put back`
+        : `${refusal.path}: ${refusal.message}; nothing was changed`,
       ...(back.conflicts.length ? { conflicts: back.conflicts } : {}),
     };
   }
@@ -408,9 +456,18 @@ export function undoJournal(dir: string, id?: string): ApplyResult {
     }
     const status = summary.find((x) => x.id === target!.id)!;
     if (status.status !== 'committed') return fail(`journal ${target!.id} is ${status.status}; only a committed change can be undone`);
-    const changes: EngineChange[] = [...target!.changes].reverse().map((c) => ({ path: c.path, disk: c.disk, from: c.to, to: c.from, ...(c.kind ? { kind: c.kind } : {}) }));
+    const changes: EngineChange[] = [...target!.changes]
+      .reverse()
+      .map((c) => ({ path: c.path, disk: c.disk, from: c.to, to: c.from, ...(c.kind ? { kind: c.kind } : {}) }));
     const roots = journalRoots(target!);
-    if (roots.refusals.length) return { ok: false, journalId: '', changed: 0, refusals: roots.refusals, message: 'the journal names folders that cannot be changed now; nothing was done' };
+    if (roots.refusals.length)
+      return {
+        ok: false,
+        journalId: '',
+        changed: 0,
+        refusals: roots.refusals,
+        message: 'the journal names folders that cannot be changed now; nothing was done',
+      };
     return executeLocked(changes, {
       dir,
       kind: 'undo',
@@ -435,7 +492,11 @@ function journalRoots(j: JournalFile): { roots: string[]; refusals: Refusal[]; f
   const owner = typeof j.begin.caller === 'number' ? j.begin.caller : 0;
   const refusals: Refusal[] = [];
   if (throughPkexec() && callerUid() !== owner) {
-    return { roots: [], refusals: [{ path: j.file, message: `made for uid ${owner}; only that user or root may undo or recover it` }], foreign: true };
+    return {
+      roots: [],
+      refusals: [{ path: j.file, message: `made for uid ${owner}; only that user or root may undo or recover it` }],
+      foreign: true,
+    };
   }
   const libvirt = new Set(libvirtRoots());
   const roots = recorded.filter((r) => {

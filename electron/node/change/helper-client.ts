@@ -57,8 +57,10 @@ export function pkexecFailure(code: number | null, stderr: string): string | nul
   const detail = stderr ? ` (pkexec: ${stderr})` : '';
   if (code === 126) return `authentication cancelled: the request to run the privileged helper was dismissed${detail}`;
   if (code !== 127) return null;
-  if (/not authori[sz]ed/i.test(stderr)) return `authentication refused: polkit does not allow this user to run the privileged helper (action org.diskchain.helper.run)${detail}`;
-  if (/authentication agent/i.test(stderr)) return `authentication needed, but no polkit authentication agent can ask for it here (run from a desktop session, or start pkttyagent)${detail}`;
+  if (/not authori[sz]ed/i.test(stderr))
+    return `authentication refused: polkit does not allow this user to run the privileged helper (action org.diskchain.helper.run)${detail}`;
+  if (/authentication agent/i.test(stderr))
+    return `authentication needed, but no polkit authentication agent can ask for it here (run from a desktop session, or start pkttyagent)${detail}`;
   return `pkexec could not start the privileged helper (exit 127)${detail}`;
 }
 
@@ -88,7 +90,14 @@ export class HelperClient {
     this.child.stdin.on('error', () => {});
     // 'close', not 'exit': pkexec's reason is on stderr, which may still be arriving at 'exit'.
     this.child.on('close', (code, signal) => {
-      const said = this.stderr.trim() ? this.stderr.trim().split('\n').filter((l) => l.trim()).slice(-3).join(' ') : '';
+      const said = this.stderr.trim()
+        ? this.stderr
+            .trim()
+            .split('\n')
+            .filter((l) => l.trim())
+            .slice(-3)
+            .join(' ')
+        : '';
       const refused = inv.command === 'pkexec' ? pkexecFailure(code, said) : null;
       this.fail(new Error(refused ?? `the privileged helper exited (${signal ?? code})${said ? `: ${said}` : ''}`));
     });

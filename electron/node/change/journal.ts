@@ -106,12 +106,19 @@ export function checkStateDir(dir: string): void {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     if (st) {
-      const why = st.isSymbolicLink() ? 'is a symbolic link'
-        : !st.isDirectory() ? 'is not a folder'
-        : st.uid !== 0 ? `is owned by uid ${st.uid}, not root`
-        : st.mode & 0o022 ? `is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'}`
-        : null;
-      if (why) throw new Error(`journal folder ${dir} refused: ${p} ${why} (as root it and every folder above it must be root's, writable by root alone)`);
+      const why = st.isSymbolicLink()
+        ? 'is a symbolic link'
+        : !st.isDirectory()
+          ? 'is not a folder'
+          : st.uid !== 0
+            ? `is owned by uid ${st.uid}, not root`
+            : st.mode & 0o022
+              ? `is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'}`
+              : null;
+      if (why)
+        throw new Error(
+          `journal folder ${dir} refused: ${p} ${why} (as root it and every folder above it must be root's, writable by root alone)`,
+        );
     }
     if (p === '/') return;
   }
@@ -143,7 +150,11 @@ function fsyncDir(dir: string): void {
 
 export class JournalWriter {
   private seq = 0;
-  private constructor(readonly id: string, readonly file: string, private fd: number) {}
+  private constructor(
+    readonly id: string,
+    readonly file: string,
+    private fd: number,
+  ) {}
 
   /** Create the journal file and its begin line, durable (file and folder synced). */
   static create(dir: string, begin: Omit<BeginRecord, 't' | 'v' | 'id' | 'pid'>): JournalWriter {
@@ -153,8 +164,18 @@ export class JournalWriter {
       const file = path.join(dir, `${id}.jsonl`);
       let fd: number;
       try {
-        fs.closeSync(fs.openSync(runningMarker(file), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644));
-        fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW, 0o600);
+        fs.closeSync(
+          fs.openSync(
+            runningMarker(file),
+            fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+            0o644,
+          ),
+        );
+        fd = fs.openSync(
+          file,
+          fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW,
+          0o600,
+        );
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 10) continue;
         throw e;
@@ -284,11 +305,16 @@ export function journalFiles(dir: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => n.endsWith('.jsonl') && isJournalId(n.slice(0, -6))).sort().map((n) => path.join(dir, n));
+  return names
+    .filter((n) => n.endsWith('.jsonl') && isJournalId(n.slice(0, -6)))
+    .sort()
+    .map((n) => path.join(dir, n));
 }
 
 export function readAll(dir: string): JournalFile[] {
-  return journalFiles(dir).map(readJournal).filter((j): j is JournalFile => j !== null);
+  return journalFiles(dir)
+    .map(readJournal)
+    .filter((j): j is JournalFile => j !== null);
 }
 
 /** Status of every journal, oldest first; an undo marks what it reverted as undone. */
@@ -345,7 +371,9 @@ export function acquireLock(dir: string, waitMs = 10_000): () => void {
   const depth = held.get(file) ?? 0;
   if (depth > 0) {
     held.set(file, depth + 1);
-    return () => { held.set(file, (held.get(file) ?? 1) - 1); };
+    return () => {
+      held.set(file, (held.get(file) ?? 1) - 1);
+    };
   }
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -360,7 +388,9 @@ export function acquireLock(dir: string, waitMs = 10_000): () => void {
         if (n > 0) return;
         try {
           if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
-        } catch { /* already gone */ }
+        } catch {
+          /* already gone */
+        }
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -368,7 +398,9 @@ export function acquireLock(dir: string, waitMs = 10_000): () => void {
     let pid = NaN;
     try {
       pid = Number(fs.readFileSync(file, 'utf8'));
-    } catch { /* removed meanwhile */ }
+    } catch {
+      /* removed meanwhile */
+    }
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
       if (Date.now() > deadline) throw new Error(`another diskchain process (pid ${pid}) is changing files; try again when it is done`);
       sleep(50);
@@ -377,7 +409,9 @@ export function acquireLock(dir: string, waitMs = 10_000): () => void {
     // Dead owner, our own stale pid, or garbage: take it over.
     try {
       fs.unlinkSync(file);
-    } catch { /* raced */ }
+    } catch {
+      /* raced */
+    }
   }
 }
 

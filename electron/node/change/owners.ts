@@ -9,7 +9,10 @@ import { ACL_XATTR, parseAcl } from './acl.js';
 import { callerUid, throughPkexec } from './consent.js';
 import type { RawState } from './state.js';
 
-interface Owners { uids: Set<number>; gids: Set<number> }
+interface Owners {
+  uids: Set<number>;
+  gids: Set<number>;
+}
 
 /** libvirt's qemu user and group, as qemu.conf (or the distribution's default) names them. */
 function qemuOwners(): Owners {
@@ -19,7 +22,9 @@ function qemuOwners(): Owners {
     try {
       out.uids.add(parseUser(qemu.user));
       out.gids.add(parseGroup(qemu.group));
-    } catch { /* a qemu.conf naming nobody adds nobody */ }
+    } catch {
+      /* a qemu.conf naming nobody adds nobody */
+    }
   }
   return out;
 }
@@ -49,7 +54,8 @@ export function giveProblem(c: { kind?: 'file' | 'folder-acl'; from: RawState; t
   const q = qemuOwners();
   if (c.kind === 'folder-acl') {
     const granted = grantedUids(c.from, c.to).filter((u) => !q.uids.has(u));
-    if (granted.length && c.from.uid !== callerUid()) return `would open a folder the calling user does not own to uid ${granted.join(', ')}: through pkexec only for libvirt's qemu user`;
+    if (granted.length && c.from.uid !== callerUid())
+      return `would open a folder the calling user does not own to uid ${granted.join(', ')}: through pkexec only for libvirt's qemu user`;
     return null;
   }
   const allowed = callerOwnsRoot ? merged(q, callerOwners()) : q;
@@ -101,7 +107,10 @@ export function ownerRefusals(profile: VmProfile, action: 'relabel' | 'restore')
   }
   for (const o of owners) {
     if (!uids.has(o.uid) || !gids.has(o.gid)) {
-      out.push({ path: '', message: `owner ${o.label} (${o.uid}:${o.gid}) refused: through pkexec files go only to the calling user or to libvirt's qemu user and group` });
+      out.push({
+        path: '',
+        message: `owner ${o.label} (${o.uid}:${o.gid}) refused: through pkexec files go only to the calling user or to libvirt's qemu user and group`,
+      });
     }
   }
   return out;

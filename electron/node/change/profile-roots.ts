@@ -4,7 +4,10 @@
 import type { VmProfile } from '../../../shared/plan.js';
 import { allowedRoots as rootsFor, type AllowedRoots } from './consent.js';
 
-export function profileRoots(profile: Pick<VmProfile, 'allowRoots' | 'openedFolders' | 'disks'>, givenTops: readonly string[]): AllowedRoots {
+export function profileRoots(
+  profile: Pick<VmProfile, 'allowRoots' | 'openedFolders' | 'disks'>,
+  givenTops: readonly string[],
+): AllowedRoots {
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((p): p is string => typeof p === 'string') : []);
   // A domain's disks come from its XML, which anyone may have written: their folders count only
   // when they are allowed for another reason.

@@ -29,8 +29,14 @@ export function verifyThenApply(asked: Plan, replan: (bootTime: string) => Repla
   const fresh = replan(bootTimeFor(asked.bootTime));
   const plan = fresh.plan;
   if (plan.refusals.length) return refused(plan.refusals, 'refused; nothing was changed');
-  if (plan.bootTime !== asked.bootTime && asked.entries.some((e) => Object.keys(e.before.libvirt).length || Object.keys(e.after.libvirt).length)) {
-    return refused([{ path: plan.top, message: `the host boot time is ${plan.bootTime}, the preview used ${asked.bootTime}: preview again` }], 'refused; nothing was changed');
+  if (
+    plan.bootTime !== asked.bootTime &&
+    asked.entries.some((e) => Object.keys(e.before.libvirt).length || Object.keys(e.after.libvirt).length)
+  ) {
+    return refused(
+      [{ path: plan.top, message: `the host boot time is ${plan.bootTime}, the preview used ${asked.bootTime}: preview again` }],
+      'refused; nothing was changed',
+    );
   }
   const diffs = [...planDifferences(asked, plan), ...(fresh.differences ?? [])];
   if (diffs.length) return refused(diffs, 'files changed since the preview; nothing was changed');
@@ -79,7 +85,8 @@ function describeDifference(old: PlanEntry, now: PlanEntry): string {
   if (b0.dev !== b1.dev || b0.ino !== b1.ino) return 'was replaced by another file since the preview';
   if (b0.uid !== b1.uid || b0.gid !== b1.gid) return `owner changed since the preview (${b0.uid}:${b0.gid} → ${b1.uid}:${b1.gid})`;
   if (b0.selinux !== b1.selinux) return `SELinux context changed since the preview (${b0.selinux ?? 'none'} → ${b1.selinux ?? 'none'})`;
-  if (JSON.stringify(Object.entries(b0.libvirt).sort()) !== JSON.stringify(Object.entries(b1.libvirt).sort())) return "libvirt's remembered labels changed since the preview";
+  if (JSON.stringify(Object.entries(b0.libvirt).sort()) !== JSON.stringify(Object.entries(b1.libvirt).sort()))
+    return "libvirt's remembered labels changed since the preview";
   if (b0.mode !== b1.mode) return 'mode changed since the preview';
   return 'the planned change differs from the preview';
 }

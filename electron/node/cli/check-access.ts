@@ -121,8 +121,20 @@ async function run(p: string, o: Opts): Promise<void> {
     return;
   }
   if (!o.json) {
-    out(textLines([result.changed ? `changed ${result.changed} (journal ${result.journalId}; undo with: diskchain undo ${result.journalId})` : 'nothing to change']));
-    out(textLines(after.ok ? ['after the fix: the VM can open every file'] : ['after the fix, still blocked:', ...after.blockers.filter((b) => b.blocking).map((b) => `  ${b.kind.padEnd(8)} ${b.message}`)]));
+    out(
+      textLines([
+        result.changed
+          ? `changed ${result.changed} (journal ${result.journalId}; undo with: diskchain undo ${result.journalId})`
+          : 'nothing to change',
+      ]),
+    );
+    out(
+      textLines(
+        after.ok
+          ? ['after the fix: the VM can open every file']
+          : ['after the fix, still blocked:', ...after.blockers.filter((b) => b.blocking).map((b) => `  ${b.kind.padEnd(8)} ${b.message}`)],
+      ),
+    );
   }
   if (!after.ok) process.exitCode = EXIT_BLOCKED;
 }
@@ -130,7 +142,9 @@ async function run(p: string, o: Opts): Promise<void> {
 export function registerCheckAccess(program: Command): void {
   program
     .command('check-access <path>')
-    .description("say what stops the VM's user from opening each file of the chain (folders, ACLs, owner and mode, SELinux, AppArmor), and fix it")
+    .description(
+      "say what stops the VM's user from opening each file of the chain (folders, ACLs, owner and mode, SELinux, AppArmor), and fix it",
+    )
     .requiredOption('--user <user>', "the VM's user, a name or +N")
     .requiredOption('--group <group>', "the VM's group, a name or +N")
     .option('--groups <gids>', "supplementary groups, comma-separated numbers (default: the user's, from NSS)")

@@ -51,14 +51,27 @@ function renderDisk(d: DomainDisk): string[] {
       out.push(`  ${String(i).padEnd(5)}  ${xmlCell(d.xmlChain[i]) || '-'}`);
       if (d.headerChain) out.push(`         ${' '.repeat(0)}| ${headerCell(d.headerChain[i]) || '-'}`);
     }
-    out.push(`  XML chain ends: ${d.xmlChainEnd === 'terminated' ? '<backingStore/> (nothing below)' : 'open (libvirt reads the rest from the headers)'}`);
+    out.push(
+      `  XML chain ends: ${d.xmlChainEnd === 'terminated' ? '<backingStore/> (nothing below)' : 'open (libvirt reads the rest from the headers)'}`,
+    );
   }
-  for (const x of d.differences) out.push(`  ${x.severity === 'error' ? '!' : x.severity === 'warning' ? '~' : 'i'} ${x.code}: ${x.message}`);
+  for (const x of d.differences)
+    out.push(`  ${x.severity === 'error' ? '!' : x.severity === 'warning' ? '~' : 'i'} ${x.code}: ${x.message}`);
   return out;
 }
 
 function line(label: string, v: Sourced<unknown>): string {
-  const value = Array.isArray(v.value) ? (v.value.length ? v.value.join(', ') : '(none)') : v.value === null ? '(none)' : typeof v.value === 'boolean' ? (v.value ? 'yes' : 'no') : String(v.value);
+  const value = Array.isArray(v.value)
+    ? v.value.length
+      ? v.value.join(', ')
+      : '(none)'
+    : v.value === null
+      ? '(none)'
+      : typeof v.value === 'boolean'
+        ? v.value
+          ? 'yes'
+          : 'no'
+        : String(v.value);
   return `  ${label.padEnd(20)} ${value.padEnd(24)} ← ${v.source}`;
 }
 

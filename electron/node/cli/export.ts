@@ -25,7 +25,7 @@ export function registerExport(program: Command): void {
     .description("write a chain as libvirt's <disk> XML (backingStore, dataStore) or qemu's -blockdev nodes")
     .argument('<path>', 'the top image')
     .option('--libvirt-xml', 'the <disk> element with its nested <backingStore> chain and <dataStore>s')
-    .option('--blockdev', "qemu -blockdev arguments, one per node, base first")
+    .option('--blockdev', 'qemu -blockdev arguments, one per node, base first')
     .option('--json', 'with --blockdev: the nodes as a JSON array')
     .option('--json-filename', 'the chain as one nested json:{...} filename for qemu-img and qemu-io')
     .option('--target <dev>', '<target dev> of the XML', 'vda')

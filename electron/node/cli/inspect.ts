@@ -10,7 +10,14 @@ import { warn, writeOut } from './output.js';
 
 /** Problems on the top image that mean it could not be read at all: the command fails. */
 const FATAL_ON_TOP: ReadonlySet<ProblemCode> = new Set([
-  'missing', 'unreadable', 'loop', 'not-regular', 'device', 'unsafe-path', 'invalid-header', 'unsupported-feature',
+  'missing',
+  'unreadable',
+  'loop',
+  'not-regular',
+  'device',
+  'unsafe-path',
+  'invalid-header',
+  'unsupported-feature',
 ]);
 
 /** The reason the top could not be read, or null when it was. */
@@ -24,7 +31,9 @@ function describeNode(n: ChainNode): string[] {
   const lines: string[] = [];
   const size = n.header ? `${humanSize(n.header.virtualSize)} virtual` : null;
   const alloc = n.stat ? `${humanSize(n.stat.allocated)} allocated` : null;
-  const fmt = n.format ? `${n.format}${n.formatSource === 'probed' || n.formatSource === 'assumed-raw' ? ` (${n.formatSource})` : ''}` : 'unread';
+  const fmt = n.format
+    ? `${n.format}${n.formatSource === 'probed' || n.formatSource === 'assumed-raw' ? ` (${n.formatSource})` : ''}`
+    : 'unread';
   const named = n.role !== 'image' && n.name !== n.path ? `  named '${escapeName(n.name, n.nameInfo?.rawHex)}'` : '';
   const head = `${n.role.padEnd(9)} ${escapeText(n.path)}${named}`;
   lines.push(`          ${[fmt, size, alloc].filter(Boolean).join(', ')}`);
@@ -34,7 +43,9 @@ function describeNode(n: ChainNode): string[] {
   for (const driver of ['dac', 'selinux'] as const) {
     const r = n.remembered[driver];
     if (r) {
-      lines.push(`          libvirt remembered ${driver}: ${r.label ?? '?'} (refcount ${r.refcount ?? '?'}, ${r.current ? 'this boot' : 'stale: from another boot'})`);
+      lines.push(
+        `          libvirt remembered ${driver}: ${r.label ?? '?'} (refcount ${r.refcount ?? '?'}, ${r.current ? 'this boot' : 'stale: from another boot'})`,
+      );
     }
   }
   for (const p of n.problems) lines.push(`          ! ${p.code}: ${p.message}`);
@@ -58,7 +69,7 @@ export function registerInspect(program: Command): void {
     .argument('<path>', 'the top image')
     .option('--json', 'print {"root": Node} (see shared/model.ts)')
     .option('--qemu-json', 'print what `qemu-img info --backing-chain --output=json` prints')
-    .addOption(new Option('-f, --format <format>', 'the top image\'s format (default: probed)').choices(FORMATS.map((f) => f.name)))
+    .addOption(new Option('-f, --format <format>', "the top image's format (default: probed)").choices(FORMATS.map((f) => f.name)))
     .action(async (path: string, opts: { json?: boolean; qemuJson?: boolean; format?: FormatName }) => {
       if (opts.qemuJson) {
         const r = qemuInfoChain(path, { format: opts.format });

@@ -34,8 +34,12 @@ export function helperBundleDir(): string {
 const Installed = z.string().refine((p) => path.isAbsolute(p) && path.normalize(p) === p, 'not a plain absolute path');
 const ManifestSchema = z.object({
   v: z.literal(1),
-  files: z.array(Installed.refine((p) => p === POLICY_PATH || p.startsWith(LIBEXEC_DIR + '/'), 'outside what install-helper writes')).max(MAX_ENTRIES),
-  dirs: z.array(Installed.refine((p) => p === LIBEXEC_DIR || p.startsWith(LIBEXEC_DIR + '/'), 'outside what install-helper makes')).max(MAX_ENTRIES),
+  files: z
+    .array(Installed.refine((p) => p === POLICY_PATH || p.startsWith(LIBEXEC_DIR + '/'), 'outside what install-helper writes'))
+    .max(MAX_ENTRIES),
+  dirs: z
+    .array(Installed.refine((p) => p === LIBEXEC_DIR || p.startsWith(LIBEXEC_DIR + '/'), 'outside what install-helper makes'))
+    .max(MAX_ENTRIES),
 });
 type Manifest = z.infer<typeof ManifestSchema>;
 
@@ -95,7 +99,8 @@ function bundleEntries(lib: string): { dirs: string[]; files: string[] } {
 /** The launcher from its template, with `node` and `helperJs` put in. */
 export function launcherText(template: string, node: string, helperJs: string): string {
   for (const p of [node, helperJs]) {
-    if (!PLAIN_PATH.test(p)) throw new Error(`${JSON.stringify(p)} has characters the launcher does not take (only letters, digits and . _ + - /)`);
+    if (!PLAIN_PATH.test(p))
+      throw new Error(`${JSON.stringify(p)} has characters the launcher does not take (only letters, digits and . _ + - /)`);
   }
   const text = template.replaceAll('@NODE@', node).replaceAll('@HELPER_JS@', helperJs);
   if (!template.includes('@NODE@') || !template.includes('@HELPER_JS@') || /@[A-Z_]+@/.test(text)) {
@@ -144,7 +149,8 @@ export function installHelper(): string[] {
   const previous = readManifest();
   if (!previous) {
     for (const p of [INSTALLED_LAUNCHER, POLICY_PATH, LIB_DIR, MANIFEST]) {
-      if (exists(p)) throw new Error(`${p} is there but diskchain install-helper did not write it: remove it with whatever installed it first`);
+      if (exists(p))
+        throw new Error(`${p} is there but diskchain install-helper did not write it: remove it with whatever installed it first`);
     }
   }
   const made = new Set(previous?.dirs ?? []);
@@ -156,7 +162,8 @@ export function installHelper(): string[] {
   const written = [...copies.map(([, to]) => to), INSTALLED_LAUNCHER, POLICY_PATH];
   // The manifest first, naming everything about to be written, so that uninstall-helper can take
   // away an install that stopped half-way; then again with exactly what this install wrote.
-  const manifest = (list: string[]) => writeRootFile(MANIFEST, JSON.stringify({ v: 1, files: list, dirs: [...made] } satisfies Manifest, null, 2) + '\n', 0o644);
+  const manifest = (list: string[]) =>
+    writeRootFile(MANIFEST, JSON.stringify({ v: 1, files: list, dirs: [...made] } satisfies Manifest, null, 2) + '\n', 0o644);
   manifest([...new Set([...(previous?.files ?? []), ...written])]);
   for (const d of libDirs) {
     makeRootDir(d);
@@ -188,7 +195,10 @@ export function uninstallHelper(): string[] {
   const m = readManifest();
   if (!m) {
     const there = [INSTALLED_LAUNCHER, POLICY_PATH].filter(exists);
-    if (there.length) throw new Error(`${there.join(' and ')} ${there.length === 1 ? 'is' : 'are'} not from diskchain install-helper (no ${MANIFEST}): left as ${there.length === 1 ? 'it is' : 'they are'}`);
+    if (there.length)
+      throw new Error(
+        `${there.join(' and ')} ${there.length === 1 ? 'is' : 'are'} not from diskchain install-helper (no ${MANIFEST}): left as ${there.length === 1 ? 'it is' : 'they are'}`,
+      );
     return ['nothing to uninstall: diskchain install-helper has not installed the helper here'];
   }
   const lines: string[] = [];
@@ -220,7 +230,9 @@ function print(lines: string[]): void {
 export function registerInstallHelper(program: Command): void {
   program
     .command('install-helper')
-    .description(`as root: install the privileged helper in ${LIBEXEC_DIR} and its polkit action, so the app and the CLI can start it with pkexec`)
+    .description(
+      `as root: install the privileged helper in ${LIBEXEC_DIR} and its polkit action, so the app and the CLI can start it with pkexec`,
+    )
     .action(() => print(installHelper()));
   program
     .command('uninstall-helper')

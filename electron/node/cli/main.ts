@@ -18,10 +18,18 @@ const MODULES: Record<string, () => Promise<Register>> = {
 };
 /** Which module registers each command. */
 const COMMANDS: Record<string, keyof typeof MODULES> = {
-  inspect: 'inspect', scan: 'scan', serve: 'serve', relabel: 'relabel', restore: 'relabel', undo: 'relabel', recover: 'relabel',
-  domain: 'domain', export: 'export',
+  inspect: 'inspect',
+  scan: 'scan',
+  serve: 'serve',
+  relabel: 'relabel',
+  restore: 'relabel',
+  undo: 'relabel',
+  recover: 'relabel',
+  domain: 'domain',
+  export: 'export',
   'check-access': 'check-access',
-  'install-helper': 'install-helper', 'uninstall-helper': 'install-helper',
+  'install-helper': 'install-helper',
+  'uninstall-helper': 'install-helper',
 };
 
 const program = new Command('diskchain')

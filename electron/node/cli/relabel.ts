@@ -120,7 +120,9 @@ export function planLines(plan: Plan): string[] {
     plan.action === 'relabel' && se ? `label ${plan.profile.imageLabel}` : null,
     plan.profile.readonly ? 'readonly' : null,
     plan.profile.shareable ? 'shareable' : null,
-  ].filter(Boolean).join(', ');
+  ]
+    .filter(Boolean)
+    .join(', ');
   lines.push(`${plan.action} ${(plan.tops ?? [plan.top]).join(' ')} (${what})`);
   for (const e of plan.entries) {
     const changing = e.changes.length > 0;
@@ -200,16 +202,31 @@ async function runChangeInner(action: Action, pathsIn: string[], o: ChangeOpts):
     process.exitCode = EXIT_REFUSED;
     return;
   }
-  if (!o.json) out(textLines([result.changed ? `changed ${result.changed} file${result.changed === 1 ? '' : 's'} (journal ${result.journalId}; undo with: diskchain undo ${result.journalId})` : 'nothing to change']));
+  if (!o.json)
+    out(
+      textLines([
+        result.changed
+          ? `changed ${result.changed} file${result.changed === 1 ? '' : 's'} (journal ${result.journalId}; undo with: diskchain undo ${result.journalId})`
+          : 'nothing to change',
+      ]),
+    );
 }
 
 function changeCommand(program: Command, action: Action): void {
   const cmd = program
     .command(`${action} [paths...]`)
-    .description(action === 'relabel'
-      ? "give every file of each disk's chain the VM's owner and SELinux labels, as libvirt does when the VM starts"
-      : 'put back the top image and its data file as libvirt does when the VM stops')
-    .addOption(new Option('--driver <driver>', 'security drivers (default: dac, plus selinux where SELinux is on)').choices(['dac', 'selinux', 'all']));
+    .description(
+      action === 'relabel'
+        ? "give every file of each disk's chain the VM's owner and SELinux labels, as libvirt does when the VM starts"
+        : 'put back the top image and its data file as libvirt does when the VM stops',
+    )
+    .addOption(
+      new Option('--driver <driver>', 'security drivers (default: dac, plus selinux where SELinux is on)').choices([
+        'dac',
+        'selinux',
+        'all',
+      ]),
+    );
   if (action === 'relabel') {
     cmd
       .option('--user <user>', "the VM's user, a name or +N (default: qemu.conf's, else libvirt-qemu or qemu)")
@@ -219,7 +236,7 @@ function changeCommand(program: Command, action: Action): void {
   cmd
     .option('--readonly', 'the disk is readonly')
     .option('--shareable', 'the disk is shareable')
-    .option('--domain <file>', "take the profile and the disks from a domain XML (virsh dumpxml output; - for stdin), as libvirt would")
+    .option('--domain <file>', 'take the profile and the disks from a domain XML (virsh dumpxml output; - for stdin), as libvirt would')
     .option('--virsh <name>', 'the same, from `virsh dumpxml NAME`')
     .option('--qemu-conf <file>', 'qemu.conf for the profile (default: /etc/libvirt/qemu.conf, or $DISKCHAIN_QEMU_CONF)')
     .option('--allow-root <dir>', 'also allow changes inside this folder (repeatable)', collect, [])
@@ -245,7 +262,14 @@ export function registerRelabel(program: Command): void {
         const list = listJournal();
         if (o.json) out(JSON.stringify(list, null, 2));
         else if (!list.length) out('the journal is empty');
-        else out(textLines(list.map((j) => `${j.id}  ${j.kind.padEnd(7)} ${j.status.padEnd(11)} ${String(j.files).padStart(6)} files  ${j.tops.join(' ')}`)));
+        else
+          out(
+            textLines(
+              list.map(
+                (j) => `${j.id}  ${j.kind.padEnd(7)} ${j.status.padEnd(11)} ${String(j.files).padStart(6)} files  ${j.tops.join(' ')}`,
+              ),
+            ),
+          );
         return;
       }
       let result: ApplyResult;

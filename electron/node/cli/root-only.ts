@@ -17,7 +17,8 @@ export function notRootOnly(p: string): string | null {
     const st = fs.lstatSync(at);
     const where = at === real && real !== p ? `${at} (the real path of ${p})` : at;
     if (st.uid !== 0) return `${where} is owned by uid ${st.uid}, not root`;
-    if (st.mode & 0o022) return `${where} is writable by its ${st.mode & 0o020 ? 'group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)})`;
+    if (st.mode & 0o022)
+      return `${where} is writable by its ${st.mode & 0o020 ? 'group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)})`;
     if (at === '/') return null;
   }
 }

@@ -32,9 +32,13 @@ export function registerServe(program: Command): void {
       });
       process.stdout.write(`${served.url}\n`);
       if (!isLoopback(opts.host)) {
-        process.stderr.write(`diskchain: listening on ${opts.host}: anyone who can reach it and has the URL can change file owners and labels\n`);
+        process.stderr.write(
+          `diskchain: listening on ${opts.host}: anyone who can reach it and has the URL can change file owners and labels\n`,
+        );
       }
-      process.stderr.write('diskchain: serving; open the URL above in a browser (through an SSH tunnel from another machine). Ctrl-C stops.\n');
+      process.stderr.write(
+        'diskchain: serving; open the URL above in a browser (through an SSH tunnel from another machine). Ctrl-C stops.\n',
+      );
       const stop = () => {
         void served.close().finally(() => process.exit(0));
       };

@@ -118,7 +118,10 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
     if (p.parent) p.parent.backing = node;
     root ??= node;
     if (p.depth === LIBVIRT_MAX_DEPTH) {
-      node.problems.push({ code: 'too-deep', message: `${what(p)} is layer ${p.depth + 1}; libvirt refuses chains of more than ${LIBVIRT_MAX_DEPTH} images` });
+      node.problems.push({
+        code: 'too-deep',
+        message: `${what(p)} is layer ${p.depth + 1}; libvirt refuses chains of more than ${LIBVIRT_MAX_DEPTH} images`,
+      });
     }
     if (!parsed) break;
 
@@ -130,7 +133,10 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
       if (!child) continue;
       child.parent = node;
       if (child.depth >= maxDepth) {
-        node.problems.push({ code: 'too-deep', message: `stopped after ${maxDepth} layers: ${node.path} still names a backing file '${child.name}'` });
+        node.problems.push({
+          code: 'too-deep',
+          message: `stopped after ${maxDepth} layers: ${node.path} still names a backing file '${child.name}'`,
+        });
         break;
       }
       next = child;
@@ -140,14 +146,23 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
 }
 
 /** Turn a name from `node`'s header into what to visit; null when the name cannot be used at all. */
-export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pending, child: ChildName, role: Role, extent = false): Pending | null {
+export function childPending(
+  node: Pick<ChainNode, 'path' | 'problems'>,
+  p: Pending,
+  child: ChildName,
+  role: Role,
+  extent = false,
+): Pending | null {
   const bytes = cString(child.raw);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const kind = extent ? 'vmdk extent' : role === 'backing' ? 'backing' : 'data';
-    node.problems.push({ code: 'bad-name', message: `${node.path} names a ${kind} file that is not valid UTF-8 (hex ${child.raw.toString('hex')}); not followed` });
+    node.problems.push({
+      code: 'bad-name',
+      message: `${node.path} names a ${kind} file that is not valid UTF-8 (hex ${child.raw.toString('hex')}); not followed`,
+    });
     return null;
   }
   if (text === '') return null;
@@ -155,7 +170,17 @@ export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pend
   let format: Pending['format'] = null;
   if (child.format) format = { name: child.format, source: 'header' };
   const depth = role === 'data-file' || extent ? p.depth : p.depth + 1;
-  return { name: text, role, depth, joined: nameInfo.joined, qemuPath: nameInfo.qemuPath, nameInfo, format, parent: null, ...(extent ? { extent } : {}) };
+  return {
+    name: text,
+    role,
+    depth,
+    joined: nameInfo.joined,
+    qemuPath: nameInfo.qemuPath,
+    nameInfo,
+    format,
+    parent: null,
+    ...(extent ? { extent } : {}),
+  };
 }
 
 /**
@@ -166,7 +191,10 @@ export function childPending(node: Pick<ChainNode, 'path' | 'problems'>, p: Pend
 function visitExtents(node: ChainNode, p: Pending, names: Buffer[], ctx: VisitContext, budget: number): number {
   if (names.length === 0) return 0;
   if (names.length > budget) {
-    node.problems.push({ code: 'too-deep', message: `${what(p)} names ${names.length} extent files, more than the ${MAX_CHAIN_EXTENTS} one chain may list: its extents are not followed` });
+    node.problems.push({
+      code: 'too-deep',
+      message: `${what(p)} names ${names.length} extent files, more than the ${MAX_CHAIN_EXTENTS} one chain may list: its extents are not followed`,
+    });
     return 0;
   }
   const extents: ChainNode[] = [];
@@ -196,7 +224,10 @@ function visitDataFile(node: ChainNode, p: Pending, child: ChildName, ctx: Visit
   dp.format = { name: 'raw', source: 'header' };
   const { node: dn } = visit(dp, ctx, false);
   if (dp.nameInfo?.kind === 'file' && !dp.name.startsWith('/')) {
-    dn.problems.push({ code: 'data-file-relative', message: `data file name '${dp.name}' in ${node.path} is relative: libvirt looks for it in ${path.dirname(dp.joined)}, qemu 7.2 in its own working folder` });
+    dn.problems.push({
+      code: 'data-file-relative',
+      message: `data file name '${dp.name}' in ${node.path} is relative: libvirt looks for it in ${path.dirname(dp.joined)}, qemu 7.2 in its own working folder`,
+    });
   }
   return dn;
 }
@@ -209,7 +240,10 @@ export function visit(p: Pending, ctx: VisitContext, parse = true): Visited {
     return { node, parsed: null };
   };
   if (p.nameInfo && p.nameInfo.kind !== 'file') {
-    return problem(p.nameInfo.kind, `${what(p)} is a ${p.nameInfo.kind === 'network' ? 'network' : 'protocol'} name; it is never opened or relabelled`);
+    return problem(
+      p.nameInfo.kind,
+      `${what(p)} is a ${p.nameInfo.kind === 'network' ? 'network' : 'protocol'} name; it is never opened or relabelled`,
+    );
   }
 
   let real: string;
@@ -272,12 +306,18 @@ function readHeader(node: ChainNode, p: Pending, src: ImageSource): Visited {
       if (parsed.backing) {
         node.format = 'raw';
         node.formatSource = 'assumed-raw';
-        node.problems.push({ code: 'no-backing-format', message: `format of backing image ${node.path} was not specified in ${p.parent?.path ?? 'its parent'}, and it names a backing file of its own; libvirt refuses it, so it is not followed` });
+        node.problems.push({
+          code: 'no-backing-format',
+          message: `format of backing image ${node.path} was not specified in ${p.parent?.path ?? 'its parent'}, and it names a backing file of its own; libvirt refuses it, so it is not followed`,
+        });
         node.header = parsed.header;
         return { node, parsed: null };
       }
       if (probed !== 'raw') {
-        node.problems.push({ code: 'format-probed', message: `format of backing image ${node.path} was not recorded in ${p.parent?.path ?? 'its parent'}; probed as ${probed}` });
+        node.problems.push({
+          code: 'format-probed',
+          message: `format of backing image ${node.path} was not recorded in ${p.parent?.path ?? 'its parent'}; probed as ${probed}`,
+        });
       }
     }
   }

@@ -5,8 +5,25 @@ import type { NameInfo } from '../../../shared/model.js';
 
 /** Protocols that reach over the network; every other `proto:` name is a local protocol. */
 const NETWORK_PROTOCOLS = new Set([
-  'nbd', 'nbd+tcp', 'nbd+unix', 'http', 'https', 'ftp', 'ftps', 'gluster', 'gluster+tcp',
-  'gluster+unix', 'gluster+rdma', 'rbd', 'iscsi', 'iser', 'ssh', 'nfs', 'sheepdog', 'vxhs', 'tftp',
+  'nbd',
+  'nbd+tcp',
+  'nbd+unix',
+  'http',
+  'https',
+  'ftp',
+  'ftps',
+  'gluster',
+  'gluster+tcp',
+  'gluster+unix',
+  'gluster+rdma',
+  'rbd',
+  'iscsi',
+  'iser',
+  'ssh',
+  'nfs',
+  'sheepdog',
+  'vxhs',
+  'tftp',
 ]);
 
 /** qemu's path_has_protocol: a ':' before any '/'. */

@@ -21,12 +21,17 @@ export function fileType(st: fs.Stats): FileStat['type'] {
 /** Why a file of this type is never read, or null for a regular file. */
 export function refuseType(type: FileStat['type']): { code: 'device' | 'not-regular'; what: string } | null {
   switch (type) {
-    case 'file': return null;
+    case 'file':
+      return null;
     case 'block':
-    case 'char': return { code: 'device', what: `a ${type} device` };
-    case 'dir': return { code: 'not-regular', what: 'a folder' };
-    case 'fifo': return { code: 'not-regular', what: 'a FIFO' };
-    default: return { code: 'not-regular', what: `a ${type}` };
+    case 'char':
+      return { code: 'device', what: `a ${type} device` };
+    case 'dir':
+      return { code: 'not-regular', what: 'a folder' };
+    case 'fifo':
+      return { code: 'not-regular', what: 'a FIFO' };
+    default:
+      return { code: 'not-regular', what: `a ${type}` };
   }
 }
 

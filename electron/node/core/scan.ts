@@ -5,7 +5,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChainNode, Problem } from '../../../shared/model.js';
-import { BREAKING, type ForestChange, type ScanResult, type ScannedChain, type ScannedFile, type ScanSummary } from '../../../shared/scan.js';
+import {
+  BREAKING,
+  type ForestChange,
+  type ScanResult,
+  type ScannedChain,
+  type ScannedFile,
+  type ScanSummary,
+} from '../../../shared/scan.js';
 import { childPending, topPending, visit, type Pending } from './chain.js';
 import type { ChildName } from './formats/types.js';
 import { resolveFile } from './open.js';
@@ -205,9 +212,11 @@ export class ForestIndex {
       if (ref) continue;
       const kind = cp.nameInfo?.kind ?? 'file';
       const what = role === 'backing' ? 'backing file' : 'data file';
-      problems.push(kind === 'file'
-        ? { code: 'missing', message: `${what} ${cp.joined} (named '${cp.name}' in ${entry.file.path}) does not exist` }
-        : { code: kind, message: `${what} '${cp.name}' of ${entry.file.path} is a ${kind} name; it is never opened` });
+      problems.push(
+        kind === 'file'
+          ? { code: 'missing', message: `${what} ${cp.joined} (named '${cp.name}' in ${entry.file.path}) does not exist` }
+          : { code: kind, message: `${what} '${cp.name}' of ${entry.file.path} is a ${kind} name; it is never opened` },
+      );
     }
     entry.file.problems = problems;
   }
@@ -299,10 +308,12 @@ export class ForestIndex {
       // nothing found yet (a new file may be what they name).
       const changed = new Set([...dropped, ...reread]);
       for (const e of [...this.byPath.values()]) {
-        const needs = reread.has(e.file.path) || ROLES.some((r) => {
-          const t = e.file[r];
-          return t !== null && (changed.has(t) || !this.byPath.has(t));
-        });
+        const needs =
+          reread.has(e.file.path) ||
+          ROLES.some((r) => {
+            const t = e.file[r];
+            return t !== null && (changed.has(t) || !this.byPath.has(t));
+          });
         if (!needs) continue;
         this.touch(e.file.path);
         this.touchRefs(e);
@@ -363,7 +374,10 @@ export function summarize(roots: string[], files: ScannedFile[]): ScanResult {
   for (const f of files) if (f.backing && by.has(f.backing)) backingUsers.set(f.backing, (backingUsers.get(f.backing) ?? 0) + 1);
 
   const tops = files.filter((f) => f.isImage && f.usedBy.length === 0).map((f) => f.path);
-  const sharedBases = [...backingUsers].filter(([, n]) => n >= 2).map(([p]) => p).sort();
+  const sharedBases = [...backingUsers]
+    .filter(([, n]) => n >= 2)
+    .map(([p]) => p)
+    .sort();
   const orphans = files.filter((f) => !f.isImage && f.usedBy.length === 0 && !f.external).map((f) => f.path);
 
   const chains: ScannedChain[] = tops.map((top) => {
@@ -371,7 +385,11 @@ export function summarize(roots: string[], files: ScannedFile[]): ScanResult {
     const visited = new Set<string>();
     let allocated = 0;
     let broken = false;
-    for (let cur: ScannedFile | undefined = by.get(top); cur && !visited.has(cur.path); cur = cur.backing ? by.get(cur.backing) : undefined) {
+    for (
+      let cur: ScannedFile | undefined = by.get(top);
+      cur && !visited.has(cur.path);
+      cur = cur.backing ? by.get(cur.backing) : undefined
+    ) {
       visited.add(cur.path);
       list.push(cur.path);
       allocated += cur.allocated ?? 0;

@@ -11,7 +11,10 @@ export const HEAD_SIZE = 4096;
 
 /** A broken or hostile header. `message` uses qemu's wording where qemu has one. */
 export class HeaderError extends Error {
-  constructor(message: string, readonly code: 'invalid-header' | 'unsupported-feature' = 'invalid-header') {
+  constructor(
+    message: string,
+    readonly code: 'invalid-header' | 'unsupported-feature' = 'invalid-header',
+  ) {
     super(message);
     this.name = 'HeaderError';
   }
@@ -34,7 +37,10 @@ export interface ImageSource {
 class BufferSource implements ImageSource {
   bytesRead = 0;
   readonly head: Buffer;
-  constructor(private readonly reader: (buf: Buffer, offset: number) => number, readonly size: number) {
+  constructor(
+    private readonly reader: (buf: Buffer, offset: number) => number,
+    readonly size: number,
+  ) {
     const n = Math.min(size, HEAD_SIZE);
     this.head = this.read(0, n, 'header');
   }

@@ -7,7 +7,12 @@ import type { HelperVerb, ProbeResult, RequestOf, ResultOf } from '../change/con
 import { helper } from '../change/helper-client.js';
 import { SYSTEM_JOURNAL_DIR, journalDir, listJournals, unfinished } from '../change/journal.js';
 import type { AccessProfile } from '../../../shared/access.js';
-import { planAccessFix as planFix, planAccessFixDetailed as planFixDetailed, type AccessFixDetailed, type AccessFixOptions } from '../access/fix.js';
+import {
+  planAccessFix as planFix,
+  planAccessFixDetailed as planFixDetailed,
+  type AccessFixDetailed,
+  type AccessFixOptions,
+} from '../access/fix.js';
 import { planChangesDetailed } from '../relabel/plan.js';
 import { runVerb } from './verbs.js';
 
@@ -19,7 +24,11 @@ export function planAccessFix(top: string, profile: AccessProfile, opts: Omit<Ac
   return planFix(top, profile, { ...opts, relabel: planChangesDetailed });
 }
 
-export function planAccessFixDetailed(top: string, profile: AccessProfile, opts: Omit<AccessFixOptions, 'relabel'> = {}): AccessFixDetailed {
+export function planAccessFixDetailed(
+  top: string,
+  profile: AccessProfile,
+  opts: Omit<AccessFixOptions, 'relabel'> = {},
+): AccessFixDetailed {
   return planFixDetailed(top, profile, { ...opts, relabel: planChangesDetailed });
 }
 

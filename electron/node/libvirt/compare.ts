@@ -56,17 +56,44 @@ function compareDataFile(x: XmlLayer, h: HeaderLayer, libvirtProbesHere: boolean
   const ds = x.dataStore;
   const where = levelName(x.depth);
   if (ds && ds.format && ds.format !== 'raw') {
-    out.push({ code: 'data-file-format', severity: 'warning', depth: x.depth, message: `${where}: <dataStore> format is '${ds.format}'; qemu's data files are raw` });
+    out.push({
+      code: 'data-file-format',
+      severity: 'warning',
+      depth: x.depth,
+      message: `${where}: <dataStore> format is '${ds.format}'; qemu's data files are raw`,
+    });
   }
   if (ds && !h.dataFile) {
-    out.push({ code: 'data-file-extra', severity: 'error', depth: x.depth, message: `${where}: the XML names data file ${ds.display}, but the header of ${h.path} names none` });
+    out.push({
+      code: 'data-file-extra',
+      severity: 'error',
+      depth: x.depth,
+      message: `${where}: the XML names data file ${ds.display}, but the header of ${h.path} names none`,
+    });
   } else if (!ds && h.dataFile) {
-    out.push(libvirtProbesHere
-      ? { code: 'data-file-missing', severity: 'info', depth: x.depth, message: `${where}: the XML has no <dataStore>; libvirt reads data file ${h.dataFile.path} from the header of ${h.path}` }
-      : { code: 'data-file-missing', severity: 'warning', depth: x.depth, message: `${where}: the header of ${h.path} names data file ${h.dataFile.path}, the XML's <source> has no <dataStore>: libvirt uses the chain as the XML states it and may leave that file unlabelled` });
+    out.push(
+      libvirtProbesHere
+        ? {
+            code: 'data-file-missing',
+            severity: 'info',
+            depth: x.depth,
+            message: `${where}: the XML has no <dataStore>; libvirt reads data file ${h.dataFile.path} from the header of ${h.path}`,
+          }
+        : {
+            code: 'data-file-missing',
+            severity: 'warning',
+            depth: x.depth,
+            message: `${where}: the header of ${h.path} names data file ${h.dataFile.path}, the XML's <source> has no <dataStore>: libvirt uses the chain as the XML states it and may leave that file unlabelled`,
+          },
+    );
   } else if (ds && h.dataFile) {
     if (ds.path === null || !samePath(ds.path, h.dataFile.path)) {
-      out.push({ code: 'data-file-differs', severity: 'error', depth: x.depth, message: `${where}: the XML's data file is ${ds.display}, the header of ${h.path} names ${h.dataFile.path}` });
+      out.push({
+        code: 'data-file-differs',
+        severity: 'error',
+        depth: x.depth,
+        message: `${where}: the XML's data file is ${ds.display}, the header of ${h.path} names ${h.dataFile.path}`,
+      });
     }
   }
 }
@@ -76,10 +103,16 @@ export function compareChains(disk: Pick<DomainDisk, 'xmlChain' | 'xmlChainEnd'>
   const out: Difference[] = [];
   const xml = disk.xmlChain;
   if (xml.length === 1 && disk.xmlChainEnd === 'open') {
-    out.push({ code: 'probed-chain', severity: 'info', depth: null, message: 'the XML lists no <backingStore>: libvirt reads the chain from the image headers when the VM starts' });
+    out.push({
+      code: 'probed-chain',
+      severity: 'info',
+      depth: null,
+      message: 'the XML lists no <backingStore>: libvirt reads the chain from the image headers when the VM starts',
+    });
   }
   const problems = (h: HeaderLayer) => {
-    for (const p of h.problems) out.push({ code: 'header-problem', severity: 'warning', depth: h.depth, message: `${levelName(h.depth)}: ${p}` });
+    for (const p of h.problems)
+      out.push({ code: 'header-problem', severity: 'warning', depth: h.depth, message: `${levelName(h.depth)}: ${p}` });
   };
   let i = 0;
   let j = 0;
@@ -93,40 +126,82 @@ export function compareChains(disk: Pick<DomainDisk, 'xmlChain' | 'xmlChainEnd'>
         const nextH = header[j + 1];
         const nextX = xml[i + 1];
         if (x.path !== null && nextH && samePath(x.path, nextH.path)) {
-          out.push({ code: 'missing-level', severity: 'error', depth: h.depth, message: `${levelName(h.depth)}: the headers have ${h.path} here, the XML's chain skips it` });
+          out.push({
+            code: 'missing-level',
+            severity: 'error',
+            depth: h.depth,
+            message: `${levelName(h.depth)}: the headers have ${h.path} here, the XML's chain skips it`,
+          });
           problems(h);
           j++;
           continue;
         }
         if (nextX?.path && samePath(nextX.path, h.path)) {
-          out.push({ code: 'extra-level', severity: 'error', depth: x.depth, message: `${levelName(x.depth)}: the XML lists ${x.display}, which is not in the headers' chain` });
+          out.push({
+            code: 'extra-level',
+            severity: 'error',
+            depth: x.depth,
+            message: `${levelName(x.depth)}: the XML lists ${x.display}, which is not in the headers' chain`,
+          });
           i++;
           continue;
         }
         const namer = j === 0 ? 'disk' : `header of ${header[j - 1]!.path}`;
-        out.push({ code: 'path-differs', severity: 'error', depth: x.depth, message: `${levelName(x.depth)}: the XML names ${x.path ?? x.display}, the ${namer} names ${h.path}` });
+        out.push({
+          code: 'path-differs',
+          severity: 'error',
+          depth: x.depth,
+          message: `${levelName(x.depth)}: the XML names ${x.path ?? x.display}, the ${namer} names ${h.path}`,
+        });
       }
       const xf = x.format ?? (x.depth === 0 ? 'raw' : null);
       if (xf !== null && h.format !== null && !sameFormat(xf, h.format)) {
         const said = x.format === null ? 'no <driver type> (libvirt uses raw)' : `format '${x.format}'`;
-        out.push({ code: 'format-differs', severity: 'error', depth: x.depth, message: `${levelName(x.depth)}: the XML states ${said}, the ${x.depth === 0 ? 'file' : 'header'} says ${h.format}${h.formatSource === 'probed' ? ' (probed)' : ''}` });
+        out.push({
+          code: 'format-differs',
+          severity: 'error',
+          depth: x.depth,
+          message: `${levelName(x.depth)}: the XML states ${said}, the ${x.depth === 0 ? 'file' : 'header'} says ${h.format}${h.formatSource === 'probed' ? ' (probed)' : ''}`,
+        });
       }
       compareDataFile(x, h, disk.xmlChainEnd === 'open' && i === xml.length - 1, out);
       problems(h);
       i++;
       j++;
     } else if (x) {
-      out.push({ code: 'extra-level', severity: 'error', depth: x.depth, message: `${levelName(x.depth)}: the XML lists ${x.display}, but the headers' chain ends at ${header[header.length - 1]?.path ?? 'nothing'}` });
+      out.push({
+        code: 'extra-level',
+        severity: 'error',
+        depth: x.depth,
+        message: `${levelName(x.depth)}: the XML lists ${x.display}, but the headers' chain ends at ${header[header.length - 1]?.path ?? 'nothing'}`,
+      });
       i++;
     } else if (h) {
       if (disk.xmlChainEnd === 'terminated') {
-        out.push(terminatedSeen
-          ? { code: 'missing-level', severity: 'error', depth: h.depth, message: `${levelName(h.depth)}: ${h.path} is in the headers' chain but not in the XML's` }
-          : { code: 'terminated-early', severity: 'error', depth: h.depth, message: `<backingStore/> ends the chain after ${xml[xml.length - 1]?.display ?? '?'}, but its header names backing file ${h.path}: qemu would run the overlay without its base` });
+        out.push(
+          terminatedSeen
+            ? {
+                code: 'missing-level',
+                severity: 'error',
+                depth: h.depth,
+                message: `${levelName(h.depth)}: ${h.path} is in the headers' chain but not in the XML's`,
+              }
+            : {
+                code: 'terminated-early',
+                severity: 'error',
+                depth: h.depth,
+                message: `<backingStore/> ends the chain after ${xml[xml.length - 1]?.display ?? '?'}, but its header names backing file ${h.path}: qemu would run the overlay without its base`,
+              },
+        );
         terminatedSeen = true;
       } else {
         if (j === xml.length && xml.length > 1) {
-          out.push({ code: 'probed-chain', severity: 'info', depth: h.depth, message: `the XML's chain stops without <backingStore/>: libvirt reads ${h.path} and below from the headers` });
+          out.push({
+            code: 'probed-chain',
+            severity: 'info',
+            depth: h.depth,
+            message: `the XML's chain stops without <backingStore/>: libvirt reads ${h.path} and below from the headers`,
+          });
         }
         problems(h);
       }

@@ -39,7 +39,8 @@ function domainSeclabel(s: XmlElement, origin: string): XmlDomainSeclabel {
     throw new DomainXmlError(`${origin}: <seclabel type='${t}'> is not dynamic, static or none`);
   }
   const relabel = yesNo(attr(s, 'relabel'), `${origin}: domain`);
-  if (t === 'dynamic' && relabel === false) throw new DomainXmlError(`${origin}: <seclabel type='dynamic' relabel='no'>: libvirt refuses it (dynamic labels must relabel)`);
+  if (t === 'dynamic' && relabel === false)
+    throw new DomainXmlError(`${origin}: <seclabel type='dynamic' relabel='no'>: libvirt refuses it (dynamic labels must relabel)`);
   if (t === 'none' && relabel === true) throw new DomainXmlError(`${origin}: <seclabel type='none' relabel='yes'>: libvirt refuses it`);
   return {
     model: attr(s, 'model'),
@@ -77,7 +78,10 @@ function describeSource(type: string, src: XmlElement | undefined): { path: stri
     case 'nvme':
       return { path: null, display: `nvme namespace ${attr(src, 'namespace') ?? '?'}` };
     default:
-      return { path: attr(src, 'file') ?? attr(src, 'dev') ?? attr(src, 'path'), display: `${type} ${attr(src, 'file') ?? attr(src, 'dev') ?? attr(src, 'path') ?? ''}`.trim() };
+      return {
+        path: attr(src, 'file') ?? attr(src, 'dev') ?? attr(src, 'path'),
+        display: `${type} ${attr(src, 'file') ?? attr(src, 'dev') ?? attr(src, 'path') ?? ''}`.trim(),
+      };
   }
 }
 
@@ -109,8 +113,14 @@ function parseDisk(disk: XmlElement, n: number, origin: string): DomainDef['disk
   if (source) {
     const s = describeSource(type, source);
     chain.push({
-      depth: 0, type, format: attr(child(disk, 'driver'), 'type'), path: s.path, display: s.display,
-      index: indexOf(source, disk), dataStore: dataStoreOf(source, where), seclabels: deviceSeclabels(source, where),
+      depth: 0,
+      type,
+      format: attr(child(disk, 'driver'), 'type'),
+      path: s.path,
+      display: s.display,
+      index: indexOf(source, disk),
+      dataStore: dataStoreOf(source, where),
+      seclabels: deviceSeclabels(source, where),
     });
     // A loop over the nesting, bounded like the header walker: no recursion on hostile depth.
     let level: XmlElement = disk;
@@ -125,12 +135,19 @@ function parseDisk(disk: XmlElement, n: number, origin: string): DomainDef['disk
         end = 'terminated';
         break;
       }
-      if (depth > LIBVIRT_MAX_DEPTH) throw new DomainXmlError(`${where}: more than ${LIBVIRT_MAX_DEPTH} <backingStore> levels (libvirt's limit)`);
+      if (depth > LIBVIRT_MAX_DEPTH)
+        throw new DomainXmlError(`${where}: more than ${LIBVIRT_MAX_DEPTH} <backingStore> levels (libvirt's limit)`);
       const bsrc = child(b, 'source');
       const s2 = describeSource(btype, bsrc);
       chain.push({
-        depth, type: btype, format: attr(child(b, 'format'), 'type'), path: s2.path, display: s2.display,
-        index: indexOf(bsrc, b), dataStore: dataStoreOf(bsrc, `${where} level ${depth}`), seclabels: deviceSeclabels(bsrc, `${where} level ${depth}`),
+        depth,
+        type: btype,
+        format: attr(child(b, 'format'), 'type'),
+        path: s2.path,
+        display: s2.display,
+        index: indexOf(bsrc, b),
+        dataStore: dataStoreOf(bsrc, `${where} level ${depth}`),
+        seclabels: deviceSeclabels(bsrc, `${where} level ${depth}`),
       });
       level = b;
     }

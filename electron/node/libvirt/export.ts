@@ -28,9 +28,12 @@ export function exportLayers(root: ChainNode): Layer[] {
   for (let n: ChainNode | null = root; n && !seen.has(n); n = n.backing) {
     seen.add(n);
     const what = n === root ? 'the top image' : `backing level ${out.length}`;
-    if (n.nameInfo && n.nameInfo.kind !== 'file') throw new Error(`${what} is '${n.name}', a ${n.nameInfo.kind} name: only local files can be exported`);
-    if (!n.format) throw new Error(`${what} ${n.path} could not be read (${n.problems.map((p) => p.message).join('; ') || 'unknown format'})`);
-    if (n.dataFile?.nameInfo && n.dataFile.nameInfo.kind !== 'file') throw new Error(`the data file of ${n.path} is '${n.dataFile.name}', not a local file`);
+    if (n.nameInfo && n.nameInfo.kind !== 'file')
+      throw new Error(`${what} is '${n.name}', a ${n.nameInfo.kind} name: only local files can be exported`);
+    if (!n.format)
+      throw new Error(`${what} ${n.path} could not be read (${n.problems.map((p) => p.message).join('; ') || 'unknown format'})`);
+    if (n.dataFile?.nameInfo && n.dataFile.nameInfo.kind !== 'file')
+      throw new Error(`the data file of ${n.path} is '${n.dataFile.name}', not a local file`);
     out.push({ path: n.path, format: n.format === 'iso' ? 'raw' : n.format, dataFile: n.dataFile?.path ?? null });
   }
   return out;

@@ -68,11 +68,20 @@ export function compareDisks(def: DomainDef): DomainDisk[] {
   return def.disks.map((d) => {
     const top = d.xmlChain[0];
     if (!top) {
-      return { ...d, headerChain: null, differences: [{ code: 'not-inspected', severity: 'info', depth: null, message: `${d.device} with no source (empty)` }] };
+      return {
+        ...d,
+        headerChain: null,
+        differences: [{ code: 'not-inspected', severity: 'info', depth: null, message: `${d.device} with no source (empty)` }],
+      };
     }
     if (d.type !== 'file' || !top.path) {
-      const why = d.type === 'block' ? 'a block device: diskchain never opens devices' : `a ${d.type} source (${top.display}): not a local file`;
-      return { ...d, headerChain: null, differences: [{ code: 'not-inspected', severity: 'info', depth: null, message: `headers not read: ${why}` }] };
+      const why =
+        d.type === 'block' ? 'a block device: diskchain never opens devices' : `a ${d.type} source (${top.display}): not a local file`;
+      return {
+        ...d,
+        headerChain: null,
+        differences: [{ code: 'not-inspected', severity: 'info', depth: null, message: `headers not read: ${why}` }],
+      };
     }
     // The headers' own view: the top's format probed, not taken from the XML, so a wrong
     // <driver type> shows up as a difference instead of as a broken chain.
@@ -82,7 +91,11 @@ export function compareDisks(def: DomainDef): DomainDisk[] {
 }
 
 /** Resolve the profile of `def` against qemu.conf at `confPath`. */
-export function profileFor(def: DomainDef | null, confPath: string, host?: HostFacts): Pick<DomainReport, 'qemuConf' | 'profile' | 'profileError'> {
+export function profileFor(
+  def: DomainDef | null,
+  confPath: string,
+  host?: HostFacts,
+): Pick<DomainReport, 'qemuConf' | 'profile' | 'profileError'> {
   let found = false;
   try {
     const r = readQemuConf(confPath);

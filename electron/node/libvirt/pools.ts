@@ -18,7 +18,11 @@ export function libvirtPoolTargets(dir = LIBVIRT_POOL_DIR): string[] {
   try {
     const st = fs.lstatSync(dir);
     if (!st.isDirectory() || st.uid !== 0 || st.mode & 0o022) return [];
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.xml')).sort().slice(0, MAX_POOLS);
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.xml'))
+      .sort()
+      .slice(0, MAX_POOLS);
   } catch {
     return [];
   }
@@ -32,7 +36,9 @@ export function libvirtPoolTargets(dir = LIBVIRT_POOL_DIR): string[] {
       if (rootName !== 'pool' || !FOLDER_POOLS.has(attr(root, 'type') ?? '')) continue;
       const target = text(child(child(root, 'target'), 'path'))?.trim();
       if (target && path.isAbsolute(target)) out.push(path.normalize(target));
-    } catch { /* a pool file that does not parse names no folder */ }
+    } catch {
+      /* a pool file that does not parse names no folder */
+    }
   }
   return out;
 }

@@ -12,7 +12,14 @@
 // - security_selinux.c: a static label's image label is svirt_image_t with the label's range; a
 //   dynamic one gets two random categories at start; relabel='no' turns image labelling off.
 // - qemu_security.c: remember_owner=0 commits without remembering (no trusted.libvirt.* records).
-import type { DiskProfileView, DomainDisk, ResolvedProfile, Sourced, XmlDeviceSeclabel, XmlDomainSeclabel } from '../../../shared/domain.js';
+import type {
+  DiskProfileView,
+  DomainDisk,
+  ResolvedProfile,
+  Sourced,
+  XmlDeviceSeclabel,
+  XmlDomainSeclabel,
+} from '../../../shared/domain.js';
 import { DEFAULT_IMAGE_LABEL_BASE, type DiskProfile, type DiskSeclabel, type Driver, type VmProfile } from '../../../shared/plan.js';
 import { lookupGroup, lookupUser } from '../native/libc.js';
 import type { DomainDef } from './domain-xml.js';
@@ -69,9 +76,14 @@ interface DriverResolution {
 function domainDriver(model: Driver, seclabels: XmlDomainSeclabel[], defaultConfined: Sourced<boolean>): DriverResolution {
   const s = seclabels.find((x) => x.model === model) ?? null;
   if (!s) {
-    if (model === 'dac') return { enabled: sourced(true, `${DEFAULT}: no <seclabel model='dac'> in the domain`), seclabel: null, type: 'dynamic' };
+    if (model === 'dac')
+      return { enabled: sourced(true, `${DEFAULT}: no <seclabel model='dac'> in the domain`), seclabel: null, type: 'dynamic' };
     return defaultConfined.value
-      ? { enabled: sourced(true, `${DEFAULT}: no <seclabel model='selinux'>, confined by default (${defaultConfined.source})`), seclabel: null, type: 'dynamic' }
+      ? {
+          enabled: sourced(true, `${DEFAULT}: no <seclabel model='selinux'>, confined by default (${defaultConfined.source})`),
+          seclabel: null,
+          type: 'dynamic',
+        }
       : { enabled: sourced(false, `no <seclabel model='selinux'> and ${defaultConfined.source}`), seclabel: null, type: 'none' };
   }
   const type = s.type ?? (defaultConfined.value ? 'dynamic' : 'none');
@@ -127,9 +139,14 @@ export function resolveProfile(conf: QemuConf | null, confPath: string, dom: Dom
     const dup = drv.value.find((d, i) => drv.value.indexOf(d) !== i);
     if (dup) throw new ConfError(`${drv.source}: duplicate security driver ${dup} (libvirt refuses to start)`);
   }
-  const securityDrivers: Sourced<string[]> = drv ?? sourced(host.selinuxEnabled ? ['selinux'] : [],
-    `${DEFAULT} (${absent}): the first driver the host supports; SELinux is ${host.selinuxEnabled ? 'enabled' : 'not enabled'} here`);
-  if (securityDrivers.value.includes('apparmor')) notes.push('AppArmor is in security_driver: diskchain does not reproduce AppArmor profiles');
+  const securityDrivers: Sourced<string[]> =
+    drv ??
+    sourced(
+      host.selinuxEnabled ? ['selinux'] : [],
+      `${DEFAULT} (${absent}): the first driver the host supports; SELinux is ${host.selinuxEnabled ? 'enabled' : 'not enabled'} here`,
+    );
+  if (securityDrivers.value.includes('apparmor'))
+    notes.push('AppArmor is in security_driver: diskchain does not reproduce AppArmor profiles');
   for (const d of securityDrivers.value) {
     if (!['selinux', 'apparmor', 'none', 'dac'].includes(d)) notes.push(`security_driver '${d}' is not one libvirt's qemu driver knows`);
   }
@@ -142,7 +159,8 @@ export function resolveProfile(conf: QemuConf | null, confPath: string, dom: Dom
   // A domain seclabel without model belongs to the host's first security model.
   const firstModel = securityDrivers.value.find((d) => d !== 'none') ?? 'dac';
   const seclabels = domSec.map((s) => (s.model ? s : { ...s, model: firstModel }));
-  if (domSec.some((s) => !s.model)) notes.push(`a domain <seclabel> without model is taken as '${firstModel}' (the host's first security model)`);
+  if (domSec.some((s) => !s.model))
+    notes.push(`a domain <seclabel> without model is taken as '${firstModel}' (the host's first security model)`);
 
   // DAC
   const builtin = builtinOwner();
@@ -184,7 +202,10 @@ export function resolveProfile(conf: QemuConf | null, confPath: string, dom: Dom
       } else if (d.type === 'static' && s?.label) {
         const range = contextRange(s.label);
         const base = DEFAULT_IMAGE_LABEL_BASE.split(':').slice(0, 3).join(':');
-        imageLabel = sourced(range ? `${base}:${range}` : null, `${seclabelText(s)} <label>${s.label}</label>: the image label is svirt_image_t with the label's range`);
+        imageLabel = sourced(
+          range ? `${base}:${range}` : null,
+          `${seclabelText(s)} <label>${s.label}</label>: the image label is svirt_image_t with the label's range`,
+        );
       } else {
         imageLabel = sourced(null, `${s ? seclabelText(s) : DEFAULT}: dynamic; libvirt picks two random categories when the VM starts`);
       }
@@ -201,7 +222,8 @@ export function resolveProfile(conf: QemuConf | null, confPath: string, dom: Dom
     const own = toDiskSeclabels(top.seclabels, seclabels, notes, `disk ${name}`);
     const layerSeclabels: Record<string, DiskSeclabel[]> = {};
     for (const l of disk.xmlChain.slice(1)) {
-      if (l.path && l.seclabels.length) layerSeclabels[l.path] = toDiskSeclabels(l.seclabels, seclabels, notes, `disk ${name} level ${l.depth}`);
+      if (l.path && l.seclabels.length)
+        layerSeclabels[l.path] = toDiskSeclabels(l.seclabels, seclabels, notes, `disk ${name} level ${l.depth}`);
     }
     const view = (model: Driver, enabled: Sourced<boolean>) => {
       const xmlS = top.seclabels.find((s) => deviceModel(s, seclabels) === model);

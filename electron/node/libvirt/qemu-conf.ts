@@ -9,10 +9,7 @@ export const DEFAULT_QEMU_CONF = '/etc/libvirt/qemu.conf';
 export const MAX_CONF_BYTES = 1024 * 1024;
 const MAX_LIST = 1024;
 
-export type ConfValue =
-  | { kind: 'string'; value: string }
-  | { kind: 'number'; value: number }
-  | { kind: 'list'; value: ConfValue[] };
+export type ConfValue = { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'list'; value: ConfValue[] };
 
 export interface ConfEntry {
   name: string;

@@ -14,11 +14,19 @@ function bind() {
   const k = (koffi = require('koffi') as Koffi);
   const c = k.load('libc.so.6');
   const passwd = k.struct('diskchain_passwd', {
-    pw_name: 'char*', pw_passwd: 'char*', pw_uid: 'uint32_t', pw_gid: 'uint32_t',
-    pw_gecos: 'char*', pw_dir: 'char*', pw_shell: 'char*',
+    pw_name: 'char*',
+    pw_passwd: 'char*',
+    pw_uid: 'uint32_t',
+    pw_gid: 'uint32_t',
+    pw_gecos: 'char*',
+    pw_dir: 'char*',
+    pw_shell: 'char*',
   });
   const group = k.struct('diskchain_group', {
-    gr_name: 'char*', gr_passwd: 'char*', gr_gid: 'uint32_t', gr_mem: 'void*',
+    gr_name: 'char*',
+    gr_passwd: 'char*',
+    gr_gid: 'uint32_t',
+    gr_mem: 'void*',
   });
   return {
     lgetxattr: c.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
@@ -28,15 +36,24 @@ function bind() {
     flistxattr: c.func('intptr_t flistxattr(int fd, _Out_ uint8_t *list, size_t size)'),
     fsetxattr: c.func('int fsetxattr(int fd, const char *name, const uint8_t *value, size_t size, int flags)'),
     fremovexattr: c.func('int fremovexattr(int fd, const char *name)'),
-    getpwuid_r: c.func(`int getpwuid_r(uint32_t uid, _Out_ ${'diskchain_passwd'} *pwd, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`),
-    getgrgid_r: c.func(`int getgrgid_r(uint32_t gid, _Out_ ${'diskchain_group'} *grp, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`),
-    getpwnam_r: c.func(`int getpwnam_r(const char *name, _Out_ ${'diskchain_passwd'} *pwd, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`),
-    getgrnam_r: c.func(`int getgrnam_r(const char *name, _Out_ ${'diskchain_group'} *grp, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`),
+    getpwuid_r: c.func(
+      `int getpwuid_r(uint32_t uid, _Out_ ${'diskchain_passwd'} *pwd, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`,
+    ),
+    getgrgid_r: c.func(
+      `int getgrgid_r(uint32_t gid, _Out_ ${'diskchain_group'} *grp, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`,
+    ),
+    getpwnam_r: c.func(
+      `int getpwnam_r(const char *name, _Out_ ${'diskchain_passwd'} *pwd, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`,
+    ),
+    getgrnam_r: c.func(
+      `int getgrnam_r(const char *name, _Out_ ${'diskchain_group'} *grp, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`,
+    ),
     getgrouplist: c.func('int getgrouplist(const char *user, uint32_t group, _Out_ uint32_t *groups, _Inout_ int *ngroups)'),
     syscall: c.func('long syscall(long nr, ...)'),
     openat: c.func('int openat(int dirfd, const char *path, int flags, ...)'),
     statx: c.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, _Out_ uint8_t *buf)'),
-    passwd, group,
+    passwd,
+    group,
   };
 }
 
@@ -53,7 +70,11 @@ const ERRNO_NAMES = Object.fromEntries(Object.entries(os.constants.errno).map(([
 /** An errno from a libc call, shaped like Node's own system errors (code, errno, syscall). */
 export class LibcError extends Error {
   readonly code: string;
-  constructor(readonly syscall: string, readonly errno: number, readonly target: string) {
+  constructor(
+    readonly syscall: string,
+    readonly errno: number,
+    readonly target: string,
+  ) {
     const code = ERRNO_NAMES[errno] ?? `E${errno}`;
     super(`${syscall} ${target}: ${code}`);
     this.code = code;
@@ -126,7 +147,10 @@ function nss<T>(fn: Lookup, key: number | string, pick: (rec: Record<string, unk
     const rec: Record<string, unknown> = {};
     const result: unknown[] = [null];
     const rc = fn(key, rec, buf, size, result);
-    if (rc === ERANGE && size < 1 << 20) { size *= 4; continue; }
+    if (rc === ERANGE && size < 1 << 20) {
+      size *= 4;
+      continue;
+    }
     if (rc !== 0 || !result[0]) return null;
     return pick(rec);
   }
@@ -205,7 +229,9 @@ function libselinux(): SelinuxLib | null {
     selinuxLib = {
       enabled: s.func('int is_selinux_enabled(void)') as unknown as SelinuxLib['enabled'],
       open: s.func('void *selabel_open(unsigned int backend, const void *opts, unsigned int nopts)') as unknown as SelinuxLib['open'],
-      lookup: s.func('int selabel_lookup_raw(void *handle, _Out_ void **con, const char *key, int type)') as unknown as SelinuxLib['lookup'],
+      lookup: s.func(
+        'int selabel_lookup_raw(void *handle, _Out_ void **con, const char *key, int type)',
+      ) as unknown as SelinuxLib['lookup'],
       freecon: s.func('void freecon(void *con)') as unknown as SelinuxLib['freecon'],
     };
   } catch {

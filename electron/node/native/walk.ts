@@ -15,7 +15,10 @@ const REOPEN = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_
 
 /** Why a walk stopped, as an errno-like code and a sentence for the user. */
 export class WalkError extends Error {
-  constructor(readonly code: 'ELOOP' | 'EXDEV' | 'ENOENT' | 'ENOTDIR' | 'EACCES' | 'EOUTSIDE' | 'ETYPE' | 'EOTHER', message: string) {
+  constructor(
+    readonly code: 'ELOOP' | 'EXDEV' | 'ENOENT' | 'ENOTDIR' | 'EACCES' | 'EOUTSIDE' | 'ETYPE' | 'EOTHER',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -39,20 +42,28 @@ function translate(e: unknown, what: string): WalkError {
   if (e instanceof WalkError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   switch (code) {
-    case 'ELOOP': return new WalkError('ELOOP', `${what} is reached through a symbolic link`);
-    case 'EXDEV': return new WalkError('EXDEV', `${what} lies on another mount than its allowed folder (a bind mount?)`);
-    case 'ENOENT': return new WalkError('ENOENT', `${what} does not exist`);
-    case 'ENOTDIR': return new WalkError('ENOTDIR', `${what}: a part of its path is not a folder`);
+    case 'ELOOP':
+      return new WalkError('ELOOP', `${what} is reached through a symbolic link`);
+    case 'EXDEV':
+      return new WalkError('EXDEV', `${what} lies on another mount than its allowed folder (a bind mount?)`);
+    case 'ENOENT':
+      return new WalkError('ENOENT', `${what} does not exist`);
+    case 'ENOTDIR':
+      return new WalkError('ENOTDIR', `${what}: a part of its path is not a folder`);
     case 'EACCES':
-    case 'EPERM': return new WalkError('EACCES', `${what} cannot be read: permission denied`);
-    default: return new WalkError('EOTHER', `${what} cannot be reached (${code ?? (e as Error).message})`);
+    case 'EPERM':
+      return new WalkError('EACCES', `${what} cannot be read: permission denied`);
+    default:
+      return new WalkError('EOTHER', `${what} cannot be reached (${code ?? (e as Error).message})`);
   }
 }
 
 function closeQuietly(fd: number): void {
   try {
     fs.closeSync(fd);
-  } catch { /* already closed */ }
+  } catch {
+    /* already closed */
+  }
 }
 
 /** One component at a time from `dirfd`: each must be a folder but the last, none a link, all on `mount` when given. */
@@ -99,7 +110,8 @@ function holdBeneath(dirfd: number, rel: string, mount: number | null | undefine
   try {
     const st = fs.fstatSync(fd);
     if (st.isSymbolicLink()) throw new WalkError('ELOOP', `${what} is a symbolic link`);
-    if (mount !== undefined && mount !== null && mountId(fd) !== mount) throw new WalkError('EXDEV', `${what} lies on another mount than its allowed folder (a bind mount?)`);
+    if (mount !== undefined && mount !== null && mountId(fd) !== mount)
+      throw new WalkError('EXDEV', `${what} lies on another mount than its allowed folder (a bind mount?)`);
     return { fd, st };
   } catch (e) {
     closeQuietly(fd);

@@ -4,8 +4,15 @@
 // app (preview) and in the helper (re-plan before applying).
 import type { ChainNode, ProblemCode } from '../../../shared/model.js';
 import {
-  CONTENT_LABEL, SHARED_IMAGE_LABEL,
-  type Action, type DiskProfile, type DiskSeclabel, type Driver, type PlanEntry, type Refusal, type VmProfile,
+  CONTENT_LABEL,
+  SHARED_IMAGE_LABEL,
+  type Action,
+  type DiskProfile,
+  type DiskSeclabel,
+  type Driver,
+  type PlanEntry,
+  type Refusal,
+  type VmProfile,
 } from '../../../shared/plan.js';
 import { groupName, userName } from '../native/libc.js';
 import { ConsentError } from '../change/consent.js';
@@ -14,7 +21,14 @@ import { insideAny } from '../change/consent.js';
 import { sameBoot } from '../core/boottime.js';
 import { parseGroup, parseOwnership, parseUser } from '../libvirt/owner.js';
 import {
-  LIBVIRT_PREFIX, SELINUX_XATTR, cloneRaw, isRegular, selinuxHex, textHex, toFileState, xattrText,
+  LIBVIRT_PREFIX,
+  SELINUX_XATTR,
+  cloneRaw,
+  isRegular,
+  selinuxHex,
+  textHex,
+  toFileState,
+  xattrText,
   type RawState,
 } from '../change/state.js';
 
@@ -39,8 +53,18 @@ export interface Computed {
 
 /** Node problems that make a file impossible (or unsafe) to change. */
 const BLOCKING: ReadonlySet<ProblemCode> = new Set([
-  'missing', 'unreadable', 'loop', 'too-deep', 'protocol', 'network', 'not-regular', 'device',
-  'unsafe-path', 'bad-name', 'no-backing-format', 'invalid-header',
+  'missing',
+  'unreadable',
+  'loop',
+  'too-deep',
+  'protocol',
+  'network',
+  'not-regular',
+  'device',
+  'unsafe-path',
+  'bad-name',
+  'no-backing-format',
+  'invalid-header',
 ]);
 
 function ownerText(uid: number, gid: number): string {
@@ -59,7 +83,11 @@ class FilePlanner {
   readonly notes: string[] = [];
   readonly refusals: string[] = [];
 
-  constructor(readonly path: string, readonly live: RawState, readonly bootTime: string) {
+  constructor(
+    readonly path: string,
+    readonly live: RawState,
+    readonly bootTime: string,
+  ) {
     this.cur = cloneRaw(live);
   }
 
@@ -160,9 +188,11 @@ class FilePlanner {
 export function seclabelFor(disk: DiskProfile | undefined, imagePath: string, driver: Driver): DiskSeclabel | null {
   if (!disk) return null;
   const decides = (s: DiskSeclabel | undefined) => (s && (!s.relabel || s.label) ? s : undefined);
-  return decides(disk.layerSeclabels?.[imagePath]?.find((s) => s.model === driver))
-    ?? decides(disk.seclabels.find((s) => s.model === driver))
-    ?? null;
+  return (
+    decides(disk.layerSeclabels?.[imagePath]?.find((s) => s.model === driver)) ??
+    decides(disk.seclabels.find((s) => s.model === driver)) ??
+    null
+  );
 }
 
 function nodeRefusal(node: ChainNode, roots: readonly string[], allowHardLinks: boolean): string | null {
@@ -178,7 +208,8 @@ function nodeRefusal(node: ChainNode, roots: readonly string[], allowHardLinks: 
   if (!insideAny(node.path, roots)) {
     return `outside the allowed folders (${roots.length ? roots.join(', ') : 'none'}); add its folder with --allow-root`;
   }
-  if (node.stat.nlink > 1 && !allowHardLinks) return `has ${node.stat.nlink} hard links; changing it changes every name (allow hard links to proceed)`;
+  if (node.stat.nlink > 1 && !allowHardLinks)
+    return `has ${node.stat.nlink} hard links; changing it changes every name (allow hard links to proceed)`;
   return null;
 }
 
@@ -222,14 +253,16 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
       // A driver the disk's seclabel turns off (relabel='no') leaves this file alone; on stop
       // libvirt looks at the disk's own seclabel only.
       const skip = (d: Driver): DiskSeclabel | null => {
-        const s = action === 'relabel' ? seclabelFor(dp, image, d) : dp?.seclabels.find((x) => x.model === d && !x.relabel) ?? null;
+        const s = action === 'relabel' ? seclabelFor(dp, image, d) : (dp?.seclabels.find((x) => x.model === d && !x.relabel) ?? null);
         return s && !s.relabel ? s : null;
       };
       const dacSkip = dac ? skip('dac') : null;
       const selinuxSkip = selinux ? skip('selinux') : null;
       const doDac = dac && !dacSkip;
       const doSelinux = selinux && !selinuxSkip;
-      const skipNote = [dacSkip, selinuxSkip].filter(Boolean).map((s) => `${s!.model} left alone: the disk's <seclabel model='${s!.model}' relabel='no'>`);
+      const skipNote = [dacSkip, selinuxSkip]
+        .filter(Boolean)
+        .map((s) => `${s!.model} left alone: the disk's <seclabel model='${s!.model}' relabel='no'>`);
       const target = (doDac || doSelinux) && (action === 'relabel' || (top && remember));
       const refusedWhy = target ? nodeRefusal(node, allowedRoots, !!profile.allowHardLinks) : null;
       if (refusedWhy) {
@@ -243,9 +276,25 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
         const st = sim.get(`${live.dev}:${live.ino}`)?.state ?? live;
         const state = toFileState(st);
         entries.push({
-          path: node.path, role: node.role, top, before: state, after: state, remembered: false, changes: [], disk, target: false,
-          note: [...extentNote, !doDac && !doSelinux ? skipNote.join('; ')
-            : top ? 'readonly and shareable disks are not restored (other VMs may use them), as in libvirt' : "backing images keep the VM's labels, as in libvirt"].filter(Boolean).join('; '),
+          path: node.path,
+          role: node.role,
+          top,
+          before: state,
+          after: state,
+          remembered: false,
+          changes: [],
+          disk,
+          target: false,
+          note: [
+            ...extentNote,
+            !doDac && !doSelinux
+              ? skipNote.join('; ')
+              : top
+                ? 'readonly and shareable disks are not restored (other VMs may use them), as in libvirt'
+                : "backing images keep the VM's labels, as in libvirt",
+          ]
+            .filter(Boolean)
+            .join('; '),
         });
         continue;
       }
@@ -254,7 +303,13 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
         live = ctx.capture(node.path);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        refuse(e instanceof ConsentError ? e.message : code === 'ELOOP' ? 'is a symbolic link now' : `cannot be opened (${code ?? (e as Error).message})`);
+        refuse(
+          e instanceof ConsentError
+            ? e.message
+            : code === 'ELOOP'
+              ? 'is a symbolic link now'
+              : `cannot be opened (${code ?? (e as Error).message})`,
+        );
         continue;
       }
       if (!isRegular(live.mode)) {

@@ -90,7 +90,11 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
     return { plan, changes: [] };
   }
   const owners = ownerRefusals(profile, action);
-  if (throughPkexec() && profile.allowHardLinks) owners.push({ path: '', message: 'hard-linked files can be allowed by root only, not through pkexec (a link may be another user\'s file)' });
+  if (throughPkexec() && profile.allowHardLinks)
+    owners.push({
+      path: '',
+      message: "hard-linked files can be allowed by root only, not through pkexec (a link may be another user's file)",
+    });
   if (owners.length) {
     plan.refusals.push(...owners);
     return { plan, changes: [] };
@@ -114,7 +118,9 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
   if (throughPkexec()) plan.refusals.push(...giveRefusals(computed.changes, allowed.roots));
   plan.notes = [...allowed.notes, ...computed.notes];
   if (process.getuid?.() !== 0) {
-    plan.notes.push("made without privileges: libvirt's remembered labels (trusted.* xattrs) are invisible here; previewChange() asks the helper for the exact plan");
+    plan.notes.push(
+      "made without privileges: libvirt's remembered labels (trusted.* xattrs) are invisible here; previewChange() asks the helper for the exact plan",
+    );
   }
   if (profile.drivers.includes('selinux') && !selinuxPolicyAvailable() && action === 'restore') {
     plan.notes.push('no SELinux policy on this host: files without a remembered context keep their current one');

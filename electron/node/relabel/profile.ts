@@ -14,11 +14,19 @@ export function profileProblems(p: VmProfile, action: 'relabel' | 'restore' = 'r
   if (action === 'relabel' && p.drivers?.includes('dac')) {
     if (!isIdName(p.user)) out.push(`invalid user '${p.user}'`);
     else {
-      try { parseUser(p.user); } catch (e) { out.push((e as Error).message); }
+      try {
+        parseUser(p.user);
+      } catch (e) {
+        out.push((e as Error).message);
+      }
     }
     if (!isIdName(p.group)) out.push(`invalid group '${p.group}'`);
     else {
-      try { parseGroup(p.group); } catch (e) { out.push((e as Error).message); }
+      try {
+        parseGroup(p.group);
+      } catch (e) {
+        out.push((e as Error).message);
+      }
     }
   }
   if (p.imageLabel !== undefined && !isContext(p.imageLabel)) out.push(`invalid SELinux label '${p.imageLabel}'`);
@@ -34,7 +42,8 @@ export function profileProblems(p: VmProfile, action: 'relabel' | 'restore' = 'r
     for (const s of labels) {
       if (s.model !== 'dac' && s.model !== 'selinux') out.push(`disk ${name}: unknown seclabel model '${String(s.model)}'`);
       else if (s.label !== undefined && !s.relabel) out.push(`disk ${name}: a ${s.model} label with relabel='no'`);
-      else if (s.label !== undefined && s.model === 'selinux' && !isContext(s.label)) out.push(`disk ${name}: invalid SELinux label '${s.label}'`);
+      else if (s.label !== undefined && s.model === 'selinux' && !isContext(s.label))
+        out.push(`disk ${name}: invalid SELinux label '${s.label}'`);
       else if (s.label !== undefined && s.model === 'dac' && action === 'relabel') {
         try {
           parseOwnership(s.label);

@@ -25,7 +25,9 @@ export class Domains {
   /** Open a domain from a file, its text or virsh, or read one already open (`reopen`) again. */
   async read(req: ParsedReq<'domain'>): Promise<DomainRes> {
     const again = req.reopen ? this.get(req.reopen) : null;
-    const input = again?.input ?? (req.file !== undefined ? { file: userPath(req.file) } : req.text !== undefined ? { text: req.text } : { virshName: req.virsh! });
+    const input =
+      again?.input ??
+      (req.file !== undefined ? { file: userPath(req.file) } : req.text !== undefined ? { text: req.text } : { virshName: req.virsh! });
     const { report } = await this.worker.call('domain', input);
     const id = req.reopen ?? `domain-${randomBytes(8).toString('hex')}`;
     this.open.delete(id);
@@ -44,7 +46,13 @@ export class Domains {
     const dom = this.get(id, top);
     const p = this.resolved(dom);
     const disk = dom.report.disks.find((d) => diskTop(d) === top);
-    return { user: p.user, group: p.group, readonly: disk?.readonly ?? false, shareable: disk?.shareable ?? false, ...(p.imageLabel ? { imageLabel: p.imageLabel } : {}) };
+    return {
+      user: p.user,
+      group: p.group,
+      readonly: disk?.readonly ?? false,
+      shareable: disk?.shareable ?? false,
+      ...(p.imageLabel ? { imageLabel: p.imageLabel } : {}),
+    };
   }
 
   private get(id: string, top?: string): OpenDomain {
@@ -58,7 +66,8 @@ export class Domains {
   }
 
   private resolved(d: OpenDomain): VmProfile {
-    if (!d.report.profile) throw new ContractError(`the domain's profile could not be resolved: ${d.report.profileError ?? 'unknown reason'}`);
+    if (!d.report.profile)
+      throw new ContractError(`the domain's profile could not be resolved: ${d.report.profileError ?? 'unknown reason'}`);
     return d.report.profile.profile;
   }
 }

@@ -38,7 +38,9 @@ export function scannableFolder(typed: string): string {
     return real;
   } catch (e) {
     if (e instanceof ContractError) throw e;
-    throw new ContractError(`${p} cannot be scanned: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}`);
+    throw new ContractError(
+      `${p} cannot be scanned: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}`,
+    );
   }
 }
 
@@ -74,7 +76,7 @@ export class Forest {
   async scan(given: string[]): Promise<ScanOutcome> {
     // Folders inside another scanned folder are scanned with it.
     const all = [...new Set([...this.roots, ...given])].sort();
-    const roots = all.filter((r) => !all.some((o) => o !== r && (r.startsWith(o.endsWith('/') ? o : `${o}/`))));
+    const roots = all.filter((r) => !all.some((o) => o !== r && r.startsWith(o.endsWith('/') ? o : `${o}/`)));
     const id = randomBytes(9).toString('hex');
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     this.scans.set(id, cancel);
@@ -82,10 +84,16 @@ export class Forest {
     this.emit('scan-progress', { id, ...last });
     let r;
     try {
-      r = await this.worker.callWithProgress('scan', (done, total) => {
-        last = { done, total };
-        this.emit('scan-progress', { id, done, total });
-      }, id, roots, cancel);
+      r = await this.worker.callWithProgress(
+        'scan',
+        (done, total) => {
+          last = { done, total };
+          this.emit('scan-progress', { id, done, total });
+        },
+        id,
+        roots,
+        cancel,
+      );
     } catch (e) {
       if ((e as Error).message === CANCELLED) return { status: 'cancelled', id, ...last };
       throw e;
@@ -105,25 +113,37 @@ export class Forest {
   private changed(id: string, paths: string[]): void {
     const f = this.current;
     if (!f || f.id !== id) return;
-    f.updating = f.updating.then(async () => {
-      if (this.current !== f) return;
-      const d = await this.worker.call('updateForest', id, paths);
-      if (this.current !== f) return;
-      // The worker thread was restarted and lost what it had scanned.
-      if (!d) throw new Error('the inspection worker no longer holds the scan');
-      if (d.newDirs.length) f.watcher.add(d.newDirs);
-      for (const p of d.remove) f.tops.delete(p);
-      for (const file of d.upsert) {
-        if (isTop(file)) f.tops.add(file.path);
-        else f.tops.delete(file.path);
-      }
-      this.emit('forest-delta', { id, upsert: d.upsert, remove: d.remove, reread: d.reread, reads: d.reads, summary: d.summary, totalReads: d.totalReads });
-    }).catch((e: unknown) => {
-      // A forest closed or replaced meanwhile is nobody's concern.
-      if (this.current !== f || f.told) return;
-      f.told = true;
-      this.notify(`Changes in the scanned folders could not be read (${errorText(e)}); the forest may be out of date: scan the folders again.`);
-    });
+    f.updating = f.updating
+      .then(async () => {
+        if (this.current !== f) return;
+        const d = await this.worker.call('updateForest', id, paths);
+        if (this.current !== f) return;
+        // The worker thread was restarted and lost what it had scanned.
+        if (!d) throw new Error('the inspection worker no longer holds the scan');
+        if (d.newDirs.length) f.watcher.add(d.newDirs);
+        for (const p of d.remove) f.tops.delete(p);
+        for (const file of d.upsert) {
+          if (isTop(file)) f.tops.add(file.path);
+          else f.tops.delete(file.path);
+        }
+        this.emit('forest-delta', {
+          id,
+          upsert: d.upsert,
+          remove: d.remove,
+          reread: d.reread,
+          reads: d.reads,
+          summary: d.summary,
+          totalReads: d.totalReads,
+        });
+      })
+      .catch((e: unknown) => {
+        // A forest closed or replaced meanwhile is nobody's concern.
+        if (this.current !== f || f.told) return;
+        f.told = true;
+        this.notify(
+          `Changes in the scanned folders could not be read (${errorText(e)}); the forest may be out of date: scan the folders again.`,
+        );
+      });
   }
 
   /** Forget the forest and stop watching its folders. */

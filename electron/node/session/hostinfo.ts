@@ -12,7 +12,13 @@ export function selinuxEnabled(): boolean {
 
 function names(file: string): Set<string> {
   try {
-    return new Set(fs.readFileSync(file, 'utf8').split('\n').map((l) => l.split(':')[0]!).filter(Boolean));
+    return new Set(
+      fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .map((l) => l.split(':')[0]!)
+        .filter(Boolean),
+    );
   } catch {
     return new Set();
   }

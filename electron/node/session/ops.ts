@@ -14,7 +14,20 @@ import { errorText } from '../../../shared/error-text.js';
 
 /** Names that look like disk images when a folder is opened (data files are found through their image). */
 const IMAGE_EXTENSIONS = new Set([
-  '.qcow2', '.qcow', '.qed', '.img', '.raw', '.vmdk', '.vdi', '.vhd', '.vhdx', '.vpc', '.iso', '.luks', '.disk', '.dsk',
+  '.qcow2',
+  '.qcow',
+  '.qed',
+  '.img',
+  '.raw',
+  '.vmdk',
+  '.vdi',
+  '.vhd',
+  '.vhdx',
+  '.vpc',
+  '.iso',
+  '.luks',
+  '.disk',
+  '.dsk',
 ]);
 /** A folder with more candidate images than this is opened partly, and says so. */
 export const MAX_FOLDER_IMAGES = 256;
@@ -22,13 +35,19 @@ export const MAX_FOLDER_IMAGES = 256;
 function describeErrno(e: unknown, p: string): string {
   const code = (e as NodeJS.ErrnoException)?.code;
   switch (code) {
-    case 'ENOENT': return `${p} does not exist`;
+    case 'ENOENT':
+      return `${p} does not exist`;
     case 'EACCES':
-    case 'EPERM': return `${p} cannot be read: permission denied`;
-    case 'ENOTDIR': return `${p} does not exist (a part of it is not a folder)`;
-    case 'ELOOP': return `${p} has too many levels of symbolic links`;
-    case 'ENAMETOOLONG': return `${p} is too long a name`;
-    default: return `${p} cannot be opened: ${errorText(e)}`;
+    case 'EPERM':
+      return `${p} cannot be read: permission denied`;
+    case 'ENOTDIR':
+      return `${p} does not exist (a part of it is not a folder)`;
+    case 'ELOOP':
+      return `${p} has too many levels of symbolic links`;
+    case 'ENAMETOOLONG':
+      return `${p} is too long a name`;
+    default:
+      return `${p} cannot be opened: ${errorText(e)}`;
   }
 }
 
@@ -52,10 +71,17 @@ export function openPath(p: string, foldersOnly = false): OpenedPath {
   } catch (e) {
     return { disks: [], errors: [{ path: p, message: describeErrno(e, p) }], folder: null };
   }
-  if (st.isDirectory() && foldersOnly) return { disks: [], errors, folder: fs.realpathSync.native(p), folders: [fs.realpathSync.native(p)] };
+  if (st.isDirectory() && foldersOnly)
+    return { disks: [], errors, folder: fs.realpathSync.native(p), folders: [fs.realpathSync.native(p)] };
   if (st.isDirectory()) return { ...openFolder(p), folder: fs.realpathSync.native(p) };
   if (!st.isFile()) {
-    const what = st.isBlockDevice() ? 'a block device' : st.isCharacterDevice() ? 'a character device' : st.isFIFO() ? 'a FIFO' : 'not a regular file';
+    const what = st.isBlockDevice()
+      ? 'a block device'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : st.isFIFO()
+          ? 'a FIFO'
+          : 'not a regular file';
     return { disks: [], errors: [{ path: p, message: `${p} is ${what}; only image files and folders open` }], folder: null };
   }
   return { disks: [diskOf(p, p)], errors, folder: null };
@@ -107,4 +133,3 @@ export function openFolder(dir: string): { disks: DiskWithQemu[]; errors: OpenEr
 export function plan(action: Action, top: string, profile: ProfileInput | VmProfile, openedFolders: string[]): Plan {
   return planChange(action, top, { ...profile, allowRoots: [], openedFolders });
 }
-

@@ -32,7 +32,8 @@ export class Plans {
     }
     this.kept.delete(planId);
     return this.exclusive(async () => {
-      const total = plan.entries.filter((e) => e.changes.length > 0).length + (plan.access?.folders.filter((f) => f.changes.length > 0).length ?? 0);
+      const total =
+        plan.entries.filter((e) => e.changes.length > 0).length + (plan.access?.folders.filter((f) => f.changes.length > 0).length ?? 0);
       this.emit('progress', { planId: plan.id, done: 0, total });
       const result = await applyPlan(plan);
       this.emit('progress', { planId: plan.id, done: result.ok === false ? 0 : total, total });

@@ -117,7 +117,11 @@ export class Session {
     },
   };
 
-  constructor(private readonly host: HandlerHost, initialPaths: string[] = [], opts: SessionOptions = {}) {
+  constructor(
+    private readonly host: HandlerHost,
+    initialPaths: string[] = [],
+    opts: SessionOptions = {},
+  ) {
     this.worker = opts.worker ?? new InspectWorker();
     const emit: Emit = (event, data) => host.emit(event, data);
     this.plans = new Plans(emit);

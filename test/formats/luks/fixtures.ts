@@ -7,8 +7,19 @@ export function makeLuks(dir: string, name: string, size: string, opts: string[]
   // usage") when a run measures 0 ms, which happens on a busy machine: try again.
   for (let attempt = 1; ; attempt++) {
     try {
-      qemuImg(dir, 'create', '-q', '-f', 'luks', '--object', 'secret,id=s0,data=pw',
-        '-o', ['key-secret=s0', 'iter-time=10', ...opts].join(','), name, size);
+      qemuImg(
+        dir,
+        'create',
+        '-q',
+        '-f',
+        'luks',
+        '--object',
+        'secret,id=s0,data=pw',
+        '-o',
+        ['key-secret=s0', 'iter-time=10', ...opts].join(','),
+        name,
+        size,
+      );
       return name;
     } catch (e) {
       if (attempt >= 20 || !String((e as Error).message).includes('Unable to get accurate CPU usage')) throw e;

@@ -161,12 +161,18 @@ describe('luks: malformed headers', () => {
   });
 
   it('essiv without a hash', () => {
-    patchedCopy(dir, 'disk.luks', 'essiv.luks2', [[LUKS.cipherMode, cstr('cbc-essiv', 32)], [LUKS.masterKeyLen, be32(32)]]);
+    patchedCopy(dir, 'disk.luks', 'essiv.luks2', [
+      [LUKS.cipherMode, cstr('cbc-essiv', 32)],
+      [LUKS.masterKeyLen, be32(32)],
+    ]);
     expectBothRefuse(dir, 'essiv.luks2', 'luks', luks, 'Missing IV generator hash specification');
   });
 
   it('essiv with a hash no AES key size matches', () => {
-    patchedCopy(dir, 'disk.luks', 'essiv2.luks', [[LUKS.cipherMode, cstr('cbc-essiv:sha1', 32)], [LUKS.masterKeyLen, be32(32)]]);
+    patchedCopy(dir, 'disk.luks', 'essiv2.luks', [
+      [LUKS.cipherMode, cstr('cbc-essiv:sha1', 32)],
+      [LUKS.masterKeyLen, be32(32)],
+    ]);
     expectBothRefuse(dir, 'essiv2.luks', 'luks', luks, 'No AES cipher with key size 20 available');
   });
 

@@ -21,7 +21,11 @@ beforeAll(() => {
   ({ dir, cleanup } = tempDir('diskchain-luks-agree-'));
   makeLuks(dir, 'disk.luks', '1M');
   const file = makeLuksQcow2(dir, 'luks.qcow2');
-  luksInQcow2 = Number(readExtensions(file).find((e) => e.type === EXT.crypto)!.data.readBigUInt64BE(0));
+  luksInQcow2 = Number(
+    readExtensions(file)
+      .find((e) => e.type === EXT.crypto)!
+      .data.readBigUInt64BE(0),
+  );
 });
 afterAll(() => cleanup());
 
@@ -29,7 +33,13 @@ const keyOffset = (slot: number) => LUKS.slot(slot) + LUKS.slotKeyOffset;
 
 const CASES: Array<[string, Array<[number, Buffer]>]> = [
   // qemu 7.2 adds start + length in unsigned int: two slots past 2^32 - 504 do not overlap there.
-  ['two key slots whose ranges overlap only in 64-bit arithmetic', [[keyOffset(1), be32(0xfffffff0)], [keyOffset(2), be32(0xfffffff8)]]],
+  [
+    'two key slots whose ranges overlap only in 64-bit arithmetic',
+    [
+      [keyOffset(1), be32(0xfffffff0)],
+      [keyOffset(2), be32(0xfffffff8)],
+    ],
+  ],
   ['a payload overlapping the header', [[LUKS.payloadOffset, be32(4)]]],
   ['zero master key iterations', [[LUKS.masterKeyIterations, be32(0)]]],
   ['a cipher mode without its NUL', [[LUKS.cipherMode, Buffer.alloc(32, 0x78)]]],

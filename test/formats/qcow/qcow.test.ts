@@ -5,16 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qcow } from '../../../electron/node/core/formats/qcow.js';
 import { bufferSource } from '../../../electron/node/core/source.js';
 import { tempDir } from '../../support/qemu.js';
-import {
-  be32,
-  be64,
-  codes,
-  likeQemu,
-  mustRefuse,
-  qemuImg,
-  qemuRefuses,
-  u8,
-} from '../qcow2/fixtures.js';
+import { be32, be64, codes, likeQemu, mustRefuse, qemuImg, qemuRefuses, u8 } from '../qcow2/fixtures.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -64,7 +55,19 @@ describe('qcow images made by qemu-img', () => {
   });
 
   it('encrypted (AES)', () => {
-    qemuImg(dir, 'create', '-q', '-f', 'qcow', '--object', 'secret,id=s0,data=x', '-o', 'encrypt.format=aes,encrypt.key-secret=s0', 'aes.qcow', '1M');
+    qemuImg(
+      dir,
+      'create',
+      '-q',
+      '-f',
+      'qcow',
+      '--object',
+      'secret,id=s0,data=x',
+      '-o',
+      'encrypt.format=aes,encrypt.key-secret=s0',
+      'aes.qcow',
+      '1M',
+    );
     const p = compare('aes.qcow');
     expect(p.header.encrypted).toBe(true);
   });

@@ -41,9 +41,7 @@ export function mustRefuse(mod: FormatModule, file: string): HeaderError {
   return out.error;
 }
 
-export type QemuResult =
-  | { ok: true; info: any }
-  | { ok: false; status: number | null; signal: string | null; message: string };
+export type QemuResult = { ok: true; info: any } | { ok: false; status: number | null; signal: string | null; message: string };
 
 /** `qemu-img info --output=json [-f fmt] file`, without throwing: qemu-img's verdict on a file. */
 export function qemuVerdict(cwd: string, file: string, format?: string): QemuResult {

@@ -93,7 +93,10 @@ describe('malformed qcow2 headers qemu refuses', () => {
   });
 
   it('backing file name running past the first cluster', () => {
-    const file = variant('over.qcow2', 'bfcluster.qcow2', [[8, be64(CLUSTER - 10)], [16, be32(11)]]);
+    const file = variant('over.qcow2', 'bfcluster.qcow2', [
+      [8, be64(CLUSTER - 10)],
+      [16, be32(11)],
+    ]);
     refusedLikeQemu(file, 'Backing file name too long');
   });
 
@@ -167,10 +170,7 @@ describe('malformed qcow2 headers qemu refuses', () => {
   });
 
   it('refcount_order 7', () => {
-    refusedLikeQemu(
-      variant('plain.qcow2', 'rc7.qcow2', [[96, be32(7)]]),
-      'Reference count entry width too large; may not exceed 64 bits',
-    );
+    refusedLikeQemu(variant('plain.qcow2', 'rc7.qcow2', [[96, be32(7)]]), 'Reference count entry width too large; may not exceed 64 bits');
   });
 
   it('virtual size above 2^63', () => {
@@ -186,10 +186,7 @@ describe('malformed qcow2 headers qemu refuses', () => {
   });
 
   it('zstd compression type without its incompatible bit', () => {
-    refusedLikeQemu(
-      variant('plain.qcow2', 'ct1.qcow2', [[104, u8(1)]]),
-      'qcow2: Compression type incompatible feature bit must be set',
-    );
+    refusedLikeQemu(variant('plain.qcow2', 'ct1.qcow2', [[104, u8(1)]]), 'qcow2: Compression type incompatible feature bit must be set');
   });
 
   it('no refcount table', () => {
@@ -197,7 +194,10 @@ describe('malformed qcow2 headers qemu refuses', () => {
   });
 
   it('extended L2 with clusters too small for subclusters', () => {
-    const file = variant('plain.qcow2', 'extl2small.qcow2', [[72, be64(16)], [20, be32(12)]]);
+    const file = variant('plain.qcow2', 'extl2small.qcow2', [
+      [72, be64(16)],
+      [20, be32(12)],
+    ]);
     refusedLikeQemu(file, 'Unsupported subcluster size: 128');
   });
 
@@ -221,7 +221,10 @@ describe('malformed qcow2 headers qemu refuses', () => {
     const file = variant('bm.qcow2', 'bmcount.qcow2');
     const ext = readExtensions(file).find((e) => e.type === EXT.bitmaps)!;
     ext.data.writeUInt32BE(2, 0);
-    rewriteHeaderArea(file, readExtensions(file).map((e) => (e.type === EXT.bitmaps ? ext : e)));
+    rewriteHeaderArea(
+      file,
+      readExtensions(file).map((e) => (e.type === EXT.bitmaps ? ext : e)),
+    );
     refusedLikeQemu(file, 'Less bitmaps found than specified in header extension');
   });
 
@@ -237,7 +240,10 @@ describe('malformed qcow2 headers qemu refuses', () => {
   });
 
   it('snapshot table with too much extra data', () => {
-    const file = variant('plain.qcow2', 'snapextra.qcow2', [[60, be32(1)], [64, be64(CLUSTER * 3)]]);
+    const file = variant('plain.qcow2', 'snapextra.qcow2', [
+      [60, be32(1)],
+      [64, be64(CLUSTER * 3)],
+    ]);
     patchFile(file, CLUSTER * 3 + 36, be32(2000));
     const err = mustRefuse(qcow2, file);
     expect(err.message.split('\n')[0]).toBe('Too much extra metadata in snapshot table entry 0');
@@ -247,7 +253,10 @@ describe('malformed qcow2 headers qemu refuses', () => {
 
 describe('odd qcow2 headers qemu opens', () => {
   it('backing_file_offset inside the header: header bytes become the name', () => {
-    const file = variant('plain.qcow2', 'bfoinside.qcow2', [[8, be64(1)], [16, be32(3)]]);
+    const file = variant('plain.qcow2', 'bfoinside.qcow2', [
+      [8, be64(1)],
+      [16, be32(3)],
+    ]);
     const p = acceptedLikeQemu(file);
     expect(p.backing!.raw.equals(Buffer.from('FI\xfb', 'latin1'))).toBe(true);
     expect(codes(p)).toEqual(['bad-name', 'bad-name']);
@@ -264,7 +273,11 @@ describe('odd qcow2 headers qemu opens', () => {
   it('extension chain without an end marker that fills the area exactly', () => {
     const file = variant('plain.qcow2', 'extnoend.qcow2');
     const n = (CLUSTER - 112) / 8;
-    rewriteHeaderArea(file, Array.from({ length: n }, () => ({ type: 0x12345678, data: Buffer.alloc(0) })), { terminate: false });
+    rewriteHeaderArea(
+      file,
+      Array.from({ length: n }, () => ({ type: 0x12345678, data: Buffer.alloc(0) })),
+      { terminate: false },
+    );
     const p = acceptedLikeQemu(file);
     expect(p.header.extensions).toHaveLength(n);
     expect(p.header.extensions[0]).toEqual({ type: 0x12345678, name: 'unknown', length: 0 });
@@ -374,7 +387,10 @@ describe('odd qcow2 headers qemu opens', () => {
   });
 
   it('unknown compatible and autoclear bits are kept but harmless', () => {
-    const file = variant('plain.qcow2', 'compatbits.qcow2', [[80, be64((1n << 62n) | 1n)], [88, be64(1n << 63n)]]);
+    const file = variant('plain.qcow2', 'compatbits.qcow2', [
+      [80, be64((1n << 62n) | 1n)],
+      [88, be64(1n << 63n)],
+    ]);
     const p = acceptedLikeQemu(file);
     // Above 2^53: kept exactly, as decimal text.
     expect(p.header.fields.compatible_features).toBe(((1n << 62n) | 1n).toString());

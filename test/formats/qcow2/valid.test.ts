@@ -234,7 +234,11 @@ describe('qcow2 images made by qemu-img', () => {
   });
 
   it('encrypted with LUKS, essiv and cbc', () => {
-    makeLuksQcow2(dir, 'luks-essiv.qcow2', ',encrypt.cipher-alg=aes-128,encrypt.cipher-mode=cbc,encrypt.ivgen-alg=essiv,encrypt.hash-alg=sha1');
+    makeLuksQcow2(
+      dir,
+      'luks-essiv.qcow2',
+      ',encrypt.cipher-alg=aes-128,encrypt.cipher-mode=cbc,encrypt.ivgen-alg=essiv,encrypt.hash-alg=sha1',
+    );
     const p = compare('luks-essiv.qcow2');
     expect((p.header.formatSpecific as any).data.encrypt['ivgen-hash-alg']).toBe('sha256');
   });

@@ -5,11 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qed } from '../../../electron/node/core/formats/qed.js';
 import { bufferSource } from '../../../electron/node/core/source.js';
 import { tempDir } from '../../support/qemu.js';
-import {
-  codes,
-  likeQemu,
-  qemuImg,
-} from '../qcow2/fixtures.js';
+import { codes, likeQemu, qemuImg } from '../qcow2/fixtures.js';
 import { le32, le64 } from '../raw/common.js';
 
 let dir: string;
@@ -113,7 +109,13 @@ describe('malformed qed headers', () => {
   });
 
   it('backing name past the header clusters', () => {
-    refusedLikeQemu(variant('overraw.qed', 'bfo.qed', [[56, le32(65530)], [60, le32(10)]]), 'QED backing filename offset is invalid');
+    refusedLikeQemu(
+      variant('overraw.qed', 'bfo.qed', [
+        [56, le32(65530)],
+        [60, le32(10)],
+      ]),
+      'QED backing filename offset is invalid',
+    );
   });
 
   it('backing name of 4096 bytes or more', () => {

@@ -42,7 +42,15 @@ export function qemuView(parsed: ParsedImage, formatSpecific: unknown = parsed.h
 /** Compare against `qemu-img info --output=json` (the keys that depend on the header only). */
 export function expectLikeQemu(parsed: ParsedImage, info: any, formatSpecific?: unknown): void {
   const want: Record<string, unknown> = {};
-  for (const k of ['virtual-size', 'dirty-flag', 'cluster-size', 'encrypted', 'format-specific', 'backing-filename', 'backing-filename-format']) {
+  for (const k of [
+    'virtual-size',
+    'dirty-flag',
+    'cluster-size',
+    'encrypted',
+    'format-specific',
+    'backing-filename',
+    'backing-filename-format',
+  ]) {
     if (k in info) want[k] = info[k];
   }
   expect(qemuView(parsed, formatSpecific === undefined ? parsed.header.formatSpecific : formatSpecific)).toEqual(want);
@@ -87,7 +95,12 @@ export function bytesRefusal(mod: FormatModule, bytes: Uint8Array): HeaderError 
 
 /** Both qemu-img and our module refuse `file`, and qemu's message contains `qemuSays`. */
 export function expectBothRefuse(
-  cwd: string, file: string, format: string, mod: FormatModule, ours: RegExp | string, qemuSays: string = typeof ours === 'string' ? ours : '',
+  cwd: string,
+  file: string,
+  format: string,
+  mod: FormatModule,
+  ours: RegExp | string,
+  qemuSays: string = typeof ours === 'string' ? ours : '',
 ): HeaderError {
   const q = qemuRefusal(cwd, file, format);
   if (qemuSays) expect(q).toContain(qemuSays);

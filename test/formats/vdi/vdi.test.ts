@@ -98,7 +98,13 @@ describe('vdi: malformed headers', () => {
 
   it('a disk size beyond what qemu supports', () => {
     patchedCopy(dir, 'dynamic.vdi', 'huge.vdi', [[VDI.diskSize, le64(1n << 60n)]]);
-    expectBothRefuse(dir, 'huge.vdi', 'vdi', vdi, 'Unsupported VDI image size (size is 0x1000000000000000, max supported is 0x1fffff8000000)');
+    expectBothRefuse(
+      dir,
+      'huge.vdi',
+      'vdi',
+      vdi,
+      'Unsupported VDI image size (size is 0x1000000000000000, max supported is 0x1fffff8000000)',
+    );
   });
 
   it('a parent UUID (differencing VDI)', () => {

@@ -54,7 +54,9 @@ describe('vhdx: images made by qemu-img', () => {
   });
 
   it('one broken header: the other one is used', () => {
-    edit('dynamic.vhdx', 'h1bad.vhdx').header((h) => h.write('xead'), [0], false).save();
+    edit('dynamic.vhdx', 'h1bad.vhdx')
+      .header((h) => h.write('xead'), [0], false)
+      .save();
     check('h1bad.vhdx');
   });
 
@@ -66,7 +68,9 @@ describe('vhdx: images made by qemu-img', () => {
   });
 
   it('a log GUID with nothing valid in the log: qemu opens it', () => {
-    edit('dynamic.vhdx', 'emptylog.vhdx').header((h) => h.fill(7, 48, 64)).save();
+    edit('dynamic.vhdx', 'emptylog.vhdx')
+      .header((h) => h.fill(7, 48, 64))
+      .save();
     check('emptylog.vhdx');
   });
 });
@@ -88,27 +92,38 @@ describe('vhdx: malformed images', () => {
   });
 
   it('both headers broken', () => {
-    edit('dynamic.vhdx', 'hbad.vhdx').header((h) => h.write('xead')).save();
+    edit('dynamic.vhdx', 'hbad.vhdx')
+      .header((h) => h.write('xead'))
+      .save();
     expectBothRefuse(dir, 'hbad.vhdx', 'vhdx', vhdx, 'No valid VHDX header found');
   });
 
   it('both headers of version 2', () => {
-    edit('dynamic.vhdx', 'hver.vhdx').header((h) => h.writeUInt16LE(2, 66)).save();
+    edit('dynamic.vhdx', 'hver.vhdx')
+      .header((h) => h.writeUInt16LE(2, 66))
+      .save();
     expectBothRefuse(dir, 'hver.vhdx', 'vhdx', vhdx, 'No valid VHDX header found');
   });
 
   it('two different headers with the same sequence number', () => {
-    edit('dynamic.vhdx', 'hseq.vhdx').header((h) => h.writeBigUInt64LE(5n, 8)).header((h) => h.fill(1, 16, 32), [1]).save();
+    edit('dynamic.vhdx', 'hseq.vhdx')
+      .header((h) => h.writeBigUInt64LE(5n, 8))
+      .header((h) => h.fill(1, 16, 32), [1])
+      .save();
     expectBothRefuse(dir, 'hseq.vhdx', 'vhdx', vhdx, 'No valid VHDX header found');
   });
 
   it('a log offset that is not a multiple of 1 MiB', () => {
-    edit('dynamic.vhdx', 'logoff.vhdx').header((h) => h.writeBigUInt64LE(BigInt(MiB + 4096), 72)).save();
+    edit('dynamic.vhdx', 'logoff.vhdx')
+      .header((h) => h.writeBigUInt64LE(BigInt(MiB + 4096), 72))
+      .save();
     expectBothRefuse(dir, 'logoff.vhdx', 'vhdx', vhdx, /^Invalid argument: log offset/, 'Invalid argument');
   });
 
   it('a log version other than 0', () => {
-    edit('dynamic.vhdx', 'logver.vhdx').header((h) => h.writeUInt16LE(1, 64)).save();
+    edit('dynamic.vhdx', 'logver.vhdx')
+      .header((h) => h.writeUInt16LE(1, 64))
+      .save();
     expectBothRefuse(dir, 'logver.vhdx', 'vhdx', vhdx, /^Invalid argument: log version/, 'Invalid argument');
   });
 
@@ -132,17 +147,23 @@ describe('vhdx: malformed images', () => {
   });
 
   it('region table checksum', () => {
-    edit('dynamic.vhdx', 'rtcrc.vhdx').regionTable((rt) => rt.writeUInt32LE(3, 12), false).save();
+    edit('dynamic.vhdx', 'rtcrc.vhdx')
+      .regionTable((rt) => rt.writeUInt32LE(3, 12), false)
+      .save();
     expectBothRefuse(dir, 'rtcrc.vhdx', 'vhdx', vhdx, /^Invalid argument: region table checksum/, 'Invalid argument');
   });
 
   it('region table signature', () => {
-    edit('dynamic.vhdx', 'rtsig.vhdx').regionTable((rt) => rt.write('xegi')).save();
+    edit('dynamic.vhdx', 'rtsig.vhdx')
+      .regionTable((rt) => rt.write('xegi'))
+      .save();
     expectBothRefuse(dir, 'rtsig.vhdx', 'vhdx', vhdx, /^Invalid argument: region table signature/, 'Invalid argument');
   });
 
   it('region table with too many entries', () => {
-    edit('dynamic.vhdx', 'rtcount.vhdx').regionTable((rt) => rt.writeUInt32LE(3000, 8)).save();
+    edit('dynamic.vhdx', 'rtcount.vhdx')
+      .regionTable((rt) => rt.writeUInt32LE(3000, 8))
+      .save();
     expectBothRefuse(dir, 'rtcount.vhdx', 'vhdx', vhdx, /^Invalid argument: region table has 3000/, 'Invalid argument');
   });
 
@@ -231,7 +252,14 @@ describe('vhdx: malformed images', () => {
       const e = edit('dynamic.vhdx', `lss${size}.vhdx`);
       e.b.writeUInt32LE(size, e.item(GUID.logicalSector));
       e.save();
-      const err = expectBothRefuse(dir, `lss${size}.vhdx`, 'vhdx', vhdx, /^Operation not supported: logical sector size/, 'Operation not supported');
+      const err = expectBothRefuse(
+        dir,
+        `lss${size}.vhdx`,
+        'vhdx',
+        vhdx,
+        /^Operation not supported: logical sector size/,
+        'Operation not supported',
+      );
       expect(err.code).toBe('unsupported-feature');
     }
   });

@@ -7,7 +7,15 @@ import type { ParsedImage } from '../../../electron/node/core/formats/types.js';
 import { vmdk, vmdkExtents, vmdkFormatSpecific, vmdkResolveExtents } from '../../../electron/node/core/formats/vmdk.js';
 import { qemuImg, qemuInfo, tempDir } from '../../support/qemu.js';
 import {
-  bytesRefusal, expectBothRefuse, expectLikeQemu, fileRefusal, le32, le64, patchedCopy, probeAndParse, withSource,
+  bytesRefusal,
+  expectBothRefuse,
+  expectLikeQemu,
+  fileRefusal,
+  le32,
+  le64,
+  patchedCopy,
+  probeAndParse,
+  withSource,
 } from '../raw/common.js';
 import { KDMV, allocated, cowdImage, descriptor, makeVmdk, seSparseExtent, writeText } from './fixtures.js';
 
@@ -131,15 +139,22 @@ describe('vmdk: images made by qemu-img', () => {
   });
 
   it('extent lines as sscanf reads them: across lines, ignored kinds, mixed extents', () => {
-    const f = writeText(dir, 'mixed.vmdk', descriptor([
-      'RW 4194304 SPARSE "split-s001.vmdk"',
-      'RW 100',
-      'FLAT',
-      '"flat-flat.vmdk" 7',
-      'RDONLY 100 FLAT "flat-flat.vmdk" 0',
-      'RW 0 FLAT "flat-flat.vmdk" 0',
-      'RW 100 ZERO "whatever"',
-    ], { createType: 'twoGbMaxExtentSparse' }));
+    const f = writeText(
+      dir,
+      'mixed.vmdk',
+      descriptor(
+        [
+          'RW 4194304 SPARSE "split-s001.vmdk"',
+          'RW 100',
+          'FLAT',
+          '"flat-flat.vmdk" 7',
+          'RDONLY 100 FLAT "flat-flat.vmdk" 0',
+          'RW 0 FLAT "flat-flat.vmdk" 0',
+          'RW 100 ZERO "whatever"',
+        ],
+        { createType: 'twoGbMaxExtentSparse' },
+      ),
+    );
     const parsed = parseFile(f);
     const info = qemuInfo(dir, f);
     // Extents of different kinds: qemu prints neither cluster-size nor dirty-flag.
@@ -149,8 +164,15 @@ describe('vmdk: images made by qemu-img', () => {
   });
 
   it('a VMFS sparse (COWD) image: descriptor at 0x200, no create type', () => {
-    const f = writeText(dir, 'cowd.vmdk', cowdImage(2048, 16,
-      '# Disk DescriptorFile\nversion=1\nCID=abcdef01\nparentCID=ffffffff\ncreateType="vmfsSparse"\nparentFileNameHint="base.vmdk"\n'));
+    const f = writeText(
+      dir,
+      'cowd.vmdk',
+      cowdImage(
+        2048,
+        16,
+        '# Disk DescriptorFile\nversion=1\nCID=abcdef01\nparentCID=ffffffff\ncreateType="vmfsSparse"\nparentFileNameHint="base.vmdk"\n',
+      ),
+    );
     const parsed = parseFile(f);
     expect(parsed.backing?.raw.toString()).toBe('base.vmdk');
     expectLikeQemu(parsed, qemuInfo(dir, f), vmdkFormatSpecific(parsed, f));
@@ -164,7 +186,13 @@ describe('vmdk: images made by qemu-img', () => {
   });
 
   it('an seSparse extent whose journal needs replaying', () => {
-    writeText(dir, 'sedirty.vmdk', seSparseExtent(2048, (_q, v) => { v[3] = 1n; }));
+    writeText(
+      dir,
+      'sedirty.vmdk',
+      seSparseExtent(2048, (_q, v) => {
+        v[3] = 1n;
+      }),
+    );
     const f = writeText(dir, 'sedirtydesc.vmdk', descriptor(['RW 4096 SESPARSE "sedirty.vmdk"'], { createType: 'seSparse' }));
     expect(() => resolveInDir(parseFile(f))).toThrow('Image is dirty, Replaying journal not supported');
     expect(qemuRefusalText(f)).toContain('Image is dirty, Replaying journal not supported');
@@ -179,8 +207,11 @@ describe('vmdk: images made by qemu-img', () => {
       ['hello\nversion=1\n', 'text'],
     ];
     for (const [text, name] of cases) {
-      const f = writeText(dir, `probe-${name}.vmdk`,
-        `${text}parentCID=ffffffff\ncreateType="monolithicFlat"\n# Extents\nRW 1 FLAT "flat-flat.vmdk" 0\n`);
+      const f = writeText(
+        dir,
+        `probe-${name}.vmdk`,
+        `${text}parentCID=ffffffff\ncreateType="monolithicFlat"\n# Extents\nRW 1 FLAT "flat-flat.vmdk" 0\n`,
+      );
       const qemuFormat = qemuInfo(dir, f).format;
       withSource(at(f), (src) => expect(probeFormat(src)).toBe(qemuFormat));
     }
@@ -219,13 +250,18 @@ describe('vmdk: malformed sparse headers', () => {
   });
 
   it('absurd granularity', () => {
-    patchedCopy(dir, 'sparse.vmdk', 'gran.vmdk', [[KDMV.granularity, le64(0x400000)], [KDMV.numGtesPerGt, le32(1)]]);
+    patchedCopy(dir, 'sparse.vmdk', 'gran.vmdk', [
+      [KDMV.granularity, le64(0x400000)],
+      [KDMV.numGtesPerGt, le32(1)],
+    ]);
     expectBothRefuse(dir, 'gran.vmdk', 'vmdk', vmdk, 'Invalid granularity, image may be corrupt');
   });
 
   it('L1 table too big', () => {
     patchedCopy(dir, 'sparse.vmdk', 'l1big.vmdk', [
-      [KDMV.capacity, le64(1n << 27n)], [KDMV.granularity, le64(1)], [KDMV.numGtesPerGt, le32(1)],
+      [KDMV.capacity, le64(1n << 27n)],
+      [KDMV.granularity, le64(1)],
+      [KDMV.numGtesPerGt, le32(1)],
     ]);
     expectBothRefuse(dir, 'l1big.vmdk', 'vmdk', vmdk, 'L1 size too big');
   });
@@ -243,7 +279,9 @@ describe('vmdk: malformed sparse headers', () => {
 
   it('an L1 table size that wraps to 0 in 32 bits passes, as in qemu', () => {
     patchedCopy(dir, 'sparse.vmdk', 'l1wrap.vmdk', [
-      [KDMV.capacity, le64(1n << 40n)], [KDMV.granularity, le64(1)], [KDMV.numGtesPerGt, le32(1)],
+      [KDMV.capacity, le64(1n << 40n)],
+      [KDMV.granularity, le64(1)],
+      [KDMV.numGtesPerGt, le32(1)],
     ]);
     const parsed = parseFile('l1wrap.vmdk');
     expectLikeQemu(parsed, qemuInfo(dir, 'l1wrap.vmdk'), vmdkFormatSpecific(parsed, 'l1wrap.vmdk'));
@@ -261,17 +299,27 @@ describe('vmdk: malformed sparse headers', () => {
   });
 
   it('capacity 0 with a descriptor offset past the end of the file', () => {
-    patchedCopy(dir, 'sparse.vmdk', 'descpast.vmdk', [[KDMV.capacity, le64(0)], [KDMV.descOffset, le64(1n << 30n)]]);
+    patchedCopy(dir, 'sparse.vmdk', 'descpast.vmdk', [
+      [KDMV.capacity, le64(0)],
+      [KDMV.descOffset, le64(1n << 30n)],
+    ]);
     expectBothRefuse(dir, 'descpast.vmdk', 'vmdk', vmdk, 'invalid VMDK image descriptor');
   });
 
   it('capacity 0 with a descriptor offset no read can reach', () => {
-    patchedCopy(dir, 'sparse.vmdk', 'descfar.vmdk', [[KDMV.capacity, le64(0)], [KDMV.descOffset, le64((1n << 54n) - 1n)]]);
+    patchedCopy(dir, 'sparse.vmdk', 'descfar.vmdk', [
+      [KDMV.capacity, le64(0)],
+      [KDMV.descOffset, le64((1n << 54n) - 1n)],
+    ]);
     expectBothRefuse(dir, 'descfar.vmdk', 'vmdk', vmdk, 'Could not read from file: Input/output error');
   });
 
   it('a capacity too large for qemu', () => {
-    patchedCopy(dir, 'sparse.vmdk', 'cap.vmdk', [[KDMV.capacity, le64(1n << 62n)], [KDMV.granularity, le64(0x200000)], [KDMV.numGtesPerGt, le32(512)]]);
+    patchedCopy(dir, 'sparse.vmdk', 'cap.vmdk', [
+      [KDMV.capacity, le64(1n << 62n)],
+      [KDMV.granularity, le64(0x200000)],
+      [KDMV.numGtesPerGt, le32(512)],
+    ]);
     expectBothRefuse(dir, 'cap.vmdk', 'vmdk', vmdk, "Can't get image size", 'File too large');
   });
 
@@ -313,8 +361,14 @@ describe('vmdk: malformed descriptors', () => {
 
   it('a FLAT extent without its offset', () => {
     const f = writeText(dir, 'nooff.vmdk', descriptor(['RW 100 FLAT "flat-flat.vmdk"']));
-    expectBothRefuse(dir, f, 'vmdk', vmdk, /^Invalid extent line: RW 100 FLAT "flat-flat.vmdk"$/,
-      'Invalid extent line: RW 100 FLAT "flat-flat.vmdk"\n');
+    expectBothRefuse(
+      dir,
+      f,
+      'vmdk',
+      vmdk,
+      /^Invalid extent line: RW 100 FLAT "flat-flat.vmdk"$/,
+      'Invalid extent line: RW 100 FLAT "flat-flat.vmdk"\n',
+    );
   });
 
   it('an invalid extent line read from the blank line before it (qemu quotes the blank line)', () => {
@@ -375,7 +429,11 @@ describe('vmdk: malformed descriptors', () => {
 
   it('blank lines before an extent line: sscanf reads the line again from each', () => {
     // Each blank line start parses the next extent line once more, in qemu as here.
-    const few = writeText(dir, 'blank3.vmdk', 'version=1\nCID=1\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\n\n\nRW 100 FLAT "flat-flat.vmdk" 0\n');
+    const few = writeText(
+      dir,
+      'blank3.vmdk',
+      'version=1\nCID=1\nparentCID=ffffffff\ncreateType="monolithicFlat"\n\n\n\nRW 100 FLAT "flat-flat.vmdk" 0\n',
+    );
     const parsed = parseFile(few);
     expect(parsed.header.fields.extent_count).toBe(4);
     expectLikeQemu(parsed, qemuInfo(dir, few), vmdkFormatSpecific(parsed, few));

@@ -56,9 +56,15 @@ describe('vpc: images made by qemu-img', () => {
   });
 
   it('sizes from current_size when the geometry is the maximum', () => {
-    const f = footerVariant('maxchs.vhd', [[FOOTER.geometry, Buffer.from([0xff, 0xff, 16, 255])], [FOOTER.currentSize, be64(3n << 30n)]]);
+    const f = footerVariant('maxchs.vhd', [
+      [FOOTER.geometry, Buffer.from([0xff, 0xff, 16, 255])],
+      [FOOTER.currentSize, be64(3n << 30n)],
+    ]);
     // 3 GiB needs 1536 blocks of 2 MiB: a bigger table, all unallocated.
-    patchedCopy(dir, f, 'maxchs2.vhd', [[512 + DYN.maxTableEntries, be32(1536)], [1536, Buffer.alloc(1536 * 4, 0xff)]]);
+    patchedCopy(dir, f, 'maxchs2.vhd', [
+      [512 + DYN.maxTableEntries, be32(1536)],
+      [1536, Buffer.alloc(1536 * 4, 0xff)],
+    ]);
     const { parsed } = probeAndParse(at('maxchs2.vhd'), vpc);
     expectLikeQemu(parsed, qemuInfo(dir, 'maxchs2.vhd'));
     expect(parsed.header.virtualSize).toBe(3 * 2 ** 30);
@@ -73,8 +79,13 @@ describe('vpc: malformed images', () => {
 
   it('truncated inside the block allocation table', () => {
     patchedCopy(dir, 'dynamic.vhd', 'trunc2.vhd', [], 1600);
-    expectBothRefuse(dir, 'trunc2.vhd', 'vpc', vpc,
-      'block-vpc: free_data_block_offset points after the end of file. The image has been truncated.');
+    expectBothRefuse(
+      dir,
+      'trunc2.vhd',
+      'vpc',
+      vpc,
+      'block-vpc: free_data_block_offset points after the end of file. The image has been truncated.',
+    );
   });
 
   it('a short file: its zero-padded first sector is no footer', () => {
@@ -109,8 +120,13 @@ describe('vpc: malformed images', () => {
 
   it('a block allocation table past the end of the file', () => {
     patchedCopy(dir, 'dynamic.vhd', 'batpast.vhd', [[512 + DYN.tableOffset, be64(1 << 30)]]);
-    expectBothRefuse(dir, 'batpast.vhd', 'vpc', vpc,
-      'block-vpc: free_data_block_offset points after the end of file. The image has been truncated.');
+    expectBothRefuse(
+      dir,
+      'batpast.vhd',
+      'vpc',
+      vpc,
+      'block-vpc: free_data_block_offset points after the end of file. The image has been truncated.',
+    );
   });
 
   it('a block allocation table offset no read can reach', () => {
@@ -120,8 +136,13 @@ describe('vpc: malformed images', () => {
 
   it('a BAT entry pointing past the end of the file', () => {
     patchedCopy(dir, 'dynamic.vhd', 'batentry.vhd', [[1536, be32(0x100000)]]);
-    expectBothRefuse(dir, 'batentry.vhd', 'vpc', vpc,
-      'block-vpc: free_data_block_offset points after the end of file. The image has been truncated.');
+    expectBothRefuse(
+      dir,
+      'batentry.vhd',
+      'vpc',
+      vpc,
+      'block-vpc: free_data_block_offset points after the end of file. The image has been truncated.',
+    );
   });
 
   it('bad block size', () => {
@@ -140,7 +161,10 @@ describe('vpc: malformed images', () => {
   });
 
   it('a disk larger than 2040 GiB', () => {
-    const f = footerVariant('big.vhd', [[FOOTER.creatorApp, Buffer.from('win ')], [FOOTER.currentSize, be64(3n << 40n)]]);
+    const f = footerVariant('big.vhd', [
+      [FOOTER.creatorApp, Buffer.from('win ')],
+      [FOOTER.currentSize, be64(3n << 40n)],
+    ]);
     expectBothRefuse(dir, f, 'vpc', vpc, 'File too large');
   });
 

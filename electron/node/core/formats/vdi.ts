@@ -78,8 +78,7 @@ export const vdi: FormatModule = {
     } else if (sectorSize !== SECTOR_SIZE) {
       throw new HeaderError(`unsupported VDI image (sector size ${sectorSize} is not ${SECTOR_SIZE})`, 'unsupported-feature');
     } else if (blockSize !== DEFAULT_CLUSTER_SIZE) {
-      throw new HeaderError(
-        `unsupported VDI image (block size ${blockSize} is not ${DEFAULT_CLUSTER_SIZE})`, 'unsupported-feature');
+      throw new HeaderError(`unsupported VDI image (block size ${blockSize} is not ${DEFAULT_CLUSTER_SIZE})`, 'unsupported-feature');
     } else if (diskSize > BigInt(blocksInImage) * BigInt(blockSize)) {
       throw new HeaderError(
         `unsupported VDI image (disk size ${diskSize}, image bitmap has room for ${BigInt(blocksInImage) * BigInt(blockSize)})`,
@@ -91,7 +90,9 @@ export const vdi: FormatModule = {
       throw new HeaderError('unsupported VDI image (non-NULL parent UUID)', 'unsupported-feature');
     } else if (blocksInImage > VDI_BLOCKS_IN_IMAGE_MAX) {
       throw new HeaderError(
-        `unsupported VDI image (too many blocks ${blocksInImage}, max is ${VDI_BLOCKS_IN_IMAGE_MAX})`, 'unsupported-feature');
+        `unsupported VDI image (too many blocks ${blocksInImage}, max is ${VDI_BLOCKS_IN_IMAGE_MAX})`,
+        'unsupported-feature',
+      );
     }
     // The block map read (blocks_in_image * 4 bytes at offset_bmap, within 2 GiB) cannot fail:
     // qemu's pread fills what lies past the end of the file with zeros.

@@ -77,8 +77,14 @@ function enotsup(why: string): HeaderError {
 
 function guidText(b: Buffer, at: number): string {
   const d1 = b.readUInt32LE(at).toString(16).padStart(8, '0');
-  const d2 = b.readUInt16LE(at + 4).toString(16).padStart(4, '0');
-  const d3 = b.readUInt16LE(at + 6).toString(16).padStart(4, '0');
+  const d2 = b
+    .readUInt16LE(at + 4)
+    .toString(16)
+    .padStart(4, '0');
+  const d3 = b
+    .readUInt16LE(at + 6)
+    .toString(16)
+    .padStart(4, '0');
   const d4 = b.subarray(at + 8, at + 10).toString('hex');
   const d5 = b.subarray(at + 10, at + 16).toString('hex');
   return `${d1}-${d2}-${d3}-${d4}-${d5}`;
@@ -180,7 +186,7 @@ function logNeedsReplay(src: ImageSource, h: VhdxHeader): boolean {
     crc = crcUpdate(crc, new Uint8Array(4));
     crc = crcUpdate(crc, descBuf, 8, descBuf.length);
     for (let i = descSectors; i < total; i++) crc = crcUpdate(crc, sectorAt(k + i));
-    if (((crc ^ 0xffffffff) >>> 0) === s.readUInt32LE(4)) return true;
+    if ((crc ^ 0xffffffff) >>> 0 === s.readUInt32LE(4)) return true;
   }
   return false;
 }
@@ -357,10 +363,12 @@ export const vhdx: FormatModule = {
       if (offset > INT64_MAX - BigInt(blockSize)) throw einval(`VHDX BAT entry ${idx} offset overflow.`);
       if (offset >= fileSize) {
         throw einval(
-          `VHDX BAT entry ${idx} start offset ${offset} points after end of file (${fileSize}). Image has probably been truncated.`);
+          `VHDX BAT entry ${idx} start offset ${offset} points after end of file (${fileSize}). Image has probably been truncated.`,
+        );
       } else if (offset + blockLength > fileSize) {
         throw einval(
-          `VHDX BAT entry ${idx} end offset ${offset + blockLength - 1n} points after end of file (${fileSize}). Image has probably been truncated.`);
+          `VHDX BAT entry ${idx} end offset ${offset + blockLength - 1n} points after end of file (${fileSize}). Image has probably been truncated.`,
+        );
       }
       if (payblocks-- > 0n) {
         regionCheck(regions, offset, BigInt(blockSize), `BAT entry ${idx}`);
@@ -376,7 +384,11 @@ export const vhdx: FormatModule = {
       virtualSize: Number(virtualSize),
       clusterSize: blockSize,
       fields: {
-        creator: sig.length ? preadZ(src, 8n, 512, 'VHDX creator').toString('utf16le').replace(/\0[\s\S]*$/, '') : '',
+        creator: sig.length
+          ? preadZ(src, 8n, 512, 'VHDX creator')
+              .toString('utf16le')
+              .replace(/\0[\s\S]*$/, '')
+          : '',
         current_header: curIndex + 1,
         sequence_number: n(h.seq),
         log_guid: guidText(h.logGuid, 0),

@@ -32,9 +32,7 @@ const MAX_EXTENTS = 1024;
 const PATH_MAX = 4096;
 
 const EXTENT_TYPES = ['FLAT', 'SPARSE', 'VMFS', 'VMFSSPARSE', 'SESPARSE'];
-const DESC_CREATE_TYPES = [
-  'monolithicFlat', 'vmfs', 'vmfsSparse', 'seSparse', 'twoGbMaxExtentSparse', 'twoGbMaxExtentFlat',
-];
+const DESC_CREATE_TYPES = ['monolithicFlat', 'vmfs', 'vmfsSparse', 'seSparse', 'twoGbMaxExtentSparse', 'twoGbMaxExtentFlat'];
 
 // ---------------------------------------------------------------------------------------------
 // Bounded reads with qemu's semantics
@@ -176,7 +174,12 @@ function headerFields(h: Vmdk4Header): Record<string, string | number | boolean 
 
 /** vmdk_add_extent()'s checks for sparse extents, and vmdk_init_tables()'s reads. */
 function checkSparseTables(
-  clusterSectors: bigint, l1Size: bigint, entrySize: bigint, l1Offset: bigint, l1BackupOffset: bigint, what: string,
+  clusterSectors: bigint,
+  l1Size: bigint,
+  entrySize: bigint,
+  l1Offset: bigint,
+  l1BackupOffset: bigint,
+  what: string,
 ): void {
   if (clusterSectors > 0x200000n) throw new HeaderError('Invalid granularity, image may be corrupt');
   if (l1Size > 32n * 1024n * 1024n) throw new HeaderError('L1 size too big');
@@ -208,9 +211,7 @@ function readDesc(src: ImageSource, offset: bigint): Buffer {
  * would then treat a capacity-0 header with a descriptor offset as yet another descriptor on the
  * same node, which we do not follow.
  */
-function openVmdk4(
-  file: ImageSource, st: State, self: boolean, name: string, imageSize: number,
-): Extent | 'descriptor' {
+function openVmdk4(file: ImageSource, st: State, self: boolean, name: string, imageSize: number): Extent | 'descriptor' {
   const raw = preadZ(file, 0n, 80, `Could not read header from file '${name}'`);
   let h = vmdk4Header(raw, 0);
   if (h.capacity === 0n && h.descOffset !== 0n) {
@@ -325,8 +326,7 @@ function openSeSparse(file: ImageSource, name: string): Extent {
   if (q(4) !== 64n) throw new HeaderError(`Unsupported grain table size: ${q(4)}`, 'unsupported-feature');
   if (q(5) !== 0n) throw new HeaderError(`Unsupported flags: ${hex(q(5))}`, 'unsupported-feature');
   if (q(6) || q(7) || q(8) || q(9)) {
-    throw new HeaderError(
-      `Unsupported reserved bits: ${hex(q(6))} ${hex(q(7))} ${hex(q(8))} ${hex(q(9))}`, 'unsupported-feature');
+    throw new HeaderError(`Unsupported reserved bits: ${hex(q(6))} ${hex(q(7))} ${hex(q(8))} ${hex(q(9))}`, 'unsupported-feature');
   }
   if (c.subarray(208, 512).some((x) => x !== 0)) {
     throw new HeaderError('Unsupported non-zero const header padding', 'unsupported-feature');
@@ -343,7 +343,7 @@ function openSeSparse(file: ImageSource, name: string): Extent {
   }
   const capacity = q(2);
   const gdOffset = (q(16) * 512n) & U64;
-  const l1Size = ((q(17) * 512n) & U64) / 8n & 0xffffffffn;
+  const l1Size = (((q(17) * 512n) & U64) / 8n) & 0xffffffffn;
   checkSparseTables(8n, l1Size, 8n, toInt64(gdOffset), 0n, name);
   return {
     access: 'RW',
@@ -691,8 +691,14 @@ export const vmdk: FormatModule = {
 };
 
 function extentsOf(parsed: ParsedImage): Array<{
-  self: boolean; name: string; raw: Buffer; type: string | null; sectors: number; flat: boolean;
-  compressed: boolean; clusterSectors: number;
+  self: boolean;
+  name: string;
+  raw: Buffer;
+  type: string | null;
+  sectors: number;
+  flat: boolean;
+  compressed: boolean;
+  clusterSectors: number;
 }> {
   const f = parsed.header.fields;
   const n = typeof f.extent_count === 'number' ? f.extent_count : 0;
@@ -725,7 +731,9 @@ function extentsOf(parsed: ParsedImage): Array<{
  * to the folder of the image as opened).
  */
 export function vmdkExtents(parsed: ParsedImage): string[] {
-  return extentsOf(parsed).filter((e) => !e.self).map((e) => e.name);
+  return extentsOf(parsed)
+    .filter((e) => !e.self)
+    .map((e) => e.name);
 }
 
 /**
@@ -737,7 +745,6 @@ export function vmdkExtentFiles(parsed: ParsedImage): Buffer[] {
   for (const e of extentsOf(parsed)) if (!e.self) out.set(e.raw.toString('hex'), e.raw);
   return [...out.values()];
 }
-
 
 /**
  * qemu-img's `format-specific` object for a parsed vmdk opened under the name `filename` (the

@@ -144,8 +144,7 @@ export const vpc: FormatModule = {
       // of the file are zero there too).
       let free = (batOffset + BigInt(pagetableSize) + 511n) & ~511n;
       if (free > BigInt(src.size)) {
-        throw new HeaderError(
-          'block-vpc: free_data_block_offset points after the end of file. The image has been truncated.');
+        throw new HeaderError('block-vpc: free_data_block_offset points after the end of file. The image has been truncated.');
       }
       const inFile = pagetableSize; // inside the file: checked just above
       const budget = READ_BUDGET - src.bytesRead - 64 * 1024;
@@ -165,8 +164,7 @@ export const vpc: FormatModule = {
         }
       }
       if (free > BigInt(src.size)) {
-        throw new HeaderError(
-          'block-vpc: free_data_block_offset points after the end of file. The image has been truncated.');
+        throw new HeaderError('block-vpc: free_data_block_offset points after the end of file. The image has been truncated.');
       }
       Object.assign(fields, {
         bat_offset: Number(batOffset),
@@ -175,7 +173,10 @@ export const vpc: FormatModule = {
         block_size: blockSize,
         allocated_blocks: allocated,
         parent_uuid: dyn.subarray(40, 56).toString('hex'),
-        parent_name: dyn.subarray(64, 576).toString('utf16le').replace(/\0[\s\S]*$/, ''),
+        parent_name: dyn
+          .subarray(64, 576)
+          .toString('utf16le')
+          .replace(/\0[\s\S]*$/, ''),
       });
       // vpc_get_info(): the block size is the cluster size unless the footer says "fixed".
       if (type !== VHD_FIXED) clusterSize = blockSize;

@@ -49,9 +49,7 @@ export function readBitmapsExt(r: ZeroFillReader, offset: number, len: number, c
   const dirOffset = d.readBigUInt64BE(16);
   if (reserved !== 0) throw new HeaderError('bitmaps_ext: Reserved field is not zero');
   if (nbBitmaps > QCOW2_MAX_BITMAPS) {
-    throw new HeaderError(
-      `bitmaps_ext: Image has ${nbBitmaps} bitmaps, exceeding the QEMU supported maximum of ${QCOW2_MAX_BITMAPS}`,
-    );
+    throw new HeaderError(`bitmaps_ext: Image has ${nbBitmaps} bitmaps, exceeding the QEMU supported maximum of ${QCOW2_MAX_BITMAPS}`);
   }
   if (nbBitmaps === 0) throw new HeaderError('found bitmaps extension with zero bitmaps');
   if (dirOffset % BigInt(ctx.clusterSize) !== 0n) throw new HeaderError('bitmaps_ext: invalid bitmap directory offset');
@@ -68,7 +66,10 @@ export function loadBitmapList(r: ZeroFillReader, ext: BitmapsExt, clusterSize: 
   if (ext.dirSize === 0n) throw new HeaderError('Requested bitmap directory size is zero');
   if (ext.dirSize > BigInt(QCOW2_MAX_BITMAP_DIRECTORY_SIZE)) throw new HeaderError('Requested bitmap directory size is too big');
   if (ext.dirSize > BigInt(MAX_READ)) {
-    throw new HeaderError(`The bitmap directory (${ext.dirSize} bytes) is larger than the ${MAX_READ} bytes this tool reads`, 'unsupported-feature');
+    throw new HeaderError(
+      `The bitmap directory (${ext.dirSize} bytes) is larger than the ${MAX_READ} bytes this tool reads`,
+      'unsupported-feature',
+    );
   }
   const size = Number(ext.dirSize);
   const dir = r.read(ext.dirOffset, size, 'Failed to read bitmap directory');
@@ -105,7 +106,7 @@ export function loadBitmapList(r: ZeroFillReader, ext: BitmapsExt, clusterSize: 
       nameSize > BME_MAX_NAME_SIZE ||
       type !== 1 ||
       phys > BME_MAX_PHYS_SIZE ||
-      ((flags & BME_FLAG_IN_USE) === 0 && length > ((phys * 8n) << BigInt(granularityBits)));
+      ((flags & BME_FLAG_IN_USE) === 0 && length > (phys * 8n) << BigInt(granularityBits));
     if (bad) throw new HeaderError(`Bitmap '${qemuText(name)}' doesn't satisfy the constraints`);
     list.push({ name: Buffer.from(name), tableOffset, tableSize, flags, granularityBits });
     if (next <= pos) throw broken(); // cannot happen once extra_data_size is 0; keeps the loop finite
@@ -135,10 +136,7 @@ export function loadDirtyBitmaps(r: ZeroFillReader, list: Bitmap[], clusterSize:
       for (let i = 0; i < bm.tableSize; i++) {
         const entry = table.readBigUInt64BE(i * 8);
         const off = entry & BME_TABLE_ENTRY_OFFSET_MASK;
-        if (
-          (entry & BME_TABLE_ENTRY_RESERVED_MASK) !== 0n ||
-          (off !== 0n && ((entry & 1n) !== 0n || off % BigInt(clusterSize) !== 0n))
-        ) {
+        if ((entry & BME_TABLE_ENTRY_RESERVED_MASK) !== 0n || (off !== 0n && ((entry & 1n) !== 0n || off % BigInt(clusterSize) !== 0n))) {
           throw new HeaderError(`${tableMsg}: Invalid argument`);
         }
       }

@@ -59,7 +59,8 @@ export function children(h: Qcow2Header, ext: ExtState, name: BackingName | null
   } else if (hasDataFileBit) {
     problems.push({
       code: 'data-file-bit-without-name',
-      message: 'Incompatible feature bit 2 (external data file) is set but no data-file name extension is present: qemu opens the image only when told the data file at run time',
+      message:
+        'Incompatible feature bit 2 (external data file) is set but no data-file name extension is present: qemu opens the image only when told the data file at run time',
     });
   } else if (ext.dataFileName) {
     problems.push({
@@ -70,7 +71,8 @@ export function children(h: Qcow2Header, ext: ExtState, name: BackingName | null
   if ((h.autoclear & AUTOCLEAR_DATA_FILE_RAW) !== 0n && backing) {
     problems.push({
       code: 'raw-data-file-with-backing',
-      message: 'The data_file_raw bit is set together with a backing file: qemu refuses to create such an image, and writes through the raw data file bypass the backing chain',
+      message:
+        'The data_file_raw bit is set together with a backing file: qemu refuses to create such an image, and writes through the raw data file bypass the backing chain',
     });
   }
   return { backing, dataFile, problems };

@@ -127,7 +127,14 @@ export function checkTables(r: ZeroFillReader, h: Qcow2Header): void {
   if (h.refcountTableClusters === 0) throw new HeaderError('Image does not contain a reference count table');
   const cs = h.clusterSize;
   validateTable(h.refcountTableOffset, BigInt(h.refcountTableClusters), BigInt(cs), QCOW_MAX_REFTABLE_SIZE, cs, 'Reference count table');
-  validateTable(h.snapshotsOffset, BigInt(h.nbSnapshots), SNAPSHOT_HEADER_SIZE, SNAPSHOT_HEADER_SIZE * QCOW_MAX_SNAPSHOTS, cs, 'Snapshot table');
+  validateTable(
+    h.snapshotsOffset,
+    BigInt(h.nbSnapshots),
+    SNAPSHOT_HEADER_SIZE,
+    SNAPSHOT_HEADER_SIZE * QCOW_MAX_SNAPSHOTS,
+    cs,
+    'Snapshot table',
+  );
   validateTable(h.l1TableOffset, BigInt(h.l1Size), 8n, QCOW_MAX_L1_SIZE, cs, 'Active L1 table');
 
   const l2Bits = h.clusterBits - (extendedL2 ? 4 : 3);

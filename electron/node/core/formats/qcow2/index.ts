@@ -29,7 +29,13 @@ function parse(src: ImageSource): ParsedImage {
   const h = readHeader(r);
   refuseUnknownFeatures(r, h);
   checkTables(r, h);
-  const ext = readExtensions(r, h.headerLength, h.extEnd, { cryptMethod: h.cryptMethod, clusterSize: h.clusterSize, autoclear: h.autoclear }, false);
+  const ext = readExtensions(
+    r,
+    h.headerLength,
+    h.extEnd,
+    { cryptMethod: h.cryptMethod, clusterSize: h.clusterSize, autoclear: h.autoclear },
+    false,
+  );
 
   let encrypt = ext.encrypt;
   if (h.cryptMethod === CRYPT_LUKS && !encrypt) {
@@ -53,7 +59,8 @@ function parse(src: ImageSource): ParsedImage {
   const { backing, dataFile, problems: childProblems } = children(h, ext, backingName);
   const problems: Problem[] = [...childProblems];
   const dirty = (h.incompat & INCOMPAT_DIRTY) !== 0n;
-  if (dirty) problems.push({ code: 'dirty', message: 'The dirty bit is set: the image was not closed cleanly (refcounts may need repair)' });
+  if (dirty)
+    problems.push({ code: 'dirty', message: 'The dirty bit is set: the image was not closed cleanly (refcounts may need repair)' });
   if ((h.incompat & INCOMPAT_CORRUPT) !== 0n) {
     problems.push({ code: 'corrupt', message: 'The corrupt bit is set: qemu opens this image read-only until it is repaired' });
   }

@@ -20,7 +20,12 @@ import {
 const bit = (v: bigint, mask: bigint): boolean => (v & mask) !== 0n;
 
 /** qemu-img's format-specific data; `encrypt` is the object for the crypt method in use. */
-export function specificData(h: Qcow2Header, ext: ExtState, bitmaps: Bitmap[] | null, encrypt: Record<string, unknown> | null): Record<string, unknown> {
+export function specificData(
+  h: Qcow2Header,
+  ext: ExtState,
+  bitmaps: Bitmap[] | null,
+  encrypt: Record<string, unknown> | null,
+): Record<string, unknown> {
   const v3 = h.version === 3;
   const data: Record<string, unknown> = {
     compat: v3 ? '1.1' : '0.10',
