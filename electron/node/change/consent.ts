@@ -60,11 +60,15 @@ export function forbiddenWhy(real: string): string | null {
 
 /** The uid the change is made for: pkexec's caller when the helper came through pkexec, else this process. */
 export function callerUid(): number {
-  const self = process.getuid?.() ?? -1;
-  const pk = process.env.PKEXEC_UID;
-  if (self === 0 && pk !== undefined && /^\d{1,10}$/.test(pk)) return Number(pk);
-  return self;
+  // Asked once per file: the environment is read once (pkexec sets it before the process starts).
+  if (caller === null) {
+    const self = process.getuid?.() ?? -1;
+    const pk = process.env.PKEXEC_UID;
+    caller = self === 0 && pk !== undefined && /^\d{1,10}$/.test(pk) ? Number(pk) : self;
+  }
+  return caller;
 }
+let caller: number | null = null;
 
 /** Whether a caller came through pkexec (an unprivileged user asking root). */
 export function throughPkexec(): boolean {
@@ -190,29 +194,33 @@ export function allowedRoots(req: RootRequest): AllowedRoots {
   };
   if (req.libvirt !== false) for (const p of libvirtRoots()) use(p, 'libvirt');
   for (const p of req.opened ?? []) use(p, 'implicit');
+  // Only a path with no link anywhere in it names its folder: a link (the top's own, or a
+  // folder's on the way) may point elsewhere by the time anything is changed. Thousands of tops
+  // share a few folders: each folder is resolved once.
+  const dirs = new Map<string, string | null>();
   for (const t of req.tops ?? []) {
-    // Only a path with no link anywhere in it names its folder: a link (the top's own, or a
-    // folder's on the way) may point elsewhere by the time anything is changed.
     const abs = path.resolve(t);
-    let real: string | null = null;
+    const dir = path.dirname(abs);
+    if (!dirs.has(dir)) dirs.set(dir, realDir(dir));
+    let link = false;
     try {
-      real = fs.realpathSync.native(abs);
+      link = fs.lstatSync(abs).isSymbolicLink();
     } catch {
-      /* a top that is not there is refused later, where it is read */
+      /* a top that is not there is refused later, where it is read; its folder still must be link-free */
     }
-    if (real !== null && real !== abs) {
+    if (link || dirs.get(dir) !== dir) {
+      let real = '(nothing)';
+      try {
+        real = fs.realpathSync.native(abs);
+      } catch {
+        /* dangling */
+      }
       notes.push(
         `${abs} is reached through a symbolic link and stands for ${real}: its folder does not count as allowed; name the folder with --allow-root or open it`,
       );
       continue;
     }
-    // A top that is not there says nothing about its folder, which must then be link-free itself.
-    const dir = path.dirname(abs);
-    if (real === null && realDir(dir) !== dir) {
-      notes.push(`${dir} is reached through a symbolic link: it does not count as allowed; name it with --allow-root or open it`);
-      continue;
-    }
-    use(dir, 'implicit');
+    if (!roots.has(dir)) use(dir, 'implicit');
   }
   for (const p of req.named ?? []) {
     const why = use(p, 'named');
@@ -289,6 +297,11 @@ export class RootSet {
    * a regular file with no execute, setuid or setgid bit. The caller closes the descriptor.
    */
   openFile(real: string): number {
+    return this.openFileWithStat(real).fd;
+  }
+
+  /** openFile, with what fstat said of it (the held inode's, which the descriptor is). */
+  openFileWithStat(real: string): { fd: number; st: fs.Stats } {
     const root = this.rootFor(real);
     let held;
     try {
@@ -304,7 +317,7 @@ export class RootSet {
       fs.closeSync(held.fd);
       throw new ConsentError(real, 'has an execute, setuid or setgid bit: not a disk image, never changed', 'EEXEC');
     }
-    return openHeld(held, real);
+    return { st: held.st, fd: openHeld(held, real) };
   }
 
   close(): void {

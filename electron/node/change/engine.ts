@@ -70,11 +70,12 @@ class Consent {
     return giveProblem(c, kindOf(c) === 'file' && this.rootSet.callerOwns(c.path));
   }
 
-  open(path: string, kind: ChangeKind): number {
-    if (kind === 'file') return this.rootSet.openFile(path);
+  /** The descriptor, and for a file what fstat said of it (so nobody asks again). */
+  open(path: string, kind: ChangeKind): { fd: number; st?: fs.Stats } {
+    if (kind === 'file') return this.rootSet.openFileWithStat(path);
     const onWay = this.folders ? this.folders.includes(path) : onTheWay(path, this.roots);
     if (!onWay) throw new ConsentError(path, 'is not a folder on the way to a file of the chain', 'EOUTSIDE');
-    return openFolderNoLinks(path);
+    return { fd: openFolderNoLinks(path) };
   }
 
   close(): void {
@@ -85,8 +86,8 @@ class Consent {
 /** Modes never set: chown clears them, and no disk image or folder of one needs them. */
 const PRIVILEGE_BITS = 0o6000;
 
-function captureKind(fd: number, kind: ChangeKind): RawState {
-  return kind === 'folder-acl' ? captureFolderFd(fd) : captureFd(fd);
+function captureKind(fd: number, kind: ChangeKind, known?: fs.Stats): RawState {
+  return kind === 'folder-acl' ? captureFolderFd(fd) : captureFd(fd, known);
 }
 
 /** Files journalled (and synced) together before any of them changes. */
@@ -144,10 +145,11 @@ class Hooks {
  * order: records go away with the refcount first, come with the refcount last; owner; context.
  * `step` is called before each change (test hooks).
  */
-function converge(fd: number, target: RawState, step: (op: number) => void = () => {}, kind: ChangeKind = 'file'): void {
+function converge(fd: number, target: RawState, step: (op: number) => void = () => {}, kind: ChangeKind = 'file', known?: RawState): void {
   if (kind === 'folder-acl') return convergeFolder(fd, target, step);
   let op = 0;
-  const cur = captureFd(fd);
+  // `known`: the state just read on this descriptor and checked against the plan.
+  const cur = known ?? captureFd(fd);
   const libvirtNames = MANAGED_XATTRS.filter((n) => n.startsWith(LIBVIRT_PREFIX));
   const isRef = (n: string) => n.startsWith(LIBVIRT_PREFIX + 'ref_');
   const removals = libvirtNames.filter((n) => cur.xattrs[n] !== undefined && target.xattrs[n] === undefined);
@@ -166,8 +168,9 @@ function converge(fd: number, target: RawState, step: (op: number) => void = () 
     step(op++);
     fs.fchownSync(fd, target.uid, target.gid);
   }
-  // chown clears setuid/setgid bits; the mode is never meant to change.
-  const mode = fs.fstatSync(fd).mode;
+  // chown clears setuid/setgid bits (files with them are refused, so only then look again); the
+  // mode is never meant to change.
+  const mode = cur.mode & PRIVILEGE_BITS ? fs.fstatSync(fd).mode : cur.mode;
   if ((mode & 0o7777) !== (target.mode & 0o7777 & ~PRIVILEGE_BITS)) {
     step(op++);
     fs.fchmodSync(fd, target.mode & 0o7777 & ~PRIVILEGE_BITS);
@@ -236,25 +239,21 @@ function openChecked(c: { path: string; from: RawState; to: RawState; kind?: Cha
   const kind = kindOf(c);
   if (c.to.mode & PRIVILEGE_BITS) throw new Refused({ path: c.path, message: 'would be given a setuid or setgid bit: never' });
   let fd: number;
+  let known: fs.Stats | undefined;
   try {
-    fd = consent.open(c.path, kind);
+    ({ fd, st: known } = consent.open(c.path, kind));
   } catch (e) {
     if (e instanceof ConsentError) throw new Refused({ path: c.path, message: e.message });
     const code = (e as NodeJS.ErrnoException).code;
     throw new Refused({ path: c.path, message: code === 'ENOENT' ? 'is gone' : `cannot be opened (${code ?? (e as Error).message})` });
   }
   try {
-    const state = captureKind(fd, kind);
+    const state = captureKind(fd, kind, known);
     if (kind === 'file' && !isRegular(state.mode)) throw new Refused({ path: c.path, message: 'is not a regular file any more' });
     if (kind === 'folder-acl' && !isFolder(state.mode)) throw new Refused({ path: c.path, message: 'is not a folder any more' });
     if (!sameIdentity(state, c.from)) throw new Refused({ path: c.path, message: 'was replaced by another file since the preview' });
-    let real: string | null = null;
-    try {
-      real = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      /* no /proc: the walk from the root stands */
-    }
-    if (real !== null && real !== c.path) throw new Refused({ path: c.path, message: `now reached as ${real}` });
+    // No look at /proc/self/fd's path: the walk from the root reached this very path, and a
+    // rename since then changes no file's identity.
     const diff = diffStates(state, expect);
     if (diff.length) throw new Refused({ path: c.path, message: `changed since the preview (${diff.join(', ')})` });
     const refused = consent.giveProblem(c);
@@ -290,7 +289,7 @@ function revert(
     }
     let fd: number;
     try {
-      fd = consent.open(r.path, kind);
+      ({ fd } = consent.open(r.path, kind));
     } catch (e) {
       const why = e instanceof ConsentError ? e.message : ((e as NodeJS.ErrnoException).code ?? (e as Error).message);
       conflicts.push({ path: r.path, message: `cannot be opened to put it back (${why})` });
@@ -398,7 +397,7 @@ function executeWith(changes: EngineChange[], opts: ExecuteOptions, consent: Con
           touched.push(recs[i]!);
           const n = fileIndex++;
           hooks.at(n, 0);
-          converge(o.fd, c.to, (op) => hooks.at(n, op + 1), kindOf(c));
+          converge(o.fd, c.to, (op) => hooks.at(n, op + 1), kindOf(c), o.state);
           const diff = diffStates(captureKind(o.fd, kindOf(c)), c.to);
           if (diff.length) throw new Refused({ path: c.path, message: `did not take the change (${diff.join(', ')})` });
         }

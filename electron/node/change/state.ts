@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import type { FileState } from '../../../shared/plan.js';
 import { ACL_XATTR, AclError, aclText, parseAcl, serializeAcl } from './acl.js';
 import { fgetxattr, flistxattr, groupName, lgetxattr, llistxattr, userName } from '../native/libc.js';
-import { holdAbsolute, openHeld } from '../native/walk.js';
+import { holdForReading, openHeld } from '../native/walk.js';
 
 export const SELINUX_XATTR = 'security.selinux';
 export const LIBVIRT_PREFIX = 'trusted.libvirt.security.';
@@ -44,12 +44,12 @@ export interface RawState {
 }
 
 /**
- * Open a path to read its labels: held first (O_PATH, from / with no link on the way), then
- * opened only when it is what `want` says, so a folder swapped for a link to /dev mid-way opens
- * nothing. Errors carry errno-like codes (ELOOP for a link, ETYPE for another kind of file).
+ * Open a path to read its labels (for showing; changes go through consent.ts): held first
+ * (O_PATH), then opened only when it is what `want` says, so a folder swapped for a link to /dev
+ * mid-way opens nothing. Errors carry errno-like codes (ETYPE for another kind of file).
  */
 function openToRead(path: string, want: 'file' | 'folder'): number {
-  const held = holdAbsolute(path);
+  const held = holdForReading(path);
   const ok = want === 'file' ? held.st.isFile() : held.st.isDirectory();
   if (!ok) {
     fs.closeSync(held.fd);
@@ -63,8 +63,8 @@ export function isRegular(mode: number): boolean {
 }
 
 /** Read the state of an open file. */
-export function captureFd(fd: number): RawState {
-  const st = fs.fstatSync(fd);
+export function captureFd(fd: number, known?: fs.Stats): RawState {
+  const st = known ?? fs.fstatSync(fd);
   const xattrs: Record<string, string> = {};
   for (const name of flistxattr(fd)) {
     if (!MANAGED.has(name)) continue;
@@ -154,27 +154,11 @@ export function cloneRaw(s: RawState): RawState {
 }
 
 /**
- * Read a path's state through a descriptor opened without following links. For a preview
- * without privileges a file we may not open is read through the link itself (lstat,
- * lgetxattr); the helper, root, always reads through a descriptor.
+ * A path's state as shown, read without opening anything (lstat, llistxattr, lgetxattr: a link
+ * is read as the link). Only for showing and for the `from` of a change the engine checks again
+ * on the descriptor it reaches from an allowed root (consent.ts) before anything changes.
  */
 export function capturePath(path: string): RawState {
-  let fd: number;
-  try {
-    fd = openToRead(path, 'file');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if ((code === 'EACCES' || code === 'EPERM') && process.getuid?.() !== 0) return captureLink(path);
-    throw e;
-  }
-  try {
-    return captureFd(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function captureLink(path: string): RawState {
   const st = fs.lstatSync(path);
   const xattrs: Record<string, string> = {};
   for (const name of llistxattr(path)) {

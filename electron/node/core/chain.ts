@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChainNode, FormatName, NameInfo, Problem, Role } from '../../../shared/model.js';
-import { readLabels, ownerOf, toFileStat } from './fileinfo.js';
+import { readLabels, ownerOf, toFileStat, type Labels } from './fileinfo.js';
 import { cString } from './formats/common/text.js';
 import { formatModule, probeFormat } from './formats/index.js';
 import type { ChildName, ParsedImage } from './formats/types.js';
@@ -25,7 +25,29 @@ export interface InspectOptions {
   format?: FormatName;
   /** Stop after this many layers (default HARD_MAX_DEPTH). */
   maxDepth?: number;
+  /**
+   * What earlier walks of one batch read already (a plan of 9,000 overlays on 1,000 shared bases
+   * reads each base once): keyed by the file's identity and times as lstat saw them, so a file
+   * changed since (contents move mtime, labels move ctime) is read again.
+   */
+  cache?: InspectCache;
 }
+
+export interface InspectCache {
+  headers: HeaderCache;
+  labels: Map<string, Labels>;
+  /** Folder → its real path (resolveFile's), shared by the batch's walks. */
+  dirs: Map<string, string>;
+}
+
+/** A cache for one batch of inspections. */
+export function inspectCache(): InspectCache {
+  return { headers: new Map(), labels: new Map(), dirs: new Map() };
+}
+
+/** What reading one header gave: the format it was read as and the parse, or the refusal. */
+export type HeaderRead = { format: string; probed: boolean; parsed: ParsedImage } | HeaderError;
+export type HeaderCache = Map<string, HeaderRead>;
 
 export interface Pending {
   name: string;
@@ -50,6 +72,7 @@ export interface VisitContext {
   seen: Map<string, string>;
   /** Folder → its real path (see resolveFile). */
   dirs: Map<string, string>;
+  cache?: InspectCache;
 }
 
 export interface Visited {
@@ -106,7 +129,7 @@ export function topPending(topPath: string, format?: FormatName): Pending {
 /** Inspect a chain. Never throws for anything a header or the file system does; problems are in the nodes. */
 export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
   const maxDepth = Math.min(opts.maxDepth ?? HARD_MAX_DEPTH, HARD_MAX_DEPTH);
-  const ctx: VisitContext = { seen: new Map(), dirs: new Map() };
+  const ctx: VisitContext = { seen: new Map(), dirs: opts.cache?.dirs ?? new Map(), ...(opts.cache ? { cache: opts.cache } : {}) };
   let root: ChainNode | null = null;
   let next: Pending | null = topPending(topPath, opts.format);
   let extentBudget = MAX_CHAIN_EXTENTS;
@@ -259,7 +282,12 @@ export function visit(p: Pending, ctx: VisitContext, parse = true): Visited {
   node.path = real;
   node.stat = toFileStat(st);
   node.owner = ownerOf(st);
-  const labels = readLabels(real);
+  const labelKey = `${st.dev}:${st.ino}:${st.ctimeMs}`;
+  let labels = ctx.cache?.labels.get(labelKey);
+  if (!labels) {
+    labels = readLabels(real);
+    ctx.cache?.labels.set(labelKey, labels);
+  }
   node.selinux = labels.selinux;
   node.remembered = labels.remembered;
 
@@ -277,7 +305,19 @@ export function visit(p: Pending, ctx: VisitContext, parse = true): Visited {
     return { node, parsed: null };
   }
   try {
-    return withImage(real, st, (src) => readHeader(node, p, src));
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${p.format?.name ?? ''}`;
+    let read = ctx.cache?.headers.get(key);
+    if (!read) {
+      try {
+        read = withImage(real, st, (src) => parseHeader(p.format, src));
+      } catch (e) {
+        if (!(e instanceof HeaderError)) throw e;
+        read = e;
+      }
+      ctx.cache?.headers.set(key, read);
+    }
+    if (read instanceof HeaderError) throw read;
+    return readHeader(node, p, read);
   } catch (e) {
     if (e instanceof HeaderError) return problem(e.code, `${what(p)}: ${e.message}`);
     if (e instanceof FileChangedError) return problem('unreadable', `${what(p)} changed while it was being read`);
@@ -285,40 +325,39 @@ export function visit(p: Pending, ctx: VisitContext, parse = true): Visited {
   }
 }
 
-function readHeader(node: ChainNode, p: Pending, src: ImageSource): Visited {
-  const format = p.format;
-  let parsed: ParsedImage;
+/** Read one header: as the stated format, or probed; pure over the bytes (so it can be cached). */
+function parseHeader(format: Pending['format'], src: ImageSource): Exclude<HeaderRead, HeaderError> {
   if (format) {
     const mod = formatModule(format.name);
     if (!mod) throw new HeaderError(`Unknown driver '${format.name}'`);
-    node.format = mod.name;
-    node.formatSource = format.source;
-    parsed = mod.parse(src);
-  } else {
-    const probed = probeFormat(src);
-    const mod = formatModule(probed)!;
-    node.format = probed;
-    node.formatSource = 'probed';
-    parsed = mod.parse(src);
-    if (p.role === 'backing') {
-      // libvirt accepts a probed backing format only when that image has no backing of its own:
-      // otherwise a guest could write a header into a raw disk and reach any file.
-      if (parsed.backing) {
-        node.format = 'raw';
-        node.formatSource = 'assumed-raw';
-        node.problems.push({
-          code: 'no-backing-format',
-          message: `format of backing image ${node.path} was not specified in ${p.parent?.path ?? 'its parent'}, and it names a backing file of its own; libvirt refuses it, so it is not followed`,
-        });
-        node.header = parsed.header;
-        return { node, parsed: null };
-      }
-      if (probed !== 'raw') {
-        node.problems.push({
-          code: 'format-probed',
-          message: `format of backing image ${node.path} was not recorded in ${p.parent?.path ?? 'its parent'}; probed as ${probed}`,
-        });
-      }
+    return { format: mod.name, probed: false, parsed: mod.parse(src) };
+  }
+  const probed = probeFormat(src);
+  return { format: probed, probed: true, parsed: formatModule(probed)!.parse(src) };
+}
+
+function readHeader(node: ChainNode, p: Pending, read: Exclude<HeaderRead, HeaderError>): Visited {
+  const parsed = read.parsed;
+  node.format = read.format as ChainNode['format'];
+  node.formatSource = read.probed ? 'probed' : p.format!.source;
+  if (read.probed && p.role === 'backing') {
+    // libvirt accepts a probed backing format only when that image has no backing of its own:
+    // otherwise a guest could write a header into a raw disk and reach any file.
+    if (parsed.backing) {
+      node.format = 'raw';
+      node.formatSource = 'assumed-raw';
+      node.problems.push({
+        code: 'no-backing-format',
+        message: `format of backing image ${node.path} was not specified in ${p.parent?.path ?? 'its parent'}, and it names a backing file of its own; libvirt refuses it, so it is not followed`,
+      });
+      node.header = parsed.header;
+      return { node, parsed: null };
+    }
+    if (read.format !== 'raw') {
+      node.problems.push({
+        code: 'format-probed',
+        message: `format of backing image ${node.path} was not recorded in ${p.parent?.path ?? 'its parent'}; probed as ${read.format}`,
+      });
     }
   }
   node.header = parsed.header;

@@ -1,9 +1,9 @@
-// The one place an image file is opened: held first (O_PATH, reached from / with no link on the
-// way, so a folder swapped for a link mid-way stops the walk), its type checked on what is held,
-// and only then opened for reading, without blocking: nothing but a regular file is ever opened.
+// The one place an image file is opened: held first (O_PATH, which reaches no driver), checked to
+// be the very regular file lstat saw (a folder swapped for a link to /dev mid-way holds another
+// inode and stops here), and only then opened for reading, without blocking.
 import * as fs from 'node:fs';
 import type { FileStat } from '../../../shared/model.js';
-import { holdAbsolute, openHeld } from '../native/walk.js';
+import { holdForReading, openHeld } from '../native/walk.js';
 import { HeaderError, fdSource, type ImageSource } from './source.js';
 
 /** The kind of file an lstat found. */
@@ -63,7 +63,7 @@ export function openRegularFile(name: string): { fd: number; size: number } {
 function openRegular(real: string, st: fs.Stats): { fd: number; size: number } {
   let held;
   try {
-    held = holdAbsolute(real);
+    held = holdForReading(real);
   } catch (e) {
     throw new FileChangedError(`${real} changed while it was being read (${(e as Error).message})`);
   }

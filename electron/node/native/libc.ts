@@ -49,7 +49,10 @@ function bind() {
       `int getgrnam_r(const char *name, _Out_ ${'diskchain_group'} *grp, _Out_ uint8_t *buf, size_t buflen, _Out_ void **result)`,
     ),
     getgrouplist: c.func('int getgrouplist(const char *user, uint32_t group, _Out_ uint32_t *groups, _Inout_ int *ngroups)'),
-    syscall: c.func('long syscall(long nr, ...)'),
+    // syscall(2) is variadic, but glibc's is a register shuffle in assembly that reads no
+    // va_list, so a fixed prototype for openat2's four arguments is safe, and far cheaper per
+    // call through koffi than a variadic one (its argument types are parsed on every call).
+    openat2: c.func('long syscall(long nr, int dirfd, const char *path, const uint8_t *how, size_t size)'),
     openat: c.func('int openat(int dirfd, const char *path, int flags, ...)'),
     statx: c.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, _Out_ uint8_t *buf)'),
     passwd,
@@ -278,6 +281,8 @@ export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, 
 const SYS_OPENAT2 = 437;
 const ENOSYS = os.constants.errno.ENOSYS;
 let openat2Missing = false;
+/** struct open_how {flags, mode, resolve} for each combination used: a handful, made once. */
+const openHows = new Map<number, Buffer>();
 
 /** Walk without openat2 from now on, as on kernels before 5.6 (tests of the fallback). */
 export function forgoOpenat2(forgo = true): void {
@@ -290,10 +295,15 @@ export function forgoOpenat2(forgo = true): void {
  */
 export function openat2(dirfd: number, path: string, flags: number, resolve: number): number | null {
   if (openat2Missing) return null;
-  const how = Buffer.alloc(24);
-  how.writeBigUInt64LE(BigInt(flags), 0);
-  how.writeBigUInt64LE(BigInt(resolve), 16);
-  const fd = Number(libc().syscall(SYS_OPENAT2, 'int', dirfd, 'str', path, 'uint8_t *', how, 'size_t', how.length));
+  const key = flags * 256 + resolve;
+  let how = openHows.get(key);
+  if (!how) {
+    how = Buffer.alloc(24);
+    how.writeBigUInt64LE(BigInt(flags), 0);
+    how.writeBigUInt64LE(BigInt(resolve), 16);
+    openHows.set(key, how);
+  }
+  const fd = Number(libc().openat2(SYS_OPENAT2, dirfd, path, how, how.length));
   if (fd >= 0) return fd;
   const e = errno();
   if (e === ENOSYS) {

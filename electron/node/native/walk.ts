@@ -88,10 +88,12 @@ function walkComponents(dirfd: number, parts: string[], mount: number | null | u
   }
 }
 
+const NOT_PLAIN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/;
+
 function components(rel: string): string[] {
-  const parts = rel.split('/').filter((p) => p !== '');
-  if (parts.some((p) => p === '.' || p === '..')) throw new WalkError('EOTHER', `'${rel}' is not a plain path`);
-  return parts;
+  if (rel === '') return [];
+  if (NOT_PLAIN.test(rel)) throw new WalkError('EOTHER', `'${rel}' is not a plain path`);
+  return rel.split('/');
 }
 
 /**
@@ -103,15 +105,15 @@ function holdBeneath(dirfd: number, rel: string, mount: number | null | undefine
   let fd: number;
   try {
     const resolve = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS | (mount === undefined ? 0 : RESOLVE.NO_XDEV);
-    fd = (parts.length ? openat2(dirfd, parts.join('/'), HOLD, resolve) : null) ?? walkComponents(dirfd, parts, mount);
+    fd = (parts.length ? openat2(dirfd, rel, HOLD, resolve) : null) ?? walkComponents(dirfd, parts, mount);
   } catch (e) {
     throw translate(e, what);
   }
   try {
     const st = fs.fstatSync(fd);
     if (st.isSymbolicLink()) throw new WalkError('ELOOP', `${what} is a symbolic link`);
-    if (mount !== undefined && mount !== null && mountId(fd) !== mount)
-      throw new WalkError('EXDEV', `${what} lies on another mount than its allowed folder (a bind mount?)`);
+    // The mount needs no second look: openat2's RESOLVE_NO_XDEV refused any crossing, and the
+    // component walk compared each component's statx mount id with the root's.
     return { fd, st };
   } catch (e) {
     closeQuietly(fd);
@@ -127,6 +129,27 @@ export function holdAbsolute(abs: string): Held {
   slash ??= fs.openSync('/', HOLD | fs.constants.O_DIRECTORY);
   if (abs === '/') return { fd: fs.openSync('/', HOLD | fs.constants.O_DIRECTORY), st: fs.statSync('/') };
   return holdBeneath(slash, abs.slice(1), undefined, abs);
+}
+
+/**
+ * Hold a path for reading only (inspection): links on the way are followed as any reader
+ * follows them, a trailing link is held as the link, and what is held is only reached, not
+ * opened, so a device or FIFO is never opened whatever the path leads to. Changes never use
+ * this: they reach files from a root (holdInRoot).
+ */
+export function holdForReading(abs: string): Held {
+  let fd: number;
+  try {
+    fd = fs.openSync(abs, HOLD);
+  } catch (e) {
+    throw translate(e, abs);
+  }
+  try {
+    return { fd, st: fs.fstatSync(fd) };
+  } catch (e) {
+    closeQuietly(fd);
+    throw translate(e, abs);
+  }
 }
 
 /** Open an allowed folder by its real path: a folder, reached with no link on the way. */
@@ -145,9 +168,9 @@ export function closeRoot(r: Root): void {
 
 /** Hold `real` (an absolute path inside `root`) beneath the root: same mount, no link. */
 export function holdInRoot(root: Root, real: string): Held {
-  const rel = path.relative(root.path, real);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw new WalkError('EOUTSIDE', `${real} is not inside ${root.path}`);
-  return holdBeneath(root.fd, rel, root.mount, real);
+  const prefix = root.path === '/' ? '/' : root.path + '/';
+  if (!real.startsWith(prefix) || real.length === prefix.length) throw new WalkError('EOUTSIDE', `${real} is not inside ${root.path}`);
+  return holdBeneath(root.fd, real.slice(prefix.length), root.mount, real);
 }
 
 /**
@@ -158,13 +181,9 @@ export function openHeld(held: Held, what: string): number {
   try {
     const want = held.st.isDirectory() ? 'folder' : held.st.isFile() ? 'file' : null;
     if (!want) throw new WalkError('ETYPE', `${what} is not a regular file or folder`);
-    const fd = fs.openSync(`/proc/self/fd/${held.fd}`, REOPEN | (want === 'folder' ? fs.constants.O_DIRECTORY : 0));
-    const st = fs.fstatSync(fd);
-    if (st.dev !== held.st.dev || st.ino !== held.st.ino) {
-      closeQuietly(fd);
-      throw new WalkError('EOTHER', `${what} changed while it was being opened`);
-    }
-    return fd;
+    // /proc/self/fd/N of an O_PATH descriptor is the held inode itself, not a path looked up
+    // again: what opens is what was checked, so no second fstat is needed.
+    return fs.openSync(`/proc/self/fd/${held.fd}`, REOPEN | (want === 'folder' ? fs.constants.O_DIRECTORY : 0));
   } catch (e) {
     throw translate(e, what);
   } finally {

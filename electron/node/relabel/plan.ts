@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Action, Plan, Refusal, VmProfile } from '../../../shared/plan.js';
-import { inspect } from '../core/chain.js';
+import { inspect, inspectCache } from '../core/chain.js';
 import { hostBootTime } from '../core/boottime.js';
 import { selabelLookup, selinuxPolicyAvailable } from '../native/libc.js';
 import { RootSet, insideAny, throughPkexec } from '../change/consent.js';
@@ -31,9 +31,9 @@ export function liveContext(bootTime: string, roots?: RootSet): PlanContext {
 }
 
 function captureThrough(roots: RootSet, p: string): RawState {
-  const fd = roots.openFile(p);
+  const { fd, st } = roots.openFileWithStat(p);
   try {
-    return captureFd(fd);
+    return captureFd(fd, st);
   } finally {
     fs.closeSync(fd);
   }
@@ -99,7 +99,9 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
     plan.refusals.push(...owners);
     return { plan, changes: [] };
   }
-  const resolve = opts.resolve ?? ((p: string) => inspect(p));
+  // One batch: a base shared by many overlays is read once (headers keyed by identity and times).
+  const cache = inspectCache();
+  const resolve = opts.resolve ?? ((p: string) => inspect(p, { cache }));
   const roots = topPaths.map((p) => resolve(p));
   plan.top = roots[0]!.path;
   plan.tops = roots.map((r) => r.path);
