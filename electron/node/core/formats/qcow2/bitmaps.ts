@@ -3,7 +3,7 @@
 import { HeaderError, MAX_READ } from '../../source.js';
 import { cString, qemuText } from '../common/text.js';
 import type { ZeroFillReader } from '../common/zero-fill-reader.js';
-import type { ExtContext } from './extensions.js';
+import type { ExtContext } from './ext-context.js';
 import { AUTOCLEAR_BITMAPS } from './header.js';
 
 const QCOW2_MAX_BITMAPS = 65535;

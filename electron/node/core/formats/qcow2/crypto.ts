@@ -3,7 +3,7 @@
 import { HeaderError } from '../../source.js';
 import { LUKS_HEADER_SIZE, luksInfo, readLuksHeader } from '../common/luks-header.js';
 import type { ZeroFillReader } from '../common/zero-fill-reader.js';
-import type { ExtContext } from './extensions.js';
+import type { ExtContext } from './ext-context.js';
 import { CRYPT_LUKS } from './header.js';
 
 /** The crypto header extension at `offset` (`len` bytes): qemu-img's `encrypt` object. */

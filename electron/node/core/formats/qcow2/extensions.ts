@@ -7,6 +7,7 @@ import type { ZeroFillReader } from '../common/zero-fill-reader.js';
 import { readBitmapsExt, type BitmapsExt } from './bitmaps.js';
 import { readCryptoExt } from './crypto.js';
 import { CRYPT_NONE, INCOMPAT_MASK, type Qcow2Header } from './header.js';
+import type { ExtContext } from './ext-context.js';
 
 const EXT_END = 0;
 const EXT_BACKING_FORMAT = 0xe2792aca;
@@ -33,11 +34,7 @@ export interface ExtState {
   bitmaps: BitmapsExt | null;
 }
 
-export interface ExtContext {
-  cryptMethod: number;
-  clusterSize: number;
-  autoclear: bigint;
-}
+export type { ExtContext };
 
 /**
  * qcow2_read_extensions(): walks [start, end). Throws qemu's message on a broken extension; when
