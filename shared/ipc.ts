@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AccessReport } from './access.js';
 import type { DomainReport } from './domain.js';
 import type { ChainNode } from './model.js';
-import type { ApplyResult, Plan } from './plan.js';
+import type { ApplyResult, JournalSummary, Plan } from './plan.js';
 import type { ForestDelta, ScanOutcome } from './scan.js';
 import { IdNameSchema, PathSchema, ProfileInputSchema } from './rules.js';
 
@@ -170,6 +170,16 @@ export const channels = {
   apply: { req: z.strictObject({ planId: IdSchema }), res: z.custom<ApplyResult>() },
   /** Revert a change (the last one when no id). */
   undo: { req: z.strictObject({ journalId: IdSchema.optional() }), res: z.custom<ApplyResult>() },
+  /**
+   * Count these folders as opened, so plans may change files there: each is checked with the
+   * consent rules first (system folders never pass). Answers the folders now allowed, and why not the others.
+   */
+  allowFolders: {
+    req: z.strictObject({ folders: z.array(PathSchema).min(1, 'no folder to allow').max(64, 'at most 64 folders at once') }),
+    res: z.custom<{ allowed: string[]; refused: Array<{ path: string; message: string }> }>(),
+  },
+  /** The journal's changes (relabels, restores, access fixes, undos), oldest first, across sessions. */
+  history: { req: z.strictObject({}), res: z.custom<{ entries: JournalSummary[] }>() },
   /** Recently opened paths, newest first. */
   recent: { req: z.strictObject({}), res: PathsResult },
   /** A native open dialog (Electron only). */

@@ -9,7 +9,7 @@ import { select, useDisks } from '../state/disks.js';
 import { useDomain } from '../state/domain.js';
 import { selectForest, useForest } from '../state/forest.js';
 import { useHost } from '../state/host.js';
-import { dismiss, notify, useNotices } from '../state/notices.js';
+import { notify } from '../state/notices.js';
 import { focusOpenPath, openDialog, openPaths, reloadAll, useOpen } from '../state/open.js';
 import { closePanel, openPanel, usePanel } from '../state/panel.js';
 import { useTheme } from '../state/theme.js';
@@ -19,7 +19,10 @@ import { DomainPanel } from './DomainPanel.js';
 import { ForestDetails } from './ForestDetails.js';
 import { ForestView } from './ForestView.js';
 import { GraphView } from './GraphView.js';
+import { Notices } from './Notices.js';
 import { RelabelPanel } from './RelabelPanel.js';
+import { VerdictBanner } from './VerdictBanner.js';
+import { HistoryPanel } from './HistoryPanel.js';
 import { ScanProgress } from './ScanProgress.js';
 import { Sidebar } from './Sidebar.js';
 import { Toolbar } from './Toolbar.js';
@@ -53,33 +56,6 @@ function droppedPaths(e: DragEvent): string[] {
     }
   }
   return out;
-}
-
-function Notices() {
-  const notices = useNotices((s) => s.notices);
-  const connected = useHost((s) => s.connected);
-  return (
-    <div className="notices" aria-live="assertive">
-      {!connected && (
-        <div className="notice error" role="alert">
-          Lost the connection to diskchain serve; trying again…
-        </div>
-      )}
-      {notices.map((n) => (
-        <div
-          key={n.id}
-          className={`notice ${n.kind}`}
-          role={n.kind === 'error' ? 'alert' : 'status'}
-          data-testid={n.kind === 'error' ? 'error' : 'notice'}
-        >
-          <span>{n.text}</span>
-          <button type="button" className="icon small" aria-label="dismiss" onClick={() => dismiss(n.id)}>
-            ✕
-          </button>
-        </div>
-      ))}
-    </div>
-  );
 }
 
 /** Move keyboard focus to a card once the frame that draws it has run. */
@@ -204,8 +180,10 @@ function Main() {
       <div className={`body${panel ? ' with-relabel' : ''}`}>
         <Sidebar />
         <main className="canvas" aria-label="graph of the open disks" aria-busy={loading}>
+          {!domainView && !forest && <VerdictBanner />}
           {domainView ? <DomainPanel /> : forest ? <ForestView /> : <GraphView />}
           <ScanProgress />
+          <Notices />
           {empty && (
             <div className="empty">
               {loading ? (
@@ -224,7 +202,7 @@ function Main() {
         </main>
         {panel ? <RelabelPanel /> : forest ? <ForestDetails /> : <DetailsPanel />}
       </div>
-      <Notices />
+      <HistoryPanel />
       <DomainDialog />
     </div>
   );

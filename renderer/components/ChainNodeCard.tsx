@@ -5,6 +5,7 @@ import { Fragment, memo } from 'react';
 import type { RememberedRecord } from '../../shared/model.js';
 import { humanSize, modeString, ownerString } from '../../shared/text.js';
 import type { GraphNode } from '../graph/model.js';
+import { useDisks } from '../state/disks.js';
 
 export type ChainFlowNode = Node<{ g: GraphNode }, 'chain'>;
 
@@ -70,12 +71,16 @@ function ChainNodeCardImpl({ data, selected }: NodeProps<ChainFlowNode>) {
   const n = g.node;
   const virtual = n.header ? humanSize(n.header.virtualSize) : '—';
   const allocated = n.stat ? humanSize(n.stat.allocated) : '—';
+  // The access verdict's reason the VM cannot open this file, if any.
+  const blocked = useDisks((s) => s.verdict?.blocked.get(g.id));
   return (
     <div
-      className={`card role-${g.role}${selected ? ' selected' : ''}${g.problems.length ? ' has-problems' : ''}`}
+      className={`card role-${g.role}${selected ? ' selected' : ''}${g.problems.length ? ' has-problems' : ''}${blocked ? ' blocked' : ''}`}
       data-testid="chain-node"
       data-path={g.id}
       data-role={g.role}
+      data-blocked={blocked ? 'true' : undefined}
+      title={blocked}
     >
       <Handle type="target" id="in" position={Position.Left} isConnectable={false} />
       <Handle type="target" id="data-in" position={Position.Top} isConnectable={false} />

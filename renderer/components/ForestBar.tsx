@@ -55,7 +55,7 @@ export function ForestBar() {
           <option value="">any file</option>
           <option value="any">with a problem</option>
           <option value="broken">in a broken chain</option>
-          <option value="orphan">orphans</option>
+          <option value="orphan">standalone files</option>
           {codes.map((c) => (
             <option key={c} value={c}>
               {c}
@@ -88,7 +88,7 @@ export function ForestBar() {
             data-broken={summary.broken}
           >
             {' · '}
-            {summary.tops} tops · {summary.sharedBases} shared bases · {summary.dataFiles} data files · {summary.orphans} orphans ·{' '}
+            {summary.tops} tops · {summary.sharedBases} shared bases · {summary.dataFiles} data files · {summary.orphans} standalone ·{' '}
             <span className={summary.broken ? 'warn' : ''}>{summary.broken} broken</span>
           </span>
         )}

@@ -1,9 +1,11 @@
 // The file selected in the forest: what it is, who owns it, what it names, who uses it.
 import { humanSize, modeString, ownerString } from '../../shared/text.js';
+import { isTop } from '../forest/model.js';
 import { selectForest, useForest } from '../state/forest.js';
 import { openChain } from '../state/open.js';
 import { openPanel } from '../state/panel.js';
 import { fileName } from './ChainNodeCard.js';
+import { CopyPath } from './CopyPath.js';
 
 const MAX_LISTED = 50;
 
@@ -23,11 +25,21 @@ export function ForestDetails() {
     );
   }
   const link = (p: string) => (
-    <button type="button" className="link mono" title={p} onClick={() => selectForest(p)}>
-      {fileName(p)}
-    </button>
+    <>
+      <button type="button" className="link mono" title={p} onClick={() => selectForest(p)}>
+        {fileName(p)}
+      </button>
+      <CopyPath path={p} />
+    </>
   );
-  const userList = [...users].sort();
+  // "Used by" counts the disks (tops) whose chains go through this file; middle layers are
+  // part of those chains, not users of their own.
+  const userList = [...users].filter((u) => {
+    const uf = files.get(u);
+    return !!uf && isTop(uf);
+  });
+  userList.sort();
+  const layers = users.size - userList.length;
   return (
     <aside className="details" data-testid="forest-details" aria-label="details">
       <h2 className="details-title" title={f.path}>
@@ -37,8 +49,8 @@ export function ForestDetails() {
         <tbody>
           <tr>
             <th scope="row">real path</th>
-            <td className="mono wrap" data-testid="forest-details-path">
-              {f.path}
+            <td className="mono wrap">
+              <span data-testid="forest-details-path">{f.path}</span> <CopyPath path={f.path} />
             </td>
           </tr>
           <tr>
@@ -83,8 +95,14 @@ export function ForestDetails() {
           </tr>
         </tbody>
       </table>
-      <h3>
-        Used by {userList.length} image{userList.length === 1 ? '' : 's'}
+      <h3 data-testid="forest-used-by" data-tops={userList.length}>
+        Used by {userList.length} top{userList.length === 1 ? '' : 's'}
+        {layers > 0 && (
+          <span className="muted">
+            {' '}
+            (through {layers} middle layer{layers === 1 ? '' : 's'})
+          </span>
+        )}
       </h3>
       <ul className="user-list" data-testid="forest-users">
         {userList.slice(0, MAX_LISTED).map((u) => (

@@ -4,22 +4,13 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import { memo } from 'react';
 import { humanSize, ownerString } from '../../shared/text.js';
-import type { ForestNode } from '../forest/model.js';
+import { roleLabel, type ForestNode } from '../forest/model.js';
 import { fileName } from './ChainNodeCard.js';
 
 /** How the selection and the filter mark a node. */
 export type Mark = 'selected' | 'user' | 'chain' | 'match' | 'dim' | 'none';
 
 export type ForestFlowNode = Node<{ n: ForestNode; mark: Mark; hiddenMarked: number }, 'forest'>;
-
-const KIND_LABEL: Record<ForestNode['kind'], string> = {
-  base: 'base',
-  image: 'image',
-  data: 'data file',
-  orphan: 'orphan',
-  missing: 'missing',
-  more: 'more',
-};
 
 function Ports({ data }: { data: boolean }) {
   return (
@@ -39,6 +30,8 @@ function ForestCard({ data }: NodeProps<ForestFlowNode>) {
     'data-kind': n.kind,
     'data-mark': mark,
     'data-top': n.top ? 'true' : 'false',
+    // Automation reads the problems here: their codes, once each, separated by spaces.
+    'data-problems': [...new Set(n.file?.problems.map((p) => p.code) ?? [])].join(' '),
   };
   if (n.kind === 'more') {
     return (
@@ -79,20 +72,33 @@ function ForestCard({ data }: NodeProps<ForestFlowNode>) {
       </div>
     );
   }
-  const users = f.usedBy.length;
+  const tops = n.topUsers;
   const third = n.top
     ? `chain ${humanSize(n.chainAllocated)}`
-    : users
-      ? `${users} user${users === 1 ? '' : 's'} · ${humanSize(f.allocated ?? 0)}`
+    : tops
+      ? `used by ${tops} top${tops === 1 ? '' : 's'} · ${humanSize(f.allocated ?? 0)}`
       : humanSize(f.allocated ?? 0);
+  const loop = f.problems.find((p) => p.code === 'loop');
   return (
     <div {...common} className={`fcard ${n.kind} mark-${mark}${n.broken ? ' broken' : ''}${n.top ? ' top' : ''}`} title={f.path}>
       <Ports data={!!n.data} />
       <div className="fcard-title">
-        <span className={`fchip ${n.kind}`}>{n.top ? 'top' : KIND_LABEL[n.kind]}</span>{' '}
+        <span className={`fchip ${n.kind}`} data-testid="forest-role">
+          {roleLabel(n)}
+        </span>{' '}
         <span className="fname" data-testid="forest-name">
           {fileName(f.path)}
         </span>
+        {f.dataFile && (
+          <span className="fmark" data-testid="forest-datamark" title={`its data lives in ${f.dataFile}`}>
+            +data
+          </span>
+        )}
+        {loop && (
+          <span className="fbadge loop" data-testid="forest-loop" title={loop.message}>
+            loop
+          </span>
+        )}
         {problems > 0 && (
           <span className="fproblems" title={f.problems.map((p) => `${p.code}: ${p.message}`).join('\n')}>
             ! {problems}

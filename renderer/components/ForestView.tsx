@@ -5,7 +5,7 @@
 import { Controls, Position, ReactFlow, useReactFlow, useStore as useFlowStore, type Edge, type NodeTypes } from '@xyflow/react';
 import { useEffect, useMemo, useRef } from 'react';
 import { CARD_H, CARD_W, DATA_H, MORE_H } from '../forest/layout.js';
-import type { ForestNode } from '../forest/model.js';
+import { roleLabel, type ForestNode } from '../forest/model.js';
 import { selectForest, toggleExpand, useForest } from '../state/forest.js';
 import { openChain } from '../state/open.js';
 import { useTheme } from '../state/theme.js';
@@ -78,7 +78,7 @@ export function ForestView() {
           draggable: false,
           connectable: false,
           selectable: false,
-          ariaLabel: n.kind === 'more' ? `${n.hidden.length} more users` : `${n.kind} ${n.id}`,
+          ariaLabel: n.kind === 'more' ? `${n.hidden.length} more users` : `${roleLabel(n)} ${n.id}`,
         });
       }
     }

@@ -106,10 +106,12 @@ export function GraphView() {
     return () => cancelAnimationFrame(raf);
   }, [panelOpen, flow]);
 
+  const blocked = useDisks((s) => s.verdict?.blocked);
   const edges = useMemo<Edge[]>(() => {
     const attached = attachedDataFiles(graph);
     return graph.edges.map((e) => {
       const under = e.kind === 'data-file' && attached.get(e.target) === e.source;
+      const stop = blocked?.has(e.target) ? ' edge-blocked' : '';
       return {
         id: e.id,
         source: e.source,
@@ -117,7 +119,7 @@ export function GraphView() {
         sourceHandle: under ? 'data-out' : 'out',
         targetHandle: under ? 'data-in' : 'in',
         type: e.kind === 'backing' ? 'default' : under ? 'straight' : 'smoothstep',
-        className: e.kind === 'backing' ? 'edge-backing' : 'edge-data',
+        className: `${e.kind === 'backing' ? 'edge-backing' : 'edge-data'}${stop}`,
         label: e.kind === 'backing' ? 'backing' : 'data file',
         markerEnd: { type: MarkerType.ArrowClosed, width: 18, height: 18 },
         selectable: false,
@@ -125,7 +127,7 @@ export function GraphView() {
         ariaLabel: `${e.kind === 'backing' ? 'backing file' : 'data file'} of ${e.source}: ${e.target}`,
       };
     });
-  }, [graph]);
+  }, [graph, blocked]);
 
   // The store's `selected` is the one truth: React Flow's own selection changes are dropped
   // (clicks and keys select through the store, which marks the node).

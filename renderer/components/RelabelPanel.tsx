@@ -8,6 +8,7 @@ import { useDisks } from '../state/disks.js';
 import { useDomain } from '../state/domain.js';
 import { useHost } from '../state/host.js';
 import {
+  allowFolders,
   applyCurrent,
   canApply,
   closePanel,
@@ -51,7 +52,30 @@ export function refusalText(r: Refusal, role: Role | undefined): string {
   return `${who}: ${msg}`;
 }
 
-function PlanRow({ e }: { e: PlanEntry }) {
+/** The folders a refusal says lie outside those opened: opening them is the user's one-click consent. */
+export function outsideFolders(refusals: Refusal[]): string[] {
+  const out = new Set<string>();
+  for (const r of refusals) {
+    const cut = r.path.lastIndexOf('/');
+    if (cut >= 0 && /outside the allowed folders/.test(r.message)) out.add(r.path.slice(0, cut) || '/');
+  }
+  return [...out];
+}
+
+/** A file the plan refuses to change stays in the table, with why. */
+function RefusedRow({ r, role }: { r: Refusal; role: Role | undefined }) {
+  return (
+    <tr data-testid="plan-row" data-path={r.path} data-role={role} data-changes="false" data-refused="true" className="refused">
+      <td className="mono wrap" title={r.path}>
+        {fileName(r.path)}
+      </td>
+      <td>{role ? ROLE_LABEL[role] : ''}</td>
+      <td colSpan={2}>refused: {inPlainWords(r.message)}</td>
+    </tr>
+  );
+}
+
+function PlanRow({ e, done }: { e: PlanEntry; done?: boolean }) {
   const changes = e.changes.length > 0;
   const [bOwner, bLabel] = stateText(e, 'before');
   const [aOwner, aLabel] = stateText(e, 'after');
@@ -61,6 +85,7 @@ function PlanRow({ e }: { e: PlanEntry }) {
       data-path={e.path}
       data-role={e.role}
       data-changes={changes ? 'true' : 'false'}
+      data-done={done && changes ? 'true' : undefined}
       className={changes ? 'changes' : 'same'}
     >
       <td className="mono wrap" title={e.path}>
@@ -87,6 +112,7 @@ function PlanRow({ e }: { e: PlanEntry }) {
             </span>
           </span>
         )}
+        {done && changes && <b className="ok"> done</b>}
         {e.note && <div className="note">{e.note}</div>}
         <span className="sr-only">
           before {bOwner} {bLabel}; after {aOwner} {aLabel}
@@ -155,10 +181,15 @@ export function RelabelPanel() {
   const domain = useDomain((s) => s.domain);
   if (!panel) return null;
   const roleOf = (p: string): Role | undefined => graph.byId.get(p)?.role;
-  const p = plan.plan;
+  // Just applied: the table shows what was done, not a preview of the next run.
+  const applied = apply.status === 'done' ? (apply.applied ?? null) : null;
+  const p = applied ?? plan.plan;
   const running = apply.status === 'running';
   const access = panel.action === 'access';
-  const nothing = plan.status === 'ready' && !access && p && p.refusals.length === 0 && changeCount(p) === 0;
+  const nothing = !applied && plan.status === 'ready' && !access && p && p.refusals.length === 0 && changeCount(p) === 0;
+  const listed = new Set(p?.entries.map((e) => e.path));
+  const refusedFiles = p?.refusals.filter((r) => r.path && !listed.has(r.path)) ?? [];
+  const outside = p ? outsideFolders(p.refusals) : [];
   const fields = panel.domain ? {} : profileOf(form).fields;
 
   return (
@@ -327,7 +358,9 @@ export function RelabelPanel() {
       </form>
 
       <section className="preview" data-testid="preview" data-state={plan.status} aria-live="polite" aria-busy={plan.status === 'pending'}>
-        <h3>Preview {plan.status === 'pending' && <span className="spinner" aria-label="computing" />}</h3>
+        <h3 data-testid={applied ? 'applied-heading' : undefined}>
+          {applied ? 'Done' : 'Preview'} {plan.status === 'pending' && <span className="spinner" aria-label="computing" />}
+        </h3>
         {plan.status === 'error' && plan.error && (
           <div className="alert error" role="alert" data-testid="plan-error">
             {plan.error}
@@ -348,6 +381,21 @@ export function RelabelPanel() {
                 </li>
               ))}
             </ul>
+            {outside.length > 0 && (
+              <div className="allow" data-testid="outside-folders">
+                Files lie in folders that were not opened:
+                <ul>
+                  {outside.map((f) => (
+                    <li key={f} className="mono" data-testid="outside-folder" data-path={f}>
+                      {f}
+                    </li>
+                  ))}
+                </ul>
+                <button type="button" data-testid="allow-folders" disabled={running} onClick={() => void allowFolders(outside)}>
+                  Allow changes in {outside.length === 1 ? 'this folder' : `these ${outside.length} folders`}
+                </button>
+              </div>
+            )}
           </div>
         )}
         {access && plan.access && <AccessFindings report={plan.access} />}
@@ -368,7 +416,10 @@ export function RelabelPanel() {
             </thead>
             <tbody>
               {p.entries.map((e) => (
-                <PlanRow key={e.path} e={e} />
+                <PlanRow key={e.path} e={e} done={!!applied} />
+              ))}
+              {refusedFiles.map((r) => (
+                <RefusedRow key={`${r.path}:${r.message}`} r={r} role={roleOf(r.path)} />
               ))}
               {p.access && <FolderFixRows folders={p.access.folders} />}
             </tbody>

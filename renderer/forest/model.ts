@@ -28,6 +28,8 @@ export interface ForestNode {
   chainAllocated: number;
   /** No image uses it: a disk (relabel and restore start here). */
   top: boolean;
+  /** The tops (disks) whose chains go through it, middle layers not counted. */
+  topUsers: number;
   broken: boolean;
 }
 
@@ -69,6 +71,53 @@ export function filterActive(f: ForestFilter): boolean {
 
 const breaking = (f: ScannedFile) => f.problems.some((p) => BREAKING.has(p.code));
 
+/** A disk: an image in the scanned folders that no image uses. */
+export const isTop = (f: ScannedFile) => f.isImage && !f.external && f.usedBy.length === 0;
+
+/** A file no image uses that is no image itself: it stands alone. */
+const isStandalone = (f: ScannedFile) => !f.isImage && f.usedBy.length === 0 && !f.external;
+
+/**
+ * How many tops each file serves: each top's chain is walked down (backing files and data
+ * files), so a middle layer adds nothing of its own. Walks stop at a file seen on the same walk
+ * (a loop), so each is as long as its chain at most.
+ */
+export function topUsersOf(files: ReadonlyMap<string, ScannedFile>): Map<string, number> {
+  const out = new Map<string, number>();
+  const bump = (p: string) => out.set(p, (out.get(p) ?? 0) + 1);
+  for (const f of files.values()) {
+    if (!isTop(f)) continue;
+    const seen = new Set<string>([f.path]);
+    for (let cur = files.get(f.backing ?? ''); cur && !seen.has(cur.path); cur = files.get(cur.backing ?? '')) {
+      seen.add(cur.path);
+      bump(cur.path);
+      if (cur.dataFile && cur.dataFile !== cur.path && files.has(cur.dataFile)) bump(cur.dataFile);
+    }
+  }
+  return out;
+}
+
+/**
+ * The word a card shows for a node. The base is the bottom of a chain; a file that uses a
+ * backing file and is used in turn is a middle layer, not a base.
+ */
+export function roleLabel(n: ForestNode): string {
+  switch (n.kind) {
+    case 'base':
+      return n.file?.backing ? 'layer' : 'base';
+    case 'image':
+      return n.top ? 'top' : n.file?.backing ? 'layer' : 'image';
+    case 'data':
+      return 'data file';
+    case 'orphan':
+      return 'standalone';
+    case 'missing':
+      return 'missing';
+    case 'more':
+      return 'more';
+  }
+}
+
 /** Does this file match every field of the filter? (Substrings, case-insensitive.) */
 export function fileMatches(file: ScannedFile, f: ForestFilter, brokenTree: boolean): boolean {
   const has = (hay: string, needle: string) => !needle.trim() || hay.toLowerCase().includes(needle.trim().toLowerCase());
@@ -83,7 +132,7 @@ export function fileMatches(file: ScannedFile, f: ForestFilter, brokenTree: bool
     case 'broken':
       return brokenTree && (breaking(file) || file.problems.length > 0);
     case 'orphan':
-      return !file.isImage && file.usedBy.length === 0 && !file.external;
+      return isStandalone(file);
     default:
       return file.problems.some((p) => p.code === f.problem);
   }
@@ -109,6 +158,7 @@ export function buildForest(
   reveal: ReadonlySet<string> = new Set(),
 ): Forest {
   const dataOf = dataOwners(files);
+  const topUsers = topUsersOf(files);
   const parentOf = (f: ScannedFile): string | null =>
     f.backing && f.backing !== f.path && files.has(f.backing) && !dataOf.has(f.path) ? f.backing : null;
   const kids = new Map<string, string[]>();
@@ -159,6 +209,7 @@ export function buildForest(
         missingName: rootFile.backing,
         chainAllocated: 0,
         top: false,
+        topUsers: 0,
         broken: true,
       };
       nodes.push(m);
@@ -182,7 +233,7 @@ export function buildForest(
         shown = all.filter((c, i) => i < FAN_SHOWN || revealUp.has(c));
         hidden = all.filter((c) => !shown.includes(c));
       }
-      const kind: ForestKind = !f.isImage && f.usedBy.length === 0 && !f.external ? 'orphan' : all.length > 0 ? 'base' : 'image';
+      const kind: ForestKind = isStandalone(f) ? 'orphan' : all.length > 0 ? 'base' : 'image';
       const node: ForestNode = {
         id: p,
         kind,
@@ -193,7 +244,8 @@ export function buildForest(
         hidden: [],
         missingName: null,
         chainAllocated,
-        top: f.isImage && !f.external && f.usedBy.length === 0,
+        top: isTop(f),
+        topUsers: topUsers.get(p) ?? 0,
         broken: breaking(f),
       };
       nodes.push(node);
@@ -211,6 +263,7 @@ export function buildForest(
           missingName: null,
           chainAllocated: data.allocated ?? 0,
           top: false,
+          topUsers: topUsers.get(data.path) ?? 0,
           broken: breaking(data),
         });
       }
@@ -227,6 +280,7 @@ export function buildForest(
           missingName: null,
           chainAllocated: 0,
           top: false,
+          topUsers: 0,
           broken: false,
         };
         node.children.push(more.id);

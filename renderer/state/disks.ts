@@ -1,7 +1,9 @@
 // The open disks as a graph: the disks, the graph built from them, its laid-out boxes and the
 // selected file. Reports to notices only.
 import { create } from 'zustand';
-import type { Disk } from '../../shared/ipc.js';
+import type { AccessRes, Disk } from '../../shared/ipc.js';
+import type { Blocker } from '../../shared/access.js';
+import { getApi } from '../api.js';
 import {
   NODE_WIDTH,
   buildGraph,
@@ -12,7 +14,18 @@ import {
   type ElkLike,
   type GraphNode,
 } from '../graph/model.js';
+import { useHost } from './host.js';
 import { errorText, notify } from './notices.js';
+
+/** The access check for the VM's default user, on the disk in view. */
+export interface Verdict {
+  top: string;
+  status: 'pending' | 'ready' | 'error';
+  res: AccessRes | null;
+  error: string | null;
+  /** Chain file → why the VM cannot open it (blocking findings only). */
+  blocked: Map<string, string>;
+}
 
 export interface DisksState {
   disks: Disk[];
@@ -24,6 +37,7 @@ export interface DisksState {
   layoutVersion: number;
   layingOut: boolean;
   selected: string | null;
+  verdict: Verdict | null;
 }
 
 export const useDisks = create<DisksState>()(() => ({
@@ -34,6 +48,7 @@ export const useDisks = create<DisksState>()(() => ({
   layoutVersion: 0,
   layingOut: false,
   selected: null,
+  verdict: null,
 }));
 
 const set = useDisks.setState;
@@ -76,4 +91,51 @@ export async function relayout(sizes?: Map<string, { width: number; height: numb
 
 export function select(path: string | null): void {
   set({ selected: path });
+}
+
+/** "base.qcow2: mode 0600 root:root", "/srv/vm: no search permission": the blocker in a few words. */
+export function blockerReason(b: Blocker): string {
+  const c = b.check;
+  if (b.kind === 'search') return `${b.path}: no search permission`;
+  if (b.kind === 'access' && c) {
+    const name = b.path.slice(b.path.lastIndexOf('/') + 1) || b.path;
+    return `${name}: mode ${(c.mode & 0o7777).toString(8).padStart(4, '0')} ${c.user ?? c.uid}:${c.group ?? c.gid}`;
+  }
+  return b.message.includes(b.path) ? b.message : `${b.path}: ${b.message}`;
+}
+
+let verdictRun = 0;
+
+/** Check whether the VM's default user can open every file of `top` (null: forget the verdict). */
+export async function checkVerdict(top: string | null): Promise<void> {
+  const run = ++verdictRun;
+  const info = useHost.getState().info;
+  if (!top || !info) {
+    set({ verdict: null });
+    return;
+  }
+  set((s) => ({
+    verdict: {
+      top,
+      status: 'pending',
+      res: s.verdict?.top === top ? s.verdict.res : null,
+      error: null,
+      blocked: s.verdict?.top === top ? s.verdict.blocked : new Map(),
+    },
+  }));
+  try {
+    const res = await getApi().invoke('access', {
+      top,
+      profile: { user: info.defaultUser, group: info.defaultGroup, readonly: false, shareable: false },
+    });
+    const blocked = new Map<string, string>();
+    for (const b of res.report.blockers) {
+      if (!b.blocking) continue;
+      const why = blockerReason(b);
+      blocked.set(b.file, blocked.has(b.file) ? `${blocked.get(b.file)}\n${why}` : why);
+    }
+    if (run === verdictRun) set({ verdict: { top, status: 'ready', res, error: null, blocked } });
+  } catch (e) {
+    if (run === verdictRun) set({ verdict: { top, status: 'error', res: null, error: errorText(e), blocked: new Map() } });
+  }
 }

@@ -55,6 +55,10 @@ export interface ApplyState {
   result: ApplyResult | null;
   /** Why nothing was changed, file by file (or which files were left alone). */
   refusals: Refusal[];
+  /** The plan just applied: the panel shows what was done, not the next run's preview. */
+  applied?: Plan | null;
+  /** The last change was undone: the same action may be applied again at once. */
+  undone?: boolean;
 }
 
 export interface PanelState {
@@ -155,16 +159,18 @@ async function fetchPlan(key: string): Promise<void> {
   }
 }
 
-export function openPanel(action: PanelAction, opts: { domain?: string | null } = {}): void {
+export function openPanel(action: PanelAction, opts: { domain?: string | null; top?: string } = {}): void {
   const s = get();
   const d = useDisks.getState();
   const info = useHost.getState().info;
   const inForest = useForest.getState().view === 'forest';
-  const top = inForest
-    ? forestTop()
-    : s.panel?.top && d.disks.some((x) => x.top === s.panel!.top)
-      ? s.panel.top
-      : diskFor(d.graph, d.selected, d.disks);
+  const top = opts.top
+    ? opts.top
+    : inForest
+      ? forestTop()
+      : s.panel?.top && d.disks.some((x) => x.top === s.panel!.top)
+        ? s.panel.top
+        : diskFor(d.graph, d.selected, d.disks);
   if (!top) {
     notify(
       'error',
@@ -227,7 +233,7 @@ export function canApply(s: PanelState): boolean {
   return (
     !!s.panel &&
     s.apply.status !== 'running' &&
-    s.apply.status !== 'done' &&
+    (s.apply.status !== 'done' || !!s.apply.undone) &&
     p.status === 'ready' &&
     !!p.plan &&
     p.key === keyOf(s) &&
@@ -264,6 +270,7 @@ export async function applyCurrent(): Promise<void> {
           result,
           message: `${what}: ${files(result.changed)} changed.`,
           refusals: result.conflicts ?? [],
+          applied: plan,
         },
       });
     }
@@ -292,7 +299,11 @@ function failed(r: ApplyResult, fallback: string): ApplyState {
 
 export async function undoLast(): Promise<void> {
   const id = get().lastJournalId;
-  if (!id) return;
+  if (id) await undoJournal(id);
+}
+
+/** Revert one journalled change (any of them, not only the last), then read the disks again. */
+export async function undoJournal(id: string): Promise<void> {
   set({ apply: { ...IDLE_APPLY, status: 'running' } });
   try {
     const r = await getApi().invoke('undo', { journalId: id });
@@ -302,7 +313,10 @@ export async function undoLast(): Promise<void> {
       notify('error', r.message ?? 'the change could not be undone');
     } else {
       const text = `Undone: ${files(r.changed)} back as before.`;
-      set({ lastJournalId: null, apply: { ...IDLE_APPLY, status: 'done', result: r, message: text, refusals: r.conflicts ?? [] } });
+      set((s) => ({
+        lastJournalId: s.lastJournalId === id ? null : s.lastJournalId,
+        apply: { ...IDLE_APPLY, status: 'done', result: r, message: text, refusals: r.conflicts ?? [], undone: true },
+      }));
       notify('info', text);
     }
   } catch (e) {
@@ -335,4 +349,18 @@ export function closeDisk(top: string): void {
   }
   if (get().panel?.top === top) closePanel();
   setDisks(rest);
+}
+
+/**
+ * Count the folders a refused plan names as opened (the owning process checks each with the
+ * consent rules: system folders never pass), then preview again.
+ */
+export async function allowFolders(folders: string[]): Promise<void> {
+  try {
+    const r = await getApi().invoke('allowFolders', { folders });
+    for (const x of r.refused) notify('error', `${x.path} ${x.message}`);
+  } catch (e) {
+    notify('error', errorText(e));
+  }
+  if (get().panel) requestPlan(0);
 }

@@ -4,7 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeChain as makeSharedChain, type Chain as SharedChain } from '../support/chain.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -153,4 +153,31 @@ export function snapshot(files: string[]): string {
       return [f, st.uid, st.gid, st.mode, list];
     }),
   );
+}
+
+/** A 1600×1000 page that records console errors and page errors into `problems`. */
+export async function watchedPage(
+  browser: Browser,
+  problems: string[],
+  permissions: { names: string[]; origin: string } | null = null,
+): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  if (permissions) await context.grantPermissions(permissions.names, { origin: permissions.origin });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+  return page;
+}
+
+/** A UI test's teardown: the browser, the server, the folder. */
+export async function closeAll(
+  browser: Browser | undefined,
+  serve: ServeProcess | undefined,
+  tmp: { cleanup: () => void } | undefined,
+): Promise<void> {
+  await browser?.close();
+  await serve?.stop();
+  tmp?.cleanup();
 }

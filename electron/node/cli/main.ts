@@ -15,6 +15,7 @@ const MODULES: Record<string, () => Promise<Register>> = {
   export: () => import('./export.js').then((m) => m.registerExport),
   'check-access': () => import('./check-access.js').then((m) => m.registerCheckAccess),
   'install-helper': () => import('./install-helper.js').then((m) => m.registerInstallHelper),
+  why: () => import('./why.js').then((m) => m.registerWhy),
 };
 /** Which module registers each command. */
 const COMMANDS: Record<string, keyof typeof MODULES> = {
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, keyof typeof MODULES> = {
   'check-access': 'check-access',
   'install-helper': 'install-helper',
   'uninstall-helper': 'install-helper',
+  why: 'why',
 };
 
 const program = new Command('diskchain')

@@ -16,7 +16,9 @@ export function renderScan(r: ScanResult): string {
     for (const p of c.files.slice(1)) out.push(`    ${by.get(p)?.usedBy.length && by.get(p)!.usedBy.length > 1 ? 'shared ' : ''}${p}`);
   }
   if (r.orphans.length) out.push('orphans (nothing uses them):', ...r.orphans.map((o) => `    ${o}`));
-  for (const f of r.files) for (const p of f.problems) out.push(`! ${p.code}: ${p.message}`);
+  const withProblems = r.files.filter((f) => f.problems.length > 0);
+  if (withProblems.length) out.push('files with problems:');
+  for (const f of withProblems) out.push(`    ${f.path}`, ...f.problems.map((p) => `      ! ${p.code}: ${p.message}`));
   return textLines(out) + '\n';
 }
 

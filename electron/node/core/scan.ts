@@ -23,6 +23,8 @@ const MAX_FOLDER_DEPTH = 32;
 const MAX_ENTRIES = 2_000_000;
 /** Progress is reported (and cancellation checked) every this many files. */
 const PROGRESS_EVERY = 128;
+/** A loop's problem names at most this many of its files. */
+const LOOP_NAMED = 4;
 
 export interface ScanOptions {
   /** Called now and then with the files read so far; return false to cancel. */
@@ -41,6 +43,8 @@ interface Entry {
   names: Record<Role, ChildName | null>;
   /** Problems of the file itself (the header, the stat); reference problems are added on top. */
   own: Problem[];
+  /** `own` and the reference problems: all but a loop's, which depends on the other files. */
+  resolved: Problem[];
 }
 
 /** Every regular file (or symlink to one) below the roots, and the folders entered. */
@@ -92,6 +96,17 @@ function toScanned(node: ChainNode, external: boolean): ScannedFile {
     dataFile: null,
     usedBy: [],
     problems: node.problems,
+  };
+}
+
+/** The problem of a file on a backing loop, `loop` holding the loop's files in backing order. */
+function loopProblem(file: string, loop: readonly string[]): Problem {
+  const from = loop.indexOf(file);
+  const order = [...loop.slice(from), ...loop.slice(0, from), file];
+  const names = order.length > LOOP_NAMED + 1 ? [...order.slice(0, LOOP_NAMED), '…', file] : order;
+  return {
+    code: 'loop',
+    message: `the backing files of ${file} lead back to it (${names.join(' → ')}): qemu cannot open it`,
   };
 }
 
@@ -160,6 +175,7 @@ export class ForestIndex {
     opts.progress?.(names.length, names.length);
     // Resolve references; files named from outside the roots are read too (they are part of chains).
     for (const entry of [...this.byPath.values()]) this.resolve(entry);
+    this.markLoops();
     this.rebuildUsedBy();
     return dirs;
   }
@@ -182,6 +198,7 @@ export class ForestIndex {
       joinedFrom: p.joined,
       names: { backing: parsed?.backing ?? null, dataFile: parsed?.dataFile ?? null },
       own: [...node.problems],
+      resolved: [...node.problems],
     };
     this.byPath.set(node.path, entry);
     return entry;
@@ -218,7 +235,41 @@ export class ForestIndex {
           : { code: kind, message: `${what} '${cp.name}' of ${entry.file.path} is a ${kind} name; it is never opened` },
       );
     }
+    entry.resolved = problems;
     entry.file.problems = problems;
+  }
+
+  /**
+   * Files whose backing files lead back to themselves: each gets a `loop` problem (qemu cannot
+   * open any of them). Every file is walked once; a walk stops at what an earlier walk saw.
+   */
+  private markLoops(): void {
+    const inLoop = new Map<string, string[]>();
+    const done = new Set<string>();
+    for (const start of this.byPath.keys()) {
+      const walk: string[] = [];
+      const at = new Map<string, number>();
+      for (let cur: string | null = start; cur && !done.has(cur);) {
+        const i = at.get(cur);
+        if (i !== undefined) {
+          const loop = walk.slice(i);
+          for (const p of loop) inLoop.set(p, loop);
+          break;
+        }
+        at.set(cur, walk.length);
+        walk.push(cur);
+        const next: string | null = this.byPath.get(cur)!.file.backing;
+        cur = next !== null && this.byPath.has(next) ? next : null;
+      }
+      for (const p of walk) done.add(p);
+    }
+    for (const e of this.byPath.values()) {
+      const loop = inLoop.get(e.file.path);
+      const problems = loop ? [...e.resolved, loopProblem(e.file.path, loop)] : e.resolved;
+      if (JSON.stringify(problems) === JSON.stringify(e.file.problems)) continue;
+      this.touch(e.file.path);
+      e.file.problems = problems;
+    }
   }
 
   private rebuildUsedBy(): void {
@@ -329,6 +380,7 @@ export class ForestIndex {
         this.touchRefs(e);
         this.byPath.delete(e.file.path);
       }
+      this.markLoops();
       this.rebuildUsedBy();
 
       const upsert: ScannedFile[] = [];

@@ -330,3 +330,46 @@ export function mountId(fd: number): number | null {
   if ((statxBuf.readUInt32LE(0) & STATX_MNT_ID) === 0) return null;
   return Number(statxBuf.readBigUInt64LE(144));
 }
+
+// ---- file attributes and mount flags (diskchain why) -------------------------
+
+function bindFs() {
+  libc();
+  const c = koffi!.load('libc.so.6');
+  // ioctl(2) is variadic; on the 64-bit Linux ABIs (x86_64, aarch64) a pointer third argument is
+  // passed exactly as in a fixed prototype, which koffi calls far more cheaply.
+  return {
+    ioctl: c.func('int ioctl(int fd, unsigned long request, _Out_ uint8_t *arg)'),
+    statvfs: c.func('int statvfs(const char *path, _Out_ uint8_t *buf)'),
+  };
+}
+let fsCalls: ReturnType<typeof bindFs> | null = null;
+
+function fsLib() {
+  return (fsCalls ??= bindFs());
+}
+
+/** FS_IOC_GETFLAGS: _IOR('f', 1, long), the size of a long on 64-bit Linux. */
+const FS_IOC_GETFLAGS = 0x80086601;
+export const FS_FLAG = { IMMUTABLE: 0x10, APPEND: 0x20 } as const;
+
+/** The inode flags of an open file (chattr's attributes); null where the file system has none. */
+export function inodeFlags(fd: number): number | null {
+  const buf = Buffer.alloc(8);
+  if (fsLib().ioctl(fd, FS_IOC_GETFLAGS, buf) === 0) return buf.readUInt32LE(0);
+  const e = errno();
+  if (e === os.constants.errno.ENOTTY || e === ENOTSUP || e === os.constants.errno.EINVAL) return null;
+  throw new LibcError('ioctl FS_IOC_GETFLAGS', e, `fd ${fd}`);
+}
+
+/** statvfs's ST_RDONLY. */
+const ST_RDONLY = 1;
+/** Offset of f_flag in struct statvfs on 64-bit Linux (nine 8-byte fields before it). */
+const F_FLAG_OFFSET = 72;
+
+/** Whether the mount holding `path` is read-only (statvfs ST_RDONLY: the mount's or the file system's flag). */
+export function onReadOnlyMount(path: string): boolean {
+  const buf = Buffer.alloc(256);
+  if (fsLib().statvfs(path, buf) !== 0) throw new LibcError('statvfs', errno(), path);
+  return (Number(buf.readBigUInt64LE(F_FLAG_OFFSET)) & ST_RDONLY) !== 0;
+}

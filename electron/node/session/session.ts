@@ -14,7 +14,8 @@ import {
   type Result,
 } from '../../../shared/ipc.js';
 import { diskTop } from '../../../shared/domain.js';
-import { closeHelper } from '../helper/api.js';
+import { allowedRoots } from '../change/consent.js';
+import { closeHelper, listJournal } from '../helper/api.js';
 import { Domains } from './domains.js';
 import { Forest, scannableFolder } from './forest.js';
 import type { Emit, HandlerHost } from './host.js';
@@ -110,6 +111,8 @@ export class Session {
     },
     apply: async (req) => this.plans.apply(req.planId),
     undo: async (req) => this.plans.undo(req.journalId),
+    allowFolders: async (req) => this.allowFolders(req.folders),
+    history: async () => ({ entries: listJournal() }),
     recent: async () => ({ paths: this.host.recent.list() }),
     dialog: async (req) => {
       if (!this.host.showOpenDialog) throw new ContractError('there are no native dialogs here; type the path instead');
@@ -140,6 +143,17 @@ export class Session {
   /** Folders the user opened: where files may change (a domain's XML opens none, see electron/node/change/consent.ts). */
   private openedFolders(): string[] {
     return [...this.folders];
+  }
+
+  /** The user agreed to changes in these folders: the consent rules still decide which may be. */
+  private allowFolders(folders: string[]): { allowed: string[]; refused: Array<{ path: string; message: string }> } {
+    const { roots } = allowedRoots({ opened: folders, libvirt: false });
+    // Allowed for changes only: not something the renderer reopens.
+    for (const r of roots) this.folders.add(r);
+    const refused = folders
+      .filter((f) => !roots.includes(f))
+      .map((f) => ({ path: f, message: 'may not be allowed: a system folder, not a folder, or one the consent rules refuse' }));
+    return { allowed: roots, refused };
   }
 
   private remember(p: string): void {
