@@ -8,6 +8,7 @@ import type { DomainReport } from './domain.js';
 import type { ChainNode } from './model.js';
 import type { ApplyResult, JournalSummary, Plan } from './plan.js';
 import type { ForestDelta, ScanOutcome } from './scan.js';
+import type { Denial } from './verdict.js';
 import { IdNameSchema, PathSchema, ProfileInputSchema } from './rules.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -39,6 +40,9 @@ export const DomainReqSchema = z
     (r) => [r.file, r.text, r.virsh, r.reopen].filter((x) => x !== undefined).length === 1,
     'give one of a file, the XML text or a domain name',
   );
+
+/** Pasted log text to explain is at most this long (a few records are a few hundred bytes). */
+export const MAX_EXPLAIN = 1024 * 1024;
 
 /** Who the access check is for, when no open domain says it. */
 export const AccessInputSchema = z.strictObject({
@@ -156,7 +160,17 @@ export const channels = {
   domain: { req: DomainReqSchema, res: z.custom<DomainRes>() },
   /** An open disk's chain as libvirt's <disk> XML (backingStore, dataStore) or qemu's -blockdev arguments. */
   export: {
-    req: z.strictObject({ top: PathSchema, kind: z.enum(['libvirt-xml', 'blockdev']) }),
+    req: z.strictObject({
+      top: PathSchema,
+      kind: z.enum(['libvirt-xml', 'blockdev']),
+      /** `<target dev>` (vda when not given): letters and digits, as libvirt's disk names are. */
+      target: z
+        .string()
+        .regex(/^[a-z][a-z0-9]{0,31}$/, 'a target is lower-case letters and digits, such as vda or sdb')
+        .optional(),
+      bus: z.enum(['virtio', 'scsi', 'sata', 'ide', 'usb', 'fdc', 'xen', 'sd']).optional(),
+      readonly: z.boolean().optional(),
+    }),
     res: z.object({ text: z.string() }),
   },
   /** What stops the VM's user from opening each file of an open disk, and the fix as a plan to apply. */
@@ -165,6 +179,14 @@ export const channels = {
       .strictObject({ top: PathSchema, profile: AccessInputSchema.optional(), domain: IdSchema.optional() })
       .refine(oneProfile, 'give either a user and group or an open domain'),
     res: z.custom<AccessRes>(),
+  },
+  /**
+   * Explain pasted denial records (qemu's and libvirt's messages, SELinux AVC, AppArmor DENIED):
+   * each file, the chain top using it, who was refused, which layer refused, and the verdict now.
+   */
+  explain: {
+    req: z.strictObject({ text: z.string().min(1, 'paste a denial first').max(MAX_EXPLAIN, 'paste at most 1 MiB of log') }),
+    res: z.custom<{ denials: Denial[]; skippedLines: number }>(),
   },
   /** Apply a plan this process made, by id: exactly what the preview showed. */
   apply: { req: z.strictObject({ planId: IdSchema }), res: z.custom<ApplyResult>() },

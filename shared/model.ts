@@ -89,6 +89,25 @@ export interface Qcow2Extension {
   length: number;
 }
 
+/** A qcow2 internal snapshot, as its table entry says. */
+export interface Snapshot {
+  /** The id and name as qemu-img shows them (C string, at most 127 / 255 bytes, invalid UTF-8 as U+FFFD). */
+  id: string;
+  name: string;
+  /** The stored bytes, hex encoded (the first 1024 bytes of a longer one), and their stored length. */
+  idHex: string;
+  nameHex: string;
+  idSize: number;
+  nameSize: number;
+  /** 64-bit values: a number when exact, else decimal text. */
+  vmStateSize: number | string;
+  dateSec: number;
+  dateNsec: number;
+  vmClockNsec: number | string;
+  /** Instruction count at the snapshot; null when the entry does not record it. */
+  icount: number | string | null;
+}
+
 /** Format details for the details panel; `fields` holds every parsed header field. */
 export interface HeaderInfo {
   format: FormatName;
@@ -100,6 +119,8 @@ export interface HeaderInfo {
   extensions: Qcow2Extension[];
   /** qemu-img's `format-specific` object for this image, when it has one. */
   formatSpecific: unknown;
+  /** qcow2 internal snapshots, in table order; absent for other formats and for none. */
+  snapshots?: Snapshot[];
 }
 
 export interface ChainNode {

@@ -183,6 +183,8 @@ export interface JournalSummary {
   undoOf?: string;
   /** The undo that reverted this one. */
   undoneBy?: string;
+  /** The changed files' paths in journal order, each once, at most 50 (what History lists). */
+  paths?: string[];
 }
 
 export interface RecoverResult {

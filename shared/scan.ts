@@ -34,6 +34,8 @@ export interface ScannedFile {
   /** Images naming this file as backing file or data file. */
   usedBy: string[];
   problems: Problem[];
+  /** How many internal snapshots a qcow2 image holds; absent when none. */
+  snapshots?: number;
 }
 
 export interface ScannedChain {

@@ -55,9 +55,7 @@ export function AccessFindings({ report }: { report: AccessReport }) {
             the VM can open every file of this chain as it needs.
           </span>
         ) : (
-          <b className="warn">
-            {blocking.length} thing{blocking.length === 1 ? '' : 's'} stop the VM.
-          </b>
+          <b className="warn">{blocking.length === 1 ? '1 thing stops the VM.' : `${blocking.length} things stop the VM.`}</b>
         )}
       </p>
       {report.blockers.length > 0 && (

@@ -1,7 +1,8 @@
 // The window: toolbar, open disks, the graph, and the details or relabel panel. Handles the
-// keyboard (arrows walk the graph) and files dropped on the window.
+// keyboard (arrows walk the graph, `?` lists the keys), focus moving into a panel as it opens,
+// and files dropped on the window.
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
-import { useEffect, type DragEvent } from 'react';
+import { useEffect, useRef, type DragEvent } from 'react';
 import { getApi } from '../api.js';
 import { neighbour } from '../graph/model.js';
 import { nearestCard } from '../forest/layout.js';
@@ -17,6 +18,7 @@ import { DetailsPanel } from './DetailsPanel.js';
 import { DomainDialog } from './DomainDialog.js';
 import { DomainPanel } from './DomainPanel.js';
 import { ForestDetails } from './ForestDetails.js';
+import { focusFirstField } from './focus.js';
 import { ForestView } from './ForestView.js';
 import { GraphView } from './GraphView.js';
 import { Notices } from './Notices.js';
@@ -24,8 +26,10 @@ import { RelabelPanel } from './RelabelPanel.js';
 import { VerdictBanner } from './VerdictBanner.js';
 import { HistoryPanel } from './HistoryPanel.js';
 import { ScanProgress } from './ScanProgress.js';
+import { Shortcuts, showShortcuts } from './Shortcuts.js';
 import { Sidebar } from './Sidebar.js';
 import { Toolbar } from './Toolbar.js';
+import './a11y.css';
 
 function isTyping(t: EventTarget | null): boolean {
   const el = t as HTMLElement | null;
@@ -65,10 +69,23 @@ function focusCardSoon(id: string): void {
   );
 }
 
+/** The card that has the keyboard focus, if any. */
+function focusedCard(): string | null {
+  return (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.react-flow__node')?.dataset.id ?? null;
+}
+
+/** The skip link's target: the canvas's one card tab stop, else the canvas itself. */
+function focusCanvas(): void {
+  const main = document.querySelector<HTMLElement>('main.canvas');
+  (main?.querySelector<HTMLElement>('.react-flow__node[tabindex="0"]') ?? main)?.focus();
+}
+
 function Keyboard() {
   const flow = useReactFlow();
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      // An open modal dialog has the keyboard to itself.
+      if (document.querySelector('[aria-modal="true"]')) return;
       const mod = e.ctrlKey || e.metaKey;
       // Under Electron the native menu owns these accelerators (and sends a command).
       const menuOwns = useHost.getState().info?.mode === 'electron';
@@ -98,6 +115,11 @@ function Keyboard() {
         return;
       }
       if (isTyping(e.target) || mod || e.altKey) return;
+      if (e.key === '?') {
+        e.preventDefault();
+        showShortcuts(true);
+        return;
+      }
       const s = useDisks.getState();
       const f = useForest.getState();
       if (
@@ -106,7 +128,7 @@ function Keyboard() {
         (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'ArrowUp' || e.key === 'ArrowDown')
       ) {
         // Only what is drawn: the boxes of the trees the filter shows.
-        const next = nearestCard(f.boxes, (id) => f.files.has(id), f.selected, e.key);
+        const next = nearestCard(f.boxes, (id) => f.files.has(id), f.selected ?? focusedCard(), e.key);
         if (!next) return;
         e.preventDefault();
         selectForest(next);
@@ -130,17 +152,18 @@ function Keyboard() {
       } else if (e.key === 'r' && s.disks.length) {
         openPanel('relabel');
       } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'ArrowUp' || e.key === 'ArrowDown') {
-        const fromFocus = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('.react-flow__node')?.dataset.id ?? null;
-        const next = neighbour(s.graph, s.boxes, s.selected ?? fromFocus, e.key);
+        const next = neighbour(s.graph, s.boxes, s.selected ?? focusedCard(), e.key);
         if (!next) return;
         e.preventDefault();
         select(next);
         const box = s.boxes.get(next);
         if (box) void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom: Math.max(flow.getZoom(), 0.6), duration: 150 });
         focusCardSoon(next);
-      } else if ((e.key === 'Enter' || e.key === ' ') && document.activeElement?.closest('.react-flow__node')) {
-        const id = (document.activeElement as HTMLElement).closest<HTMLElement>('.react-flow__node')?.dataset.id;
-        if (id) select(id);
+      } else if (e.key === 'Enter' || e.key === ' ') {
+        const id = focusedCard();
+        if (id && f.view === 'forest' && f.id !== null) {
+          if (f.files.has(id)) selectForest(id);
+        } else if (id) select(id);
       }
     };
     window.addEventListener('keydown', onKey);
@@ -157,6 +180,23 @@ function Main() {
   const empty = useDisks((s) => s.disks.length === 0) && !forest && !domainView;
   const loading = useOpen((s) => s.loading.length > 0);
   const dialogs = useHost((s) => !!s.info?.dialogs);
+  const panelKey = usePanel((s) => (s.panel ? `${s.panel.action} ${s.panel.top}` : null));
+  const panelOpener = useRef<HTMLElement | null>(null);
+
+  // A panel that opens takes the focus (its first field); when it closes, the focus goes back
+  // to where it was, unless the user has moved it elsewhere meanwhile.
+  useEffect(() => {
+    if (!panelKey) {
+      const back = panelOpener.current;
+      panelOpener.current = null;
+      if (back?.isConnected && (document.activeElement === document.body || !document.activeElement)) back.focus();
+      return;
+    }
+    const root = document.querySelector<HTMLElement>('[data-testid="relabel-panel"]');
+    if (!root || root.contains(document.activeElement)) return;
+    panelOpener.current ??= document.activeElement as HTMLElement | null;
+    focusFirstField(root);
+  }, [panelKey]);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -175,11 +215,22 @@ function Main() {
 
   return (
     <div className="app" onDragOver={onDragOver} onDrop={onDrop}>
+      <a
+        href="#graph"
+        className="skip-link"
+        data-testid="skip-link"
+        onClick={(e) => {
+          e.preventDefault();
+          focusCanvas();
+        }}
+      >
+        Skip to the graph
+      </a>
       <Keyboard />
       <Toolbar />
       <div className={`body${panel ? ' with-relabel' : ''}`}>
         <Sidebar />
-        <main className="canvas" aria-label="graph of the open disks" aria-busy={loading}>
+        <main id="graph" className="canvas" tabIndex={-1} aria-label="graph of the open disks" aria-busy={loading}>
           {!domainView && !forest && <VerdictBanner />}
           {domainView ? <DomainPanel /> : forest ? <ForestView /> : <GraphView />}
           <ScanProgress />
@@ -194,7 +245,7 @@ function Main() {
                 <>
                   <h2>Open a disk</h2>
                   <p>Type the path of an image or folder above{dialogs ? ', use File ▸ Open,' : ''} or drop an image on this window.</p>
-                  <p className="muted">Arrow keys walk the graph; Esc closes a panel; Ctrl+L types a path.</p>
+                  <p className="muted">Arrow keys walk the graph; Esc closes a panel; Ctrl+L types a path; ? lists every key.</p>
                 </>
               )}
             </div>
@@ -204,6 +255,7 @@ function Main() {
       </div>
       <HistoryPanel />
       <DomainDialog />
+      <Shortcuts />
     </div>
   );
 }

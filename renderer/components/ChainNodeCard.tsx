@@ -6,6 +6,7 @@ import type { RememberedRecord } from '../../shared/model.js';
 import { humanSize, modeString, ownerString } from '../../shared/text.js';
 import type { GraphNode } from '../graph/model.js';
 import { useDisks } from '../state/disks.js';
+import { middleEllipsis } from '../text/ellipsis.js';
 
 export type ChainFlowNode = Node<{ g: GraphNode }, 'chain'>;
 
@@ -14,6 +15,9 @@ export const ROLE_LABEL: Record<GraphNode['role'], string> = {
   backing: 'backing',
   'data-file': 'data file',
 };
+
+/** What fits on a card's title line beside its role chip, in characters. */
+const CARD_NAME_CHARS = 27;
 
 export function fileName(p: string): string {
   const i = p.lastIndexOf('/');
@@ -87,7 +91,7 @@ function ChainNodeCardImpl({ data, selected }: NodeProps<ChainFlowNode>) {
       <div className="card-title">
         <span className={`role-chip role-${g.role}`}>{ROLE_LABEL[g.role]}</span>
         <span className="card-name" title={g.id} data-testid="node-name">
-          {fileName(g.id)}
+          {middleEllipsis(fileName(g.id), CARD_NAME_CHARS)}
         </span>
         {g.disks.length > 1 && (
           <span className="shared-chip" title={`used by ${g.disks.length} open disks:\n${g.disks.join('\n')}`}>
@@ -113,6 +117,17 @@ function ChainNodeCardImpl({ data, selected }: NodeProps<ChainFlowNode>) {
           {n.stat ? <Breakable text={n.selinux ?? 'none'} /> : '—'}
         </dd>
       </dl>
+      {n.header?.snapshots?.length ? (
+        <div className="badges">
+          <span
+            className="badge snapshots"
+            data-testid="snapshot-badge"
+            title={n.header.snapshots.map((s) => `${s.id} ${s.name}`).join('\n')}
+          >
+            {n.header.snapshots.length} snapshot{n.header.snapshots.length === 1 ? '' : 's'}
+          </span>
+        </div>
+      ) : null}
       {(n.remembered.dac || n.remembered.selinux) && (
         <div className="badges">
           {n.remembered.dac && <RememberedBadge driver="dac" r={n.remembered.dac} />}

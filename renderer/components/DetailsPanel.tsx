@@ -8,6 +8,7 @@ import { getApi } from '../api.js';
 import { select, useDisks } from '../state/disks.js';
 import { ROLE_LABEL, fileName, formatText } from './ChainNodeCard.js';
 import { errorText } from '../../shared/error-text.js';
+import { SnapshotTable } from './SnapshotTable.js';
 
 const NO_EDGES: never[] = [];
 
@@ -30,13 +31,20 @@ function Section({ title, children, open = true }: { title: string; children: Re
 }
 
 type ExportKind = 'libvirt-xml' | 'blockdev';
+/** The buses a local disk image is commonly attached by (libvirt takes a few more). */
+const EXPORT_BUSES = ['virtio', 'scsi', 'sata', 'ide'] as const;
+type ExportBus = (typeof EXPORT_BUSES)[number];
 
 /** A disk's chain written for libvirt or qemu, read again from the files when asked. */
 function ExportSection({ top }: { top: string }) {
   const [shown, setShown] = useState<{ kind: ExportKind; text: string } | { kind: ExportKind; error: string } | null>(null);
+  const [target, setTarget] = useState('');
+  const [bus, setBus] = useState<ExportBus>('virtio');
+  const [readonly, setReadonly] = useState(false);
   const load = async (kind: ExportKind) => {
     try {
-      setShown({ kind, ...(await getApi().invoke('export', { top, kind })) });
+      const opts = { target: target.trim() || undefined, bus, readonly };
+      setShown({ kind, ...(await getApi().invoke('export', { top, kind, ...opts })) });
     } catch (e) {
       setShown({ kind, error: errorText(e) });
     }
@@ -47,6 +55,33 @@ function ExportSection({ top }: { top: string }) {
         The chain as libvirt takes it explicitly (&lt;backingStore&gt;, &lt;dataStore&gt;), or as qemu -blockdev nodes with the data-file
         child.
       </p>
+      <form className="profile" aria-label="export options" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          <span>target</span>
+          <input
+            data-testid="export-target"
+            value={target}
+            placeholder="vda"
+            spellCheck={false}
+            autoComplete="off"
+            onChange={(e) => setTarget(e.target.value)}
+          />
+        </label>
+        <label>
+          <span>bus</span>
+          <select data-testid="export-bus" value={bus} onChange={(e) => setBus(e.target.value as ExportBus)}>
+            {EXPORT_BUSES.map((b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="check">
+          <input type="checkbox" data-testid="export-readonly" checked={readonly} onChange={(e) => setReadonly(e.target.checked)} />
+          <span>read-only</span>
+        </label>
+      </form>
       <div className="actions">
         <button
           type="button"
@@ -234,6 +269,11 @@ function Details({ g }: { g: GraphNode }) {
           )}
         </Section>
       )}
+      {n.header?.snapshots?.length ? (
+        <Section title={`Internal snapshots (${n.header.snapshots.length})`}>
+          <SnapshotTable snapshots={n.header.snapshots} />
+        </Section>
+      ) : null}
       {isTop && <ExportSection key={g.id} top={g.id} />}
       <Section title="qemu-img info --output=json" open={false}>
         {g.qemu ? (

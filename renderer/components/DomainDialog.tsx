@@ -1,6 +1,7 @@
 // Open a libvirt domain: a domain XML file, the text of `virsh dumpxml` pasted, or a domain name
 // for the owning process to ask virsh about.
 import { openDomain, setDomainInput, showDomainDialog, useDomain, type DomainSource } from '../state/domain.js';
+import { Modal } from './Modal.js';
 import './domain.css';
 
 const HINT: Record<DomainSource, string> = {
@@ -11,26 +12,26 @@ const HINT: Record<DomainSource, string> = {
 
 export function DomainDialog() {
   const open = useDomain((s) => s.dialog);
+  return open ? <DomainDialogBody /> : null;
+}
+
+const close = () => showDomainDialog(false);
+
+function DomainDialogBody() {
   const source = useDomain((s) => s.source);
   const input = useDomain((s) => s.input);
   const loading = useDomain((s) => s.loading);
   const error = useDomain((s) => s.error);
-  if (!open) return null;
   return (
-    <div className="modal-backdrop" onClick={() => showDomainDialog(false)}>
+    <Modal close={close} titleId="domain-dialog-title" testId="domain-dialog">
       <form
         className="modal domain-dialog"
-        role="dialog"
-        aria-label="open a libvirt domain"
-        data-testid="domain-dialog"
-        onClick={(e) => e.stopPropagation()}
         onSubmit={(e) => {
           e.preventDefault();
           void openDomain();
         }}
-        onKeyDown={(e) => e.key === 'Escape' && showDomainDialog(false)}
       >
-        <h2>Open a libvirt domain</h2>
+        <h2 id="domain-dialog-title">Open a libvirt domain</h2>
         <div className="segmented" role="tablist" aria-label="from">
           {(['file', 'text', 'virsh'] as const).map((s) => (
             <button
@@ -75,11 +76,11 @@ export function DomainDialog() {
           <button type="submit" className="primary" data-testid="domain-open" disabled={loading}>
             {loading ? 'Reading…' : 'Open'}
           </button>
-          <button type="button" onClick={() => showDomainDialog(false)}>
+          <button type="button" onClick={close}>
             Cancel
           </button>
         </footer>
       </form>
-    </div>
+    </Modal>
   );
 }

@@ -12,7 +12,7 @@ import {
 import { select, useDisks } from '../state/disks.js';
 import { closeDomain, reloadDomain, showDomain, useDomain } from '../state/domain.js';
 import { setView } from '../state/forest.js';
-import { openPanel } from '../state/panel.js';
+import { openPanel, type PanelAction } from '../state/panel.js';
 import { Breakable } from './ChainNodeCard.js';
 import './domain.css';
 
@@ -175,6 +175,16 @@ function ChainCompare({ disk }: { disk: DomainDisk }) {
   );
 }
 
+/**
+ * The panel on this disk's own top, whichever tab is active: the forest's selection is another
+ * disk (or none), so the top is named and the chain view, which holds it, is shown behind.
+ */
+function actOn(top: string, action: PanelAction, domain: string | null): void {
+  setView('chain');
+  select(top);
+  openPanel(action, { domain, top });
+}
+
 function DiskSection({ disk, profile, domainId }: { disk: DomainDisk; profile: ResolvedProfile | null; domainId: string }) {
   const top = diskTop(disk);
   const opened = useDisks((s) => (top ? s.disks.some((d) => d.top === top) : false));
@@ -239,10 +249,7 @@ function DiskSection({ disk, profile, domainId }: { disk: DomainDisk; profile: R
             className="small"
             data-testid="domain-relabel"
             disabled={!profile}
-            onClick={() => {
-              select(top);
-              openPanel('relabel', { domain: domainId });
-            }}
+            onClick={() => actOn(top, 'relabel', domainId)}
           >
             Relabel with this profile…
           </button>
@@ -250,10 +257,7 @@ function DiskSection({ disk, profile, domainId }: { disk: DomainDisk; profile: R
             type="button"
             className="small"
             data-testid="domain-access"
-            onClick={() => {
-              select(top);
-              openPanel('access', { domain: profile ? domainId : null });
-            }}
+            onClick={() => actOn(top, 'access', profile ? domainId : null)}
           >
             Check access…
           </button>

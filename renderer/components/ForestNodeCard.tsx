@@ -94,6 +94,11 @@ function ForestCard({ data }: NodeProps<ForestFlowNode>) {
             +data
           </span>
         )}
+        {f.snapshots ? (
+          <span className="fmark" data-testid="forest-snapshots" title={`${f.snapshots} internal snapshot${f.snapshots === 1 ? '' : 's'}`}>
+            {f.snapshots} snap
+          </span>
+        ) : null}
         {loop && (
           <span className="fbadge loop" data-testid="forest-loop" title={loop.message}>
             loop

@@ -2,9 +2,18 @@
 // (onlyRenderVisibleElements); every card has a fixed, declared size and declared handles, so
 // cards and edges off screen cost nothing to lay out or measure. Positions come from
 // forest/layout.ts, computed once per scan and patched per watcher delta.
-import { Controls, Position, ReactFlow, useReactFlow, useStore as useFlowStore, type Edge, type NodeTypes } from '@xyflow/react';
-import { useEffect, useMemo, useRef } from 'react';
-import { CARD_H, CARD_W, DATA_H, MORE_H } from '../forest/layout.js';
+import {
+  ControlButton,
+  Controls,
+  Position,
+  ReactFlow,
+  useReactFlow,
+  useStore as useFlowStore,
+  type Edge,
+  type NodeTypes,
+} from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { CARD_H, CARD_W, DATA_H, MORE_H, absoluteBoxes } from '../forest/layout.js';
 import { roleLabel, type ForestNode } from '../forest/model.js';
 import { selectForest, toggleExpand, useForest } from '../state/forest.js';
 import { openChain } from '../state/open.js';
@@ -46,10 +55,14 @@ export function ForestView() {
   const flow = useReactFlow();
   const low = useFlowStore(lowZoom);
   const framed = useRef<string | null>(null);
+  const filter = useForest((s) => s.filter);
+  /** The filter the view was last framed for: a watcher delta or an expanded fan keeps the view. */
+  const fittedFor = useRef(filter);
   const box = useRef<HTMLDivElement>(null);
 
   const nodes = useMemo<ForestFlowNode[]>(() => {
     const out: ForestFlowNode[] = [];
+    const roving = selected ?? layout.packed[0]?.tree.nodes[0]?.id;
     const markOf = (nid: string): Mark =>
       nid === selected
         ? 'selected'
@@ -79,6 +92,9 @@ export function ForestView() {
           connectable: false,
           selectable: false,
           ariaLabel: n.kind === 'more' ? `${n.hidden.length} more users` : `${roleLabel(n)} ${n.id}`,
+          // One tab stop for the whole forest (the selection, else the first card); arrows move it.
+          ariaRole: 'group',
+          domAttributes: { tabIndex: n.id === roving ? 0 : -1 },
         });
       }
     }
@@ -107,6 +123,40 @@ export function ForestView() {
     return out;
   }, [layout]);
 
+  // Frame the matching cards (every card without a filter), never above life size, from the
+  // layout's own absolute boxes: cards off screen are never rendered, so React Flow has not
+  // measured them and its fitView cannot be used for them.
+  const boxes = useMemo(() => absoluteBoxes(layout), [layout]);
+  const frame = useCallback(() => {
+    const el = box.current;
+    const w = el?.clientWidth ?? 1000;
+    const h = el?.clientHeight ?? 700;
+    let x0 = Infinity;
+    let y0 = Infinity;
+    let x1 = -Infinity;
+    let y1 = -Infinity;
+    for (const [nid, b] of boxes) {
+      if (filtering && !matches.has(nid)) continue;
+      x0 = Math.min(x0, b.x);
+      y0 = Math.min(y0, b.y);
+      x1 = Math.max(x1, b.x + b.width);
+      y1 = Math.max(y1, b.y + b.height);
+    }
+    if (x0 === Infinity) return;
+    const zoom = Math.min(1, (w - 48) / Math.max(x1 - x0, 1), (h - 48) / Math.max(y1 - y0, 1));
+    void flow.setViewport({ x: (w - (x1 - x0) * zoom) / 2 - x0 * zoom, y: (h - (y1 - y0) * zoom) / 2 - y0 * zoom, zoom }, { duration: 0 });
+  }, [boxes, filtering, matches, flow]);
+
+  // The filter was applied (matches follow typing after a pause): frame what it kept.
+  useEffect(() => {
+    if (!id || framed.current !== id || fittedFor.current === filter) return;
+    fittedFor.current = filter;
+    if (filtering && !matches.size) return; // nothing matches: leave the view where it was
+    const raf = requestAnimationFrame(frame);
+    return () => cancelAnimationFrame(raf);
+    // Only a new result (matches) re-frames; the filter alone changes at once while typing.
+  }, [matches]);
+
   // A new forest: frame it when small, else open at its top-left at a readable zoom. From the
   // layout's own size: nothing to wait for (React Flow knows every size up front).
   const ready = flow.viewportInitialized;
@@ -114,6 +164,8 @@ export function ForestView() {
     if (!id || !ready || framed.current === id || !nodes.length) return;
     const raf = requestAnimationFrame(() => {
       framed.current = id;
+      fittedFor.current = useForest.getState().filter;
+      if (filtering && matches.size) return frame();
       const el = box.current;
       const w = el?.clientWidth ?? 1000;
       const h = el?.clientHeight ?? 700;
@@ -125,7 +177,7 @@ export function ForestView() {
       }
     });
     return () => cancelAnimationFrame(raf);
-  }, [id, ready, nodes.length, flow, layout]);
+  }, [id, ready, nodes.length, flow, layout, filtering, matches.size, frame]);
 
   return (
     <div className={`forest${low ? ' low-zoom' : ''}`} data-testid="forest">
@@ -155,7 +207,11 @@ export function ForestView() {
           colorMode={theme}
           aria-label="forest of scanned chains"
         >
-          <Controls showInteractive={false} />
+          <Controls showInteractive={false} showFitView={false}>
+            <ControlButton onClick={frame} title="fit view" aria-label="fit view" data-testid="forest-fit-view">
+              ⤢
+            </ControlButton>
+          </Controls>
         </ReactFlow>
       </div>
     </div>

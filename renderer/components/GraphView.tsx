@@ -2,6 +2,7 @@
 // out first with estimated sizes, then once more with the sizes the browser measured.
 import {
   Background,
+  ControlButton,
   Controls,
   MarkerType,
   MiniMap,
@@ -13,17 +14,22 @@ import {
   type NodeChange,
   type NodeTypes,
 } from '@xyflow/react';
-import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { frameViewport, zoomAround } from '../graph/frame.js';
 import { NODE_WIDTH, attachedDataFiles, estimateHeight } from '../graph/model.js';
-import { relayout, select, useDisks } from '../state/disks.js';
+import { refit, relayout, select, useDisks } from '../state/disks.js';
 import { usePanel } from '../state/panel.js';
 import { useTheme } from '../state/theme.js';
 import { ChainNodeCard, type ChainFlowNode } from './ChainNodeCard.js';
+import { Legend } from './Legend.js';
 
 const nodeTypes: NodeTypes = { chain: ChainNodeCard };
 
 /** Many nodes: draw only what is on screen. */
 const VISIBLE_ONLY_ABOVE = 300;
+const MIN_ZOOM = 0.05;
+const MAX_ZOOM = 2;
+const ZOOM_STEP = 1.2;
 
 export function GraphView() {
   const graph = useDisks((s) => s.graph);
@@ -58,6 +64,7 @@ export function GraphView() {
             connectable: false,
             width: NODE_WIDTH,
             ariaLabel: `${g.role} ${g.id}`,
+            domAttributes: { tabIndex: g.id === (selected ?? graph.nodes[0]?.id) ? 0 : -1 },
           };
           if (before?.measured && before.data.g === g) node.measured = before.measured;
           return node;
@@ -84,27 +91,57 @@ export function GraphView() {
     if (differs) void relayout(sizes);
   }, [initialized, nodes, graph, boxes, graphVersion, layoutVersion]);
 
-  // Frame the graph when the set of files changed, and again once real sizes are in.
+  const frameSeq = useDisks((s) => s.frameSeq);
+  const [legend, setLegend] = useState(false);
+
+  /** Frame the selection's disk (every disk when nothing is selected) at a readable zoom. */
+  const frame = useCallback(() => {
+    const { graph: g, boxes: b, selected: sel, framed: disk } = useDisks.getState();
+    const pane = document.querySelector<HTMLElement>('.canvas .react-flow');
+    const target = sel && disk ? g.nodes.filter((n) => n.disks.includes(disk)) : g.nodes;
+    const view =
+      pane &&
+      frameViewport(
+        target.flatMap((n) => b.get(n.id) ?? []),
+        { width: pane.clientWidth, height: pane.clientHeight },
+      );
+    if (view) void flow.setViewport(view, { duration: 0 });
+  }, [flow]);
+
+  // Frame when the set of files changed, again once real sizes are in, and on request
+  // (a disk chosen in the sidebar, a card of another disk, Fit View).
+  const lastSeq = useRef(-1);
   useEffect(() => {
     if (!nodes.length) return;
     const ids = graph.nodes.map((n) => n.id).join('\n');
     const measured = measuredFor.current === graphVersion;
-    if (fitted.current.ids === ids && (fitted.current.measured || !measured)) return;
+    const asked = lastSeq.current !== frameSeq;
+    if (!asked && fitted.current.ids === ids && (fitted.current.measured || !measured)) return;
     fitted.current = { ids, measured };
-    const raf = requestAnimationFrame(() => void flow.fitView({ padding: 0.12, maxZoom: 1, duration: 0 }));
+    lastSeq.current = frameSeq;
+    const raf = requestAnimationFrame(frame);
     return () => cancelAnimationFrame(raf);
-  }, [boxes, nodes.length, graph, graphVersion, flow]);
+  }, [boxes, nodes.length, graph, graphVersion, frameSeq, frame]);
 
-  // The canvas got narrower or wider (a panel opened or closed): frame the graph again.
+  // The canvas got narrower or wider (a panel opened or closed): frame again.
   const firstPanel = useRef(true);
   useEffect(() => {
     if (firstPanel.current) {
       firstPanel.current = false;
       return;
     }
-    const raf = requestAnimationFrame(() => void flow.fitView({ padding: 0.12, maxZoom: 1, duration: 0 }));
+    const raf = requestAnimationFrame(frame);
     return () => cancelAnimationFrame(raf);
-  }, [panelOpen, flow]);
+  }, [panelOpen, frame]);
+
+  /** Zoom keeping the selected card's centre in place (the pane's centre without a selection). */
+  const zoomBy = (factor: number) => {
+    const { selected: sel, boxes: b } = useDisks.getState();
+    const box = sel ? b.get(sel) : undefined;
+    if (!box) return void (factor > 1 ? flow.zoomIn({ duration: 120 }) : flow.zoomOut({ duration: 120 }));
+    const view = zoomAround(flow.getViewport(), { x: box.x + box.width / 2, y: box.y + box.height / 2 }, factor, MIN_ZOOM, MAX_ZOOM);
+    void flow.setViewport(view, { duration: 120 });
+  };
 
   const blocked = useDisks((s) => s.verdict?.blocked);
   const edges = useMemo<Edge[]>(() => {
@@ -151,14 +188,45 @@ export function GraphView() {
       deleteKeyCode={null}
       selectionKeyCode={null}
       multiSelectionKeyCode={null}
-      minZoom={0.05}
-      maxZoom={2}
+      minZoom={MIN_ZOOM}
+      maxZoom={MAX_ZOOM}
       onlyRenderVisibleElements={graph.nodes.length > VISIBLE_ONLY_ABOVE}
       colorMode={theme}
       aria-label="disk chains"
     >
       <Background gap={24} />
-      <Controls showInteractive={false} />
+      <Controls showZoom={false} showFitView={false} showInteractive={false}>
+        <ControlButton className="react-flow__controls-zoomin" title="Zoom in" aria-label="zoom in" onClick={() => zoomBy(ZOOM_STEP)}>
+          +
+        </ControlButton>
+        <ControlButton
+          className="react-flow__controls-zoomout"
+          title="Zoom out"
+          aria-label="zoom out"
+          onClick={() => zoomBy(1 / ZOOM_STEP)}
+        >
+          −
+        </ControlButton>
+        <ControlButton
+          className="react-flow__controls-fitview"
+          title="Fit the selected disk (every disk when none is selected)"
+          aria-label="fit view"
+          data-testid="fit-view"
+          onClick={refit}
+        >
+          ⤢
+        </ControlButton>
+        <ControlButton
+          title="Legend"
+          aria-label="legend"
+          aria-pressed={legend}
+          data-testid="legend-toggle"
+          onClick={() => setLegend((v) => !v)}
+        >
+          ?
+        </ControlButton>
+      </Controls>
+      {legend && <Legend />}
       {graph.nodes.length > 12 && <MiniMap pannable zoomable />}
     </ReactFlow>
   );

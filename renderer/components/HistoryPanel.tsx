@@ -53,6 +53,21 @@ export function HistoryPanel() {
                   </li>
                 ))}
               </ul>
+              {e.paths && e.paths.length > 0 && (
+                <details data-testid="history-files">
+                  <summary>
+                    {/* summarize() lists at most 50: say so rather than look complete */}
+                    {e.paths.length >= 50 && e.files > 50 ? `the first ${e.paths.length} files` : 'files'}
+                  </summary>
+                  <ul>
+                    {e.paths.map((p) => (
+                      <li key={p} className="mono breakable">
+                        {p}
+                      </li>
+                    ))}
+                  </ul>
+                </details>
+              )}
               {inEffect(e) && (
                 <button type="button" data-testid="history-undo" disabled={running} onClick={() => void undo(e.id)}>
                   Undo

@@ -19,6 +19,7 @@ import {
   setPanelTop,
   updateForm,
   usePanel,
+  type ApplyState,
   type DriverChoice,
 } from '../state/panel.js';
 import { AccessFindings, FolderFixRows } from './AccessSection.js';
@@ -120,6 +121,37 @@ function PlanRow({ e, done }: { e: PlanEntry; done?: boolean }) {
       </td>
       <td>{e.remembered ? 'yes' : 'no'}</td>
     </tr>
+  );
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** "Access fixed: 1 folder changed.": an access fix changes folders as well as files, counted apart. */
+function doneText(apply: ApplyState): string | null {
+  const plan = apply.applied;
+  const r = apply.result;
+  if (!plan?.access || !r || r.ok === false) return apply.message;
+  const folders = Math.min(plan.access.folders.filter((f) => f.changes.length > 0).length, r.changed);
+  const files = r.changed - folders;
+  const parts = [files || !folders ? count(files, 'file') : '', folders ? count(folders, 'folder') : ''].filter(Boolean);
+  return `Access fixed: ${parts.join(' and ')} changed.`;
+}
+
+/**
+ * Bases of this disk that another open disk uses too and whose owner the relabel changes: the
+ * other VM sees the new owner, and it stays after Restore (libvirt restores the top's files only).
+ */
+function SharedBaseWarning({ entries, top, usersOf }: { entries: PlanEntry[]; top: string; usersOf: (file: string) => string[] }) {
+  const shared = entries.filter((e) => !e.top && e.changes.some((c) => c.startsWith('owner ')) && usersOf(e.path).some((t) => t !== top));
+  if (!shared.length) return null;
+  return (
+    <p className="note warn" role="note" data-testid="shared-base-warning">
+      {shared.length === 1 ? 'A base' : `${shared.length} bases`} this disk shares with another open disk will change owner:{' '}
+      <span className="mono breakable">{shared.map((e) => fileName(e.path)).join(', ')}</span>. The other VM sees the new owner, and it
+      stays after Restore: libvirt does not restore backing files.
+    </p>
   );
 }
 
@@ -430,6 +462,9 @@ export function RelabelPanel() {
             {n}
           </p>
         ))}
+        {!applied && panel.action === 'relabel' && p && (
+          <SharedBaseWarning entries={p.entries} top={panel.top} usersOf={(f) => graph.byId.get(f)?.disks ?? []} />
+        )}
         {nothing && (
           <p className="muted" data-testid="plan-nothing">
             Nothing to change: the files already look like this.
@@ -444,7 +479,7 @@ export function RelabelPanel() {
         {running && <progress data-testid="progress" max={Math.max(apply.total, 1)} value={apply.done} aria-label="applying" />}
         {apply.status === 'done' && apply.message && (
           <span className="ok" role="status" data-testid="apply-result">
-            {apply.message}
+            {doneText(apply)}
           </span>
         )}
         {apply.status === 'error' && apply.message && (

@@ -1,8 +1,13 @@
 // The open disks, what is loading, and recent paths (the only "recent" menu a browser gets).
-import { select, useDisks } from '../state/disks.js';
+import { selectDisk, useDisks } from '../state/disks.js';
 import { openPaths, useOpen } from '../state/open.js';
 import { closeDisk } from '../state/panel.js';
+import { middleEllipsis } from '../text/ellipsis.js';
 import { fileName } from './ChainNodeCard.js';
+
+/** What fits on two lines of the sidebar, in characters: the tail (date, number) always shows. */
+const SIDEBAR_NAME_CHARS = 34;
+const short = (p: string) => middleEllipsis(fileName(p), SIDEBAR_NAME_CHARS);
 
 export function Sidebar() {
   const disks = useDisks((s) => s.disks);
@@ -14,7 +19,7 @@ export function Sidebar() {
 
   return (
     <nav className="sidebar" aria-label="open disks">
-      <h3>Disks</h3>
+      <h3 aria-level={2}>Disks</h3>
       {disks.length === 0 && loading.length === 0 && <p className="muted">None open.</p>}
       <ul className="disk-list">
         {disks.map((d) => {
@@ -23,8 +28,10 @@ export function Sidebar() {
           const active = selected !== null && (graph.byId.get(selected)?.disks.includes(d.top) ?? false);
           return (
             <li key={d.top} className={active ? 'active' : ''} data-testid="disk-item" data-path={d.top}>
-              <button type="button" className="disk-open" title={d.top} onClick={() => select(d.top)}>
-                <span className="disk-name">{fileName(d.top)}</span>
+              <button type="button" className="disk-open" title={d.top} onClick={() => selectDisk(d.top)}>
+                <span className="disk-name" title={d.top}>
+                  {short(d.top)}
+                </span>
                 {problems > 0 && (
                   <span className="count warn" title={`${problems} problem${problems === 1 ? '' : 's'}`}>
                     {problems}
@@ -41,21 +48,21 @@ export function Sidebar() {
           <li key={`${p}#${i}`} className="loading" aria-busy="true">
             <span className="spinner" />{' '}
             <span className="disk-name" title={p}>
-              {fileName(p)}
+              {short(p)}
             </span>
           </li>
         ))}
       </ul>
       {recent.some((r) => !openTops.has(r)) && (
         <>
-          <h3>Recent</h3>
+          <h3 aria-level={2}>Recent</h3>
           <ul className="recent-list">
             {recent
               .filter((r) => !openTops.has(r))
               .map((r) => (
                 <li key={r}>
                   <button type="button" className="link" title={r} data-testid="recent-item" onClick={() => void openPaths([r])}>
-                    {fileName(r)}
+                    {short(r)}
                   </button>
                 </li>
               ))}

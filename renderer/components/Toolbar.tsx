@@ -7,6 +7,7 @@ import { useHost } from '../state/host.js';
 import { openDialog, openPaths, reloadAll, useOpen } from '../state/open.js';
 import { openPanel, undoLast, usePanel } from '../state/panel.js';
 import { toggleTheme, useTheme } from '../state/theme.js';
+import { ExplainButton } from './ExplainDialog.js';
 
 export function Toolbar() {
   const [text, setText] = useState('');
@@ -29,11 +30,11 @@ export function Toolbar() {
   };
 
   return (
-    <header className="toolbar" role="toolbar" aria-label="diskchain">
-      <span className="brand" aria-hidden="true">
-        <span className="logo" />
+    <header className="toolbar">
+      <h1 className="brand">
+        <span className="logo" aria-hidden="true" />
         diskchain
-      </span>
+      </h1>
       <form
         className="open-form"
         role="search"
@@ -105,6 +106,7 @@ export function Toolbar() {
       >
         Domain…
       </button>
+      <ExplainButton />
       {domainName && (
         <button
           type="button"

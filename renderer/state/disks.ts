@@ -37,6 +37,10 @@ export interface DisksState {
   layoutVersion: number;
   layingOut: boolean;
   selected: string | null;
+  /** The disk (top) the view frames: the selection's disk, or null for every disk. */
+  framed: string | null;
+  /** Bumped whenever the view should frame `framed` again. */
+  frameSeq: number;
   verdict: Verdict | null;
 }
 
@@ -48,6 +52,8 @@ export const useDisks = create<DisksState>()(() => ({
   layoutVersion: 0,
   layingOut: false,
   selected: null,
+  framed: null,
+  frameSeq: 0,
   verdict: null,
 }));
 
@@ -68,6 +74,7 @@ export function setDisks(disks: Disk[]): void {
     graph,
     graphVersion: s.graphVersion + 1,
     selected: selected && graph.byId.has(selected) ? selected : null,
+    framed: s.framed && disks.some((d) => d.top === s.framed) ? s.framed : null,
   }));
   // Files drawn before keep their measured size as the first guess: less jumping on reload.
   const known = new Map([...get().boxes].map(([id, b]) => [id, { width: b.width, height: b.height }]));
@@ -89,8 +96,23 @@ export async function relayout(sizes?: Map<string, { width: number; height: numb
   }
 }
 
+/** Select a file; when it lies outside the framed disk, frame its (first) disk. */
 export function select(path: string | null): void {
-  set({ selected: path });
+  set((s) => {
+    const g = path ? s.graph.byId.get(path) : undefined;
+    if (!g || (s.framed !== null && g.disks.includes(s.framed))) return { selected: path };
+    return { selected: path, framed: g.disks[0] ?? null, frameSeq: s.frameSeq + 1 };
+  });
+}
+
+/** Select a disk's top file and frame that disk (a top may also be another disk's backing file). */
+export function selectDisk(top: string): void {
+  set((s) => ({ selected: top, framed: top, frameSeq: s.frameSeq + 1 }));
+}
+
+/** Frame the selection's disk again, or every disk when nothing is selected. */
+export function refit(): void {
+  set((s) => ({ framed: s.selected ? s.framed : null, frameSeq: s.frameSeq + 1 }));
 }
 
 /** "base.qcow2: mode 0600 root:root", "/srv/vm: no search permission": the blocker in a few words. */

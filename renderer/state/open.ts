@@ -3,7 +3,7 @@
 import { create } from 'zustand';
 import type { Disk, OpenResult } from '../../shared/ipc.js';
 import { getApi } from '../api.js';
-import { setDisks, select, useDisks } from './disks.js';
+import { setDisks, select, useDisks, selectDisk } from './disks.js';
 import { scanFolders, setView } from './forest.js';
 import { errorText, notify } from './notices.js';
 
@@ -52,7 +52,8 @@ export async function openPaths(paths: string[], opts: { reload?: boolean; quiet
       const before = new Set(disks().map((d) => d.top));
       setDisks(mergeDisks(disks(), r.disks));
       const added = r.disks.find((d) => !before.has(d.top));
-      if (added && !opts.quiet) select(added.top);
+      // Reopened at start: the view stays as the scan of any folder among them sets it.
+      if (added && !opts.quiet) (opts.reload ? select : showChain)(added.top);
     }
     for (let i = 0; i < r.folders.length; i += 64) await scanFolders(r.folders.slice(i, i + 64));
     if (!opts.reload) void refreshRecent();
@@ -84,10 +85,18 @@ export async function reloadAll(): Promise<void> {
   }
 }
 
-/** A top's chain graph, in the chain view (double-click in the forest). */
+/** The chain view with `top` selected: an image just opened is shown, whichever tab was active. */
+function showChain(top: string): void {
+  setView('chain');
+  // Selected as a disk, so it is framed on its own even when it is another disk's backing file too.
+  selectDisk(top);
+}
+
+/** A top's chain graph, in the chain view (double-click in the forest, a domain's disk, an explained denial). */
 export async function openChain(top: string): Promise<void> {
   setView('chain');
   await openPaths([top], { quiet: false });
+  if (disks().some((d) => d.top === top)) showChain(top);
 }
 
 export async function refreshRecent(): Promise<void> {

@@ -138,6 +138,14 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'internal snapshots',
+    make: (d) => {
+      q(d, 'create', '-q', '-f', 'qcow2', 'a.qcow2', '64M');
+      for (const n of ['s1', `long ${'n'.repeat(200)}`, 'with space']) q(d, 'snapshot', '-c', n, 'a.qcow2');
+      return 'a.qcow2';
+    },
+  },
+  {
     name: 'zstd compression type',
     make: (d) => (q(d, 'create', '-q', '-f', 'qcow2', '-o', 'compression_type=zstd', 'a.qcow2', '64M'), 'a.qcow2'),
   },

@@ -123,6 +123,17 @@ describe('journal', () => {
     expect(fs.statSync(j.file).mode & 0o777).toBe(0o600);
   });
 
+  it("summarizes a run with its changed files' paths, each once, in journal order, at most 50", () => {
+    expect(run().ok).toBe(true);
+    const j = readAll(state)[0]!;
+    expect(summarize([j])[0]!.paths).toEqual(chain.all);
+    // A run over a big pool: History lists the first 50 files, not thousands.
+    const many = Array.from({ length: 60 }, (_, i) => ({ ...j.changes[i % j.changes.length]!, path: `/pool/disk${i}.qcow2` }));
+    const again = [...j.changes, ...j.changes];
+    expect(summarize([{ ...j, changes: again }])[0]!.paths).toEqual(chain.all);
+    expect(summarize([{ ...j, changes: many }])[0]!.paths).toEqual(many.slice(0, 50).map((c) => c.path));
+  });
+
   it('an injected failure in the middle of a file rolls everything back and says so', () => {
     const before = snapshot(chain.all);
     process.env.DISKCHAIN_TEST_FAIL_AT = '2:2'; // mid.qcow2, after its first change

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeChain as makeSharedChain, type Chain as SharedChain } from '../support/chain.js';
+import { stateDir } from '../support/state.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHOTS = path.join(ROOT, 'test-results/ui');
@@ -180,4 +181,24 @@ export async function closeAll(
   await browser?.close();
   await serve?.stop();
   tmp?.cleanup();
+}
+
+/**
+ * `diskchain serve` for a VM whose qemu.conf names user and group +107 (written into `dir`), with
+ * the built renderer and a journal folder of its own; and a watched page on it.
+ */
+export async function serveForVm107(
+  dir: string,
+  problems: string[],
+  args: string[] = [],
+): Promise<{ serve: ServeProcess; browser: Browser; page: Page }> {
+  const conf = path.join(dir, 'qemu.conf');
+  fs.writeFileSync(conf, 'user = "+107"\ngroup = "+107"\n');
+  const serve = await startServe(['--port', '0', ...args], {
+    DISKCHAIN_RENDERER_DIR: rendererDir(),
+    DISKCHAIN_STATE_DIR: stateDir(),
+    DISKCHAIN_QEMU_CONF: conf,
+  });
+  const browser = await launchChromium();
+  return { serve, browser, page: await watchedPage(browser, problems) };
 }

@@ -317,6 +317,19 @@ export function readAll(dir: string): JournalFile[] {
     .filter((j): j is JournalFile => j !== null);
 }
 
+/** History lists at most this many paths per run: a run over a whole pool would flood it. */
+const SUMMARY_PATHS = 50;
+
+/** The files a run changed, each once, in the order it changed them. */
+function changedPaths(changes: ChangeRecord[]): string[] {
+  const out = new Set<string>();
+  for (const c of changes) {
+    if (out.size >= SUMMARY_PATHS) break;
+    out.add(c.path);
+  }
+  return [...out];
+}
+
 /** Status of every journal, oldest first; an undo marks what it reverted as undone. */
 export function summarize(journals: JournalFile[]): JournalSummary[] {
   const undoneBy = new Map<string, string>();
@@ -353,6 +366,7 @@ export function summarize(journals: JournalFile[]): JournalSummary[] {
       startedMs: j.begin.startedMs,
       status,
       files: j.changes.length,
+      paths: changedPaths(j.changes),
       ...(j.begin.undoOf ? { undoOf: j.begin.undoOf } : {}),
       ...(undoneBy.has(j.id) ? { undoneBy: undoneBy.get(j.id)! } : {}),
     };

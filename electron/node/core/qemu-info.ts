@@ -48,6 +48,8 @@ function entryFor(filename: string, mod: FormatModule, st: fs.Stats, parsed: Par
   const e: QemuImageInfo = {};
   const backing = parsed.backing ? cString(parsed.backing.raw).toString('utf8') : '';
   if (backing && parsed.backing?.format) e['backing-filename-format'] = parsed.backing.format;
+  // qemu prints a format's snapshot list here, before the sizes (the later merge keeps its place).
+  if (parsed.qemuExtra?.snapshots !== undefined) e['snapshots'] = parsed.qemuExtra.snapshots;
   e['virtual-size'] = h.virtualSize;
   e['filename'] = filename;
   if (h.clusterSize) e['cluster-size'] = h.clusterSize;

@@ -96,6 +96,7 @@ function toScanned(node: ChainNode, external: boolean): ScannedFile {
     dataFile: null,
     usedBy: [],
     problems: node.problems,
+    ...(node.header?.snapshots?.length ? { snapshots: node.header.snapshots.length } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import * as forest from './forest-ops.js';
 import * as libvirt from './libvirt-ops.js';
 import * as ops from './ops.js';
+import { explainDenials } from '../access/denial.js';
 import type { Report, RequestOf, WorkerOp, WorkerReply, WorkerRequest, WorkerResult, WorkerTable } from './worker-contract.js';
 import { errorText } from '../../../shared/error-text.js';
 
@@ -17,6 +18,7 @@ const table: WorkerTable = {
   domain: (_, input) => libvirt.domain(input),
   access: (_, ...args) => libvirt.access(...args),
   exportChain: (_, ...args) => libvirt.exportChain(...args),
+  explain: (_, text, dirs) => explainDenials(text, { in: dirs }),
 };
 
 if (!parentPort) throw new Error('inspect-worker.ts runs as a worker thread');

@@ -6,6 +6,7 @@ import type { DomainReport } from '../../../shared/domain.js';
 import { planAccessFixDetailed } from '../helper/api.js';
 import { inspect } from '../core/chain.js';
 import { blockdevArgs, blockdevNodes, diskXml, openDomain } from '../libvirt/index.js';
+import type { ExportOptions } from '../libvirt/export.js';
 import type { AccessResult, DomainInput } from './worker-contract.js';
 
 /** The domain's report. */
@@ -20,7 +21,7 @@ export function access(top: string, profile: AccessProfile): AccessResult {
 }
 
 /** The chain of `top`, read again now, as libvirt's <disk> XML or qemu's -blockdev arguments. */
-export function exportChain(top: string, kind: 'libvirt-xml' | 'blockdev'): { text: string } {
+export function exportChain(top: string, kind: 'libvirt-xml' | 'blockdev', opts: ExportOptions): { text: string } {
   const root = inspect(top);
-  return { text: kind === 'libvirt-xml' ? diskXml(root) : blockdevArgs(blockdevNodes(root)) };
+  return { text: kind === 'libvirt-xml' ? diskXml(root, opts) : blockdevArgs(blockdevNodes(root, opts)) };
 }

@@ -100,8 +100,10 @@ export class Session {
     },
     export: async (req) => {
       this.mustBeOpen(req.top);
-      return this.worker.call('exportChain', req.top, req.kind);
+      return this.worker.call('exportChain', req.top, req.kind, { target: req.target, bus: req.bus, readonly: req.readonly });
     },
+    // Reads only: the files a record names are looked up and checked, nothing changes.
+    explain: async (req) => this.worker.call('explain', req.text, this.openedFolders()),
     access: async (req) => {
       this.mustBeOpen(req.top);
       const who = req.domain ? this.domains.accessProfile(req.domain, req.top) : { ...req.profile! };

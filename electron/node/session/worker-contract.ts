@@ -8,6 +8,8 @@ import type { DomainReport } from '../../../shared/domain.js';
 import type { Disk, OpenResult, ProfileInput } from '../../../shared/ipc.js';
 import type { Action, Plan, VmProfile } from '../../../shared/plan.js';
 import type { ForestChange, ForestSnapshot } from '../../../shared/scan.js';
+import type { Denial } from '../../../shared/verdict.js';
+import type { ExportOptions } from '../libvirt/export.js';
 import type { OpenDomainInput } from '../libvirt/index.js';
 
 /** A disk as the renderer gets it: the chain, plus what qemu-img would print for it. */
@@ -49,7 +51,9 @@ export interface WorkerContract {
   /** Check the chain at `top` for the VM's user, and preview the fix when something blocks. */
   access: { args: [top: string, profile: AccessProfile]; result: AccessResult };
   /** The chain of `top`, read again now, as libvirt's <disk> XML or qemu's -blockdev arguments. */
-  exportChain: { args: [top: string, kind: 'libvirt-xml' | 'blockdev']; result: { text: string } };
+  exportChain: { args: [top: string, kind: 'libvirt-xml' | 'blockdev', opts: ExportOptions]; result: { text: string } };
+  /** The denial records of `text` explained; AVC records' files are looked for in `dirs`. */
+  explain: { args: [text: string, dirs: string[]]; result: { denials: Denial[]; skippedLines: number } };
 }
 
 export type WorkerOp = keyof WorkerContract;

@@ -16,8 +16,8 @@ import { loadBitmapList, loadDirtyBitmaps, type Bitmap } from './bitmaps.js';
 import { children, readBackingName } from './children.js';
 import { readExtensions, refuseUnknownFeatures } from './extensions.js';
 import { CRYPT_AES, CRYPT_LUKS, CRYPT_NONE, INCOMPAT_CORRUPT, INCOMPAT_DIRTY, checkTables, readHeader } from './header.js';
-import { headerFields, specificData } from './info.js';
-import { checkSnapshotTable } from './snapshots.js';
+import { headerFields, snapshotInfo, snapshotModel, specificData } from './info.js';
+import { readSnapshotTable } from './snapshots.js';
 
 function probe(src: ImageSource): number {
   const h = headBytes(src, 8);
@@ -45,7 +45,7 @@ function parse(src: ImageSource): ParsedImage {
   if (h.cryptMethod === CRYPT_AES) encrypt = { format: 'aes' };
 
   const backingName = readBackingName(r, h, src.size);
-  if (h.nbSnapshots > 0) checkSnapshotTable(r, h.snapshotsOffset, h.nbSnapshots);
+  const snapshots = h.nbSnapshots > 0 ? readSnapshotTable(r, h.snapshotsOffset, h.nbSnapshots) : [];
 
   const virtualSizeBig = (h.size / 512n) * 512n;
   let bitmaps: Bitmap[] | null = null;
@@ -75,7 +75,12 @@ function parse(src: ImageSource): ParsedImage {
     extensions: ext.extensions,
     formatSpecific: { type: 'qcow2', data: specificData(h, ext, bitmaps, encrypt) },
   };
-  return { header, backing, dataFile, problems, qemuExtra: backingExtra(backing) };
+  const qemuExtra = backingExtra(backing);
+  if (snapshots.length) {
+    header.snapshots = snapshots.map(snapshotModel);
+    qemuExtra.snapshots = snapshotInfo(snapshots);
+  }
+  return { header, backing, dataFile, problems, qemuExtra };
 }
 
 export const qcow2: FormatModule = { name: 'qcow2', probe, parse };

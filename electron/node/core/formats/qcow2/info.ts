@@ -1,10 +1,11 @@
 // What a qcow2 header says, for the app (`fields`) and for qemu-img (`format-specific`, as
 // qcow2_get_specific_info() builds it).
-import type { HeaderInfo } from '../../../../../shared/model.js';
+import type { HeaderInfo, Snapshot } from '../../../../../shared/model.js';
 import { exact } from '../common/numbers.js';
-import { qemuText } from '../common/text.js';
+import { cString, qemuText } from '../common/text.js';
 import { bitmapInfo, type Bitmap } from './bitmaps.js';
 import type { ExtState } from './extensions.js';
+import type { SnapshotEntry } from './snapshots.js';
 import {
   AUTOCLEAR_BITMAPS,
   AUTOCLEAR_DATA_FILE_RAW,
@@ -77,4 +78,45 @@ export function headerFields(h: Qcow2Header): HeaderInfo['fields'] {
     bitmaps: bit(h.autoclear, AUTOCLEAR_BITMAPS),
     data_file_raw: bit(h.autoclear, AUTOCLEAR_DATA_FILE_RAW),
   };
+}
+
+/** What qemu shows of an id or name: QEMUSnapshotInfo holds 128 / 256 bytes with the NUL. */
+const shown = (raw: Buffer, buffer: number): string => qemuText(cString(raw).subarray(0, buffer - 1));
+
+export function snapshotModel(s: SnapshotEntry): Snapshot {
+  return {
+    id: shown(s.id, 128),
+    name: shown(s.name, 256),
+    idHex: s.id.toString('hex'),
+    nameHex: s.name.toString('hex'),
+    idSize: s.idSize,
+    nameSize: s.nameSize,
+    vmStateSize: exact(s.vmStateSize),
+    dateSec: s.dateSec,
+    dateNsec: s.dateNsec,
+    vmClockNsec: exact(s.vmClockNsec),
+    icount: s.icount === null ? null : exact(s.icount),
+  };
+}
+
+/** QAPI's int is signed: qemu prints a u64 above 2^63 as negative. */
+const int64 = (v: bigint): number | string => exact(BigInt.asIntN(64, v));
+
+/**
+ * qemu-img's `snapshots` (bdrv_query_snapshot_info_list), keys in the order its JSON writer
+ * prints them; icount only when the entry records one.
+ */
+export function snapshotInfo(list: SnapshotEntry[]): Record<string, unknown>[] {
+  return list.map((s) => {
+    const e: Record<string, unknown> = {};
+    if (s.icount !== null) e.icount = int64(s.icount);
+    e['vm-clock-nsec'] = Number(s.vmClockNsec % 1_000_000_000n);
+    e.name = shown(s.name, 256);
+    e['date-sec'] = s.dateSec;
+    e['date-nsec'] = s.dateNsec;
+    e['vm-clock-sec'] = exact(s.vmClockNsec / 1_000_000_000n);
+    e.id = shown(s.id, 128);
+    e['vm-state-size'] = int64(s.vmStateSize);
+    return e;
+  });
 }
