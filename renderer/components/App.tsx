@@ -23,7 +23,7 @@ import { ForestView } from './ForestView.js';
 import { GraphView } from './GraphView.js';
 import { Notices } from './Notices.js';
 import { RelabelPanel } from './RelabelPanel.js';
-import { VerdictBanner } from './VerdictBanner.js';
+import { ForestVerdictBanner, VerdictBanner } from './VerdictBanner.js';
 import { HistoryPanel } from './HistoryPanel.js';
 import { ScanProgress } from './ScanProgress.js';
 import { Shortcuts, showShortcuts } from './Shortcuts.js';
@@ -231,7 +231,7 @@ function Main() {
       <div className={`body${panel ? ' with-relabel' : ''}`}>
         <Sidebar />
         <main id="graph" className="canvas" tabIndex={-1} aria-label="graph of the open disks" aria-busy={loading}>
-          {!domainView && !forest && <VerdictBanner />}
+          {!domainView && (forest ? <ForestVerdictBanner /> : <VerdictBanner />)}
           {domainView ? <DomainPanel /> : forest ? <ForestView /> : <GraphView />}
           <ScanProgress />
           <Notices />

@@ -4,16 +4,24 @@
 import { useEffect } from 'react';
 import { diskFor } from '../graph/model.js';
 import { blockerReason, checkVerdict, useDisks } from '../state/disks.js';
+import { useForest } from '../state/forest.js';
 import { useHost } from '../state/host.js';
 import { openPanel } from '../state/panel.js';
 
-export function VerdictBanner() {
+/** The banner for the top selected in the forest (a base or a data file selected shows none). */
+export function ForestVerdictBanner() {
+  const top = useForest((s) => (s.selected && s.forest.byId.get(s.selected)?.top ? s.selected : null));
+  return <VerdictBanner top={top} />;
+}
+
+/** The banner for `top`, or (without one) for the disk in view in the graph. */
+export function VerdictBanner({ top: given }: { top?: string | null } = {}) {
   const graph = useDisks((s) => s.graph);
   const disks = useDisks((s) => s.disks);
   const selected = useDisks((s) => s.selected);
   const verdict = useDisks((s) => s.verdict);
   const info = useHost((s) => s.info);
-  const top = diskFor(graph, selected, disks);
+  const top = given !== undefined ? given : diskFor(graph, selected, disks);
 
   // A new graph (opened, reloaded after a change) or another disk selected: check again.
   useEffect(() => {

@@ -109,4 +109,20 @@ describe('the access verdict', () => {
     expect(await banner().count()).toBe(1);
     expect(problems).toEqual([]);
   });
+
+  it('in the forest, selecting a top gives its verdict; selecting its base gives none', async () => {
+    await page.keyboard.press('Escape');
+    await page.getByTestId('open-path').fill(at('based'));
+    await page.getByTestId('open-path-go').click();
+    await page.getByTestId('view-forest').click();
+    const forestCard = (p: string) => page.locator(`[data-testid="forest-node"][data-path="${p}"]`);
+    const top = at('based', 'vm.qcow2');
+    await forestCard(top).waitFor({ timeout: 20_000 });
+    await forestCard(top).click();
+    const b = await verdictFor(top, 'blocked');
+    expect(await b.locator('[data-testid="blocker"]').getAttribute('data-path')).toBe(at('based', 'base.qcow2'));
+    await forestCard(at('based', 'base.qcow2')).click();
+    await expect.poll(() => banner().count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
 });
