@@ -4,6 +4,13 @@ import { useMemo } from 'react';
 import { problemCodes } from '../forest/model.js';
 import { closeForest, setFilter, useForest } from '../state/forest.js';
 
+/** The free-text filter boxes, in order. */
+const TEXT_FILTERS = [
+  { key: 'name', testid: 'filter-name', placeholder: 'name or path', label: 'filter by name' },
+  { key: 'owner', testid: 'filter-owner', placeholder: 'owner (qemu, 107…)', label: 'filter by owner' },
+  { key: 'context', testid: 'filter-context', placeholder: 'SELinux context', label: 'filter by SELinux context' },
+] as const;
+
 export function ForestBar() {
   const filter = useForest((s) => s.filter);
   const files = useForest((s) => s.files);
@@ -22,30 +29,17 @@ export function ForestBar() {
   return (
     <div className="forest-bar" role="search" aria-label="filter the forest">
       <div className="forest-filters">
-        <input
-          data-testid="filter-name"
-          placeholder="name or path"
-          value={filter.name}
-          onChange={(e) => setFilter({ name: e.target.value })}
-          aria-label="filter by name"
-          spellCheck={false}
-        />
-        <input
-          data-testid="filter-owner"
-          placeholder="owner (qemu, 107…)"
-          value={filter.owner}
-          onChange={(e) => setFilter({ owner: e.target.value })}
-          aria-label="filter by owner"
-          spellCheck={false}
-        />
-        <input
-          data-testid="filter-context"
-          placeholder="SELinux context"
-          value={filter.context}
-          onChange={(e) => setFilter({ context: e.target.value })}
-          aria-label="filter by SELinux context"
-          spellCheck={false}
-        />
+        {TEXT_FILTERS.map(({ key, testid, placeholder, label }) => (
+          <input
+            key={key}
+            data-testid={testid}
+            placeholder={placeholder}
+            value={filter[key]}
+            onChange={(e) => setFilter({ [key]: e.target.value })}
+            aria-label={label}
+            spellCheck={false}
+          />
+        ))}
         <select
           data-testid="filter-problem"
           value={filter.problem}

@@ -313,34 +313,22 @@ export function RelabelPanel() {
                 <option value="dac,selinux">dac + selinux</option>
               </select>
             </label>
-            <label>
-              <span>user</span>
-              <input
-                data-testid="relabel-user"
-                value={form.user}
-                placeholder={info?.defaultUser ?? 'qemu'}
-                spellCheck={false}
-                autoComplete="off"
-                onChange={(e) => updateForm({ user: e.target.value })}
-                disabled={running}
-                {...invalidProps('user', fields.user)}
-              />
-              <FieldError field="user" message={fields.user} />
-            </label>
-            <label>
-              <span>group</span>
-              <input
-                data-testid="relabel-group"
-                value={form.group}
-                placeholder={info?.defaultGroup ?? 'qemu'}
-                spellCheck={false}
-                autoComplete="off"
-                onChange={(e) => updateForm({ group: e.target.value })}
-                disabled={running}
-                {...invalidProps('group', fields.group)}
-              />
-              <FieldError field="group" message={fields.group} />
-            </label>
+            {(['user', 'group'] as const).map((k) => (
+              <label key={k}>
+                <span>{k}</span>
+                <input
+                  data-testid={`relabel-${k}`}
+                  value={form[k]}
+                  placeholder={(k === 'user' ? info?.defaultUser : info?.defaultGroup) ?? 'qemu'}
+                  spellCheck={false}
+                  autoComplete="off"
+                  onChange={(e) => updateForm({ [k]: e.target.value })}
+                  disabled={running}
+                  {...invalidProps(k, fields[k])}
+                />
+                <FieldError field={k} message={fields[k]} />
+              </label>
+            ))}
             <label className="wide">
               <span>image label</span>
               <input

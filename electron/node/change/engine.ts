@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import type { ApplyResult, JournalKind, RecoverResult, Refusal } from '../../../shared/plan.js';
 import { fremovexattr, fsetxattr } from '../native/libc.js';
 import { ConsentError, RootSet, callerUid, libvirtRoots, onTheWay, openFolderNoLinks, rootProblem, throughPkexec } from './consent.js';
-import { giveProblem } from './owners.js';
+import { giveOwners, giveProblem, type GiveOwners } from './owners.js';
 import {
   JournalWriter,
   acquireLock,
@@ -66,9 +66,11 @@ class Consent {
 
   /** Why this change may not be made for a pkexec caller, or null. */
   giveProblem(c: { path: string; kind?: ChangeKind; from: RawState; to: RawState }): string | null {
-    if (!this.gives) return null;
-    return giveProblem(c, kindOf(c) === 'file' && this.rootSet.callerOwns(c.path));
+    if (!this.gives || !throughPkexec()) return null;
+    this.owners ??= giveOwners();
+    return giveProblem(c, kindOf(c) === 'file' && this.rootSet.callerOwns(c.path), this.owners);
   }
+  private owners: GiveOwners | undefined;
 
   /** The descriptor, and for a file what fstat said of it (so nobody asks again). */
   open(path: string, kind: ChangeKind): { fd: number; st?: fs.Stats } {

@@ -442,10 +442,16 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Every journal this user can read (its own, and the system one when not root), oldest first; through pkexec only the caller's runs. */
-export function listJournals(): JournalSummary[] {
+/** The journal folders this process reads: its own, and the system one when it is not root. */
+export function readableJournalDirs(): string[] {
   const dirs = [journalDir()];
   if (!process.env.DISKCHAIN_STATE_DIR && process.getuid?.() !== 0) dirs.push(SYSTEM_JOURNAL_DIR);
+  return dirs;
+}
+
+/** Every journal this user can read (its own, and the system one when not root), oldest first; through pkexec only the caller's runs. */
+export function listJournals(): JournalSummary[] {
+  const dirs = readableJournalDirs();
   // The journal names other users' files: a pkexec caller sees its own runs only.
   const mine = (j: JournalFile) => !throughPkexec() || j.begin.caller === callerUid();
   const all = dirs.flatMap((d) => readAll(d)).filter(mine);

@@ -49,18 +49,33 @@ export function permittedOwners(caller = callerUid()): Owners {
  * which root owns) only to qemu, so nobody takes root's images. A folder's ACL may open it up
  * for the caller only when the caller owns the folder.
  */
-export function giveProblem(c: { kind?: 'file' | 'folder-acl'; from: RawState; to: RawState }, callerOwnsRoot: boolean): string | null {
+export function giveProblem(
+  c: { kind?: 'file' | 'folder-acl'; from: RawState; to: RawState },
+  callerOwnsRoot: boolean,
+  owners: GiveOwners = giveOwners(),
+): string | null {
   if (!throughPkexec()) return null;
-  const q = qemuOwners();
+  const q = owners.qemu;
   if (c.kind === 'folder-acl') {
     const granted = grantedUids(c.from, c.to).filter((u) => !q.uids.has(u));
     if (granted.length && c.from.uid !== callerUid())
       return `would open a folder the calling user does not own to uid ${granted.join(', ')}: through pkexec only for libvirt's qemu user`;
     return null;
   }
-  const allowed = callerOwnsRoot ? merged(q, callerOwners()) : q;
+  const allowed = callerOwnsRoot ? owners.qemuOrCaller : q;
   if ((c.to.uid === c.from.uid || allowed.uids.has(c.to.uid)) && (c.to.gid === c.from.gid || allowed.gids.has(c.to.gid))) return null;
   return `would become ${c.to.uid}:${c.to.gid}: through pkexec, files go only to libvirt's qemu user, or to the calling user in its own folders`;
+}
+
+/** Who files may go to, read once per run (qemu.conf, NSS): giveProblem is asked per file. */
+export interface GiveOwners {
+  qemu: Owners;
+  qemuOrCaller: Owners;
+}
+
+export function giveOwners(): GiveOwners {
+  const qemu = qemuOwners();
+  return { qemu, qemuOrCaller: merged(qemu, callerOwners()) };
 }
 
 function merged(a: Owners, b: Owners): Owners {

@@ -44,16 +44,14 @@ export interface RawState {
 }
 
 /**
- * Open a path to read its labels (for showing; changes go through consent.ts): held first
- * (O_PATH), then opened only when it is what `want` says, so a folder swapped for a link to /dev
- * mid-way opens nothing. Errors carry errno-like codes (ETYPE for another kind of file).
+ * Open a folder to read its ACL (for showing; changes go through consent.ts): held first
+ * (O_PATH), then opened only when it is a folder, so a link swapped in mid-way opens nothing.
  */
-function openToRead(path: string, want: 'file' | 'folder'): number {
+function openFolderToRead(path: string): number {
   const held = holdForReading(path);
-  const ok = want === 'file' ? held.st.isFile() : held.st.isDirectory();
-  if (!ok) {
+  if (!held.st.isDirectory()) {
     fs.closeSync(held.fd);
-    throw Object.assign(new Error(`${path} is not a ${want === 'file' ? 'regular file' : 'folder'}`), { code: 'ETYPE' });
+    throw Object.assign(new Error(`${path} is not a folder`), { code: 'ETYPE' });
   }
   return openHeld(held, path);
 }
@@ -188,7 +186,7 @@ export function captureFolderFd(fd: number): RawState {
 export function captureFolderPath(path: string): RawState {
   let fd: number;
   try {
-    fd = openToRead(path, 'folder');
+    fd = openFolderToRead(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if ((code === 'EACCES' || code === 'EPERM') && process.getuid?.() !== 0) {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { Action, ApplyResult, JournalSummary, Plan, RecoverResult, VmProfile } from '../../../shared/plan.js';
 import type { HelperVerb, ProbeResult, RequestOf, ResultOf } from '../change/contract.js';
 import { helper } from '../change/helper-client.js';
-import { SYSTEM_JOURNAL_DIR, journalDir, listJournals, unfinished } from '../change/journal.js';
+import { listJournals, readableJournalDirs, unfinished } from '../change/journal.js';
 import type { AccessProfile } from '../../../shared/access.js';
 import {
   planAccessFix as planFix,
@@ -63,10 +63,8 @@ export function undo(id?: string, opts: ChangeOptions = {}): Promise<ApplyResult
 }
 
 function readableUnfinished(): string[] | null {
-  const dirs = [journalDir()];
-  if (!process.env.DISKCHAIN_STATE_DIR && process.getuid?.() !== 0) dirs.push(SYSTEM_JOURNAL_DIR);
   try {
-    return dirs.flatMap((d) => unfinished(d));
+    return readableJournalDirs().flatMap((d) => unfinished(d));
   } catch {
     return null;
   }

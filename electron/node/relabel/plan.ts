@@ -7,7 +7,7 @@ import { inspect, inspectCache } from '../core/chain.js';
 import { hostBootTime } from '../core/boottime.js';
 import { selabelLookup, selinuxPolicyAvailable } from '../native/libc.js';
 import { RootSet, insideAny, throughPkexec } from '../change/consent.js';
-import { giveProblem, ownerRefusals } from '../change/owners.js';
+import { giveOwners, giveProblem, ownerRefusals } from '../change/owners.js';
 import { profileRoots } from '../change/profile-roots.js';
 import { computePlan, type PlanContext, type RawChange } from './compute.js';
 import { settleProfile } from '../libvirt/image-label.js';
@@ -133,11 +133,12 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
 /** The changes a pkexec caller may not make (shown in the preview; the engine refuses them again). */
 function giveRefusals(changes: RawChange[], roots: string[]): Refusal[] {
   const set = new RootSet(roots);
+  const owners = giveOwners();
   try {
     return changes.flatMap((c) => {
       let why: string | null;
       try {
-        why = giveProblem(c, set.callerOwns(c.path));
+        why = giveProblem(c, set.callerOwns(c.path), owners);
       } catch (e) {
         why = (e as Error).message;
       }
