@@ -20,7 +20,7 @@ import {
   writeRules,
   type PolkitServices,
 } from './polkit.js';
-import { cliAs, createUser, idleAs, removeUser, userFolder, type TestUser } from './test-user.js';
+import { cliAs, createUser, idleAs, letUserReach, removeUser, userFolder, type TestUser } from './test-user.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const LIBEXEC = '/usr/libexec/diskchain';
@@ -35,6 +35,7 @@ let user: TestUser | undefined;
 let services: PolkitServices | undefined;
 let subject: ChildProcess | undefined;
 let installed = false;
+let unreach: (() => void) | undefined;
 const journalIds: string[] = [];
 const hadSystemState = fs.existsSync(path.dirname(SYSTEM_JOURNAL_DIR));
 
@@ -66,6 +67,7 @@ describe.skipIf(skip !== null)('pkexec and polkit, for real', () => {
       execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
     }
     user = createUser();
+    unreach = letUserReach(user, ROOT);
     const r = runCli(['install-helper']);
     installed = true;
     expect(r.stderr).toBe('');
@@ -84,6 +86,7 @@ describe.skipIf(skip !== null)('pkexec and polkit, for real', () => {
       if (r.status !== 0) console.error(`uninstall-helper: ${r.stderr}`);
     }
     await stopPolkit(services);
+    unreach?.();
     removeUser(user);
     // The helper came through pkexec with a clean environment, so it journalled in the system's folder.
     for (const id of journalIds) fs.rmSync(path.join(SYSTEM_JOURNAL_DIR, `${id}.jsonl`), { force: true });
