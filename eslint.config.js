@@ -22,8 +22,10 @@ const below = {
   access: ['native', 'core', 'libvirt', 'change'],
   helper: ['native', 'core', 'libvirt', 'change', 'relabel', 'access'],
   session: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'helper'],
-  serve: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'helper', 'session'],
-  cli: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'helper', 'serve'],
+  // remote: the agent (session over ssh) and its client; cli, serve and Electron main sit on it.
+  remote: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'helper', 'session'],
+  serve: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'helper', 'session', 'remote'],
+  cli: ['native', 'core', 'libvirt', 'change', 'relabel', 'access', 'helper', 'serve', 'remote'],
 };
 
 const layerZones = Object.entries(below).map(([dir, allowed]) => ({
@@ -55,8 +57,8 @@ const zones = [
   {
     target: './electron/main',
     from: NODE,
-    except: ['./session', './serve'],
-    message: 'Electron main imports electron/node/session and electron/node/serve only.',
+    except: ['./session', './serve', './remote'],
+    message: 'Electron main imports electron/node/session, electron/node/serve and electron/node/remote only.',
   },
   { target: './electron/main', from: './renderer', message: 'Electron main never imports the renderer.' },
   {

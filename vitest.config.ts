@@ -3,7 +3,13 @@ import { defineConfig } from 'vitest/config';
 // Two projects: `unit` runs in-process and through the CLI on files qemu-img makes; `e2e` drives
 // Debian's chromium, the real pkexec/polkit path, attacker users racing root, and copies of the
 // repository for the boundary checks. `npm test` runs both; each alone with --project.
-const E2E = ['test/ui/**/*.test.ts', 'test/privilege/**/*.test.ts', 'test/security/**/*.test.ts', 'test/structure/**/*.test.ts'];
+const E2E = [
+  'test/ui/**/*.test.ts',
+  'test/privilege/**/*.test.ts',
+  'test/security/**/*.test.ts',
+  'test/structure/**/*.test.ts',
+  'test/libvirt-real/**/*.test.ts',
+];
 
 export default defineConfig({
   test: {

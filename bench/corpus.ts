@@ -12,9 +12,8 @@ export interface Corpus {
   deepTop: string;
 }
 
-export function benchCorpus(): Corpus {
-  const files = Number(process.env.DISKCHAIN_BENCH_FILES ?? 11_000);
-  const dir = process.env.DISKCHAIN_BENCH_DIR ?? path.join(ROOT, `.bench/corpus-${files}`);
+/** The corpus of `files` files, made unless a complete one is there (a large one takes minutes). */
+export function corpusOf(files: number, dir = path.join(ROOT, `.bench/corpus-${files}`)): Corpus {
   const corpus = { pool: path.join(dir, 'pool'), deep: path.join(dir, 'deep'), deepTop: path.join(dir, 'deep/c999.qcow2') };
   const complete = fs.existsSync(corpus.deepTop) && fs.existsSync(corpus.pool) && fs.readdirSync(corpus.pool).length === files;
   if (!complete) {
@@ -22,4 +21,9 @@ export function benchCorpus(): Corpus {
     makeCorpus(dir, { files });
   }
   return corpus;
+}
+
+export function benchCorpus(): Corpus {
+  const files = Number(process.env.DISKCHAIN_BENCH_FILES ?? 11_000);
+  return corpusOf(files, process.env.DISKCHAIN_BENCH_DIR);
 }

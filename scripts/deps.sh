@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what diskchain needs and is missing: Debian packages (qemu-utils makes and checks
 # images, chromium runs the UI tests, attr/acl for inspecting xattrs by hand, dbus, polkitd and
-# pkexec for the privileged helper and its tests, strace to see what the helper opens) and the npm
+# pkexec for the privileged helper and its tests, strace to see what the helper opens, sshd and
+# sudo for the remote-host tests) and the npm
 # packages. Safe to run again: it only installs what is not there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(qemu-utils chromium attr acl python3 dbus polkitd pkexec strace)
+DEBS=(qemu-utils chromium attr acl python3 dbus polkitd pkexec strace openssh-server sudo)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -1,7 +1,7 @@
 // A libvirt domain as diskchain reads it: each disk's chain as the XML states it beside the chain
 // the image headers give, the differences, and the VM profile with where every value came from.
 // Plain JSON data only (imported by the renderer).
-import type { FormatName } from './model.js';
+import type { BackingSource, FormatName } from './model.js';
 import type { Driver, VmProfile } from './plan.js';
 
 /** A `<seclabel>` inside a `<source>` (per-disk or per-layer). */
@@ -38,6 +38,8 @@ export interface XmlLayer {
   index: number | null;
   dataStore: { type: string; format: string | null; path: string | null; display: string } | null;
   seclabels: XmlDeviceSeclabel[];
+  /** A network `<source>` as libvirt's structured source (compared structurally, not by path). */
+  source?: BackingSource;
 }
 
 /** The header chain of a disk, summarised for display (the full nodes come from `inspect`). */
@@ -51,6 +53,8 @@ export interface HeaderLayer {
   dataFile: { path: string; name: string } | null;
   /** Problem messages on the image or its data file. */
   problems: string[];
+  /** The structured source of a network (or other never-opened) name. */
+  source?: BackingSource;
 }
 
 export const DIFFERENCE_CODES = [
@@ -63,6 +67,7 @@ export const DIFFERENCE_CODES = [
   'data-file-extra', // the XML names a data file the header does not
   'data-file-differs', // both name one, not the same file
   'data-file-format', // a <dataStore> format other than raw
+  'libvirt-skips-data-file', // this libvirt version does not find the top's data file in its header
   'header-problem', // the headers themselves have a problem at this level
   'probed-chain', // the XML lists no chain: libvirt reads it from the headers (informational)
   'not-inspected', // network, volume, empty cdrom...: nothing to compare (informational)

@@ -4,10 +4,11 @@
 // validated against it on arrival. Plain data and zod only: no Node APIs (the renderer imports it).
 import { z } from 'zod';
 import type { AccessReport } from './access.js';
+import type { AgentErrorCode } from './agent.js';
 import type { DomainReport } from './domain.js';
 import type { ChainNode } from './model.js';
 import type { ApplyResult, JournalSummary, Plan } from './plan.js';
-import type { ForestDelta, ScanOutcome } from './scan.js';
+import type { ForestDelta, ForestSnapshot, ScannedFile, ScanOutcome } from './scan.js';
 import type { Denial } from './verdict.js';
 import { IdNameSchema, PathSchema, ProfileInputSchema } from './rules.js';
 
@@ -56,6 +57,37 @@ export type AccessInput = z.infer<typeof AccessInputSchema>;
 /** Exactly one of a profile the form gives and an open domain whose profile the owning process keeps. */
 function oneProfile(r: { profile?: unknown; domain?: unknown }): boolean {
   return (r.profile === undefined) !== (r.domain === undefined);
+}
+
+/**
+ * A remote host's id, `user@host:port` as electron/node/remote/host-spec.ts makes it: the host
+ * part of forest ids `host:path` (local files have plain absolute paths).
+ */
+const HOST_ID = /^(?:[A-Za-z0-9_][A-Za-z0-9._-]{0,63}@)?(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\]):\d{1,5}$/;
+export const HostIdSchema = z.string().min(3).max(600).regex(HOST_ID, 'not a host id');
+
+/**
+ * Where a host stands, as the forest shows it: not tried yet, connected, or one of the agent
+ * contract's connection states (the request refusals are no host state).
+ */
+export type HostStateName = 'idle' | 'connected' | Exclude<AgentErrorCode, 'no-sudo' | 'bad-request' | 'failed'>;
+
+export interface HostStatus {
+  id: string;
+  /** The ssh:// URL it was added with. */
+  spec: string;
+  state: HostStateName;
+  /** Why, naming the host (for every state but idle and connected). */
+  message: string | null;
+  /** With unknown-host-key: the fingerprints the user is asked to trust. */
+  fingerprints?: string[];
+  /** The folders scanned there (reopened after a reconnect). */
+  folders: string[];
+  /**
+   * Set when a change there was refused for want of sudo (the agent's `no-sudo`): the reason,
+   * naming the host and the command to run there. The connection itself stays usable for reading.
+   */
+  privilege?: { code: 'no-sudo'; message: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,13 +169,17 @@ export const channels = {
    * `forest-delta` events as files change. The folders count as opened (plans may change files there).
    */
   scan: {
-    req: z.strictObject({ paths: z.array(PathSchema).min(1, 'no folder to scan').max(64, 'at most 64 folders at once') }),
+    req: z.strictObject({
+      paths: z.array(PathSchema).min(1, 'no folder to scan').max(64, 'at most 64 folders at once'),
+      /** Scan on this remote host (its agent); the local files when absent. */
+      host: HostIdSchema.optional(),
+    }),
     res: z.custom<ScanOutcome>(),
   },
   /** Stop a running scan (its worker stops between two files). */
-  cancelScan: { req: z.strictObject({ id: IdSchema }), res: z.object({ cancelled: z.boolean() }) },
+  cancelScan: { req: z.strictObject({ id: IdSchema, host: HostIdSchema.optional() }), res: z.object({ cancelled: z.boolean() }) },
   /** Forget the scanned forest and stop watching its folders. */
-  closeForest: { req: z.strictObject({}), res: z.object({}) },
+  closeForest: { req: z.strictObject({ host: HostIdSchema.optional() }), res: z.object({}) },
   /** Forget an opened disk. */
   close: { req: z.strictObject({ path: PathSchema }), res: z.object({}) },
   /** Preview a relabel or restore of an opened disk; nothing changes. */
@@ -190,6 +226,8 @@ export const channels = {
   },
   /** Apply a plan this process made, by id: exactly what the preview showed. */
   apply: { req: z.strictObject({ planId: IdSchema }), res: z.custom<ApplyResult>() },
+  /** Stop applying a plan: every file it changed is put back; false when it is not being applied. */
+  cancelApply: { req: z.strictObject({ planId: IdSchema }), res: z.custom<{ cancelled: boolean }>() },
   /** Revert a change (the last one when no id). */
   undo: { req: z.strictObject({ journalId: IdSchema.optional() }), res: z.custom<ApplyResult>() },
   /**
@@ -206,6 +244,25 @@ export const channels = {
   recent: { req: z.strictObject({}), res: PathsResult },
   /** A native open dialog (Electron only). */
   dialog: { req: z.strictObject({ kind: z.enum(['image', 'folder']) }), res: PathsResult },
+  /**
+   * Remote hosts (kept across sessions) and where each stands. Requests for a host's files go to
+   * its agent: `scan`/`cancelScan`/`closeForest` with `host`, `plan`/`access`/`export` with a
+   * `host:path` top, `apply` of a plan a host made.
+   */
+  hostsList: { req: z.strictObject({}), res: z.custom<{ hosts: HostStatus[] }>() },
+  /** Add a host by ssh://[user@]host[:port] (or qemu+ssh://…/system) and connect to it. */
+  hostAdd: {
+    req: z.strictObject({ spec: z.string().min(1, 'type a host').max(512, 'a host URL is at most 512 characters') }),
+    res: z.custom<HostStatus>(),
+  },
+  hostRemove: { req: z.strictObject({ host: HostIdSchema }), res: z.object({ removed: z.boolean() }) },
+  /** Trust the host key whose fingerprints were shown (unknown-host-key only), then connect. */
+  hostTrustKey: {
+    req: z.strictObject({ host: HostIdSchema, fingerprints: z.array(z.string().max(512)).min(1).max(16) }),
+    res: z.custom<HostStatus>(),
+  },
+  /** Connect (or try again); answers once the handshake ends either way. */
+  hostConnect: { req: z.strictObject({ host: HostIdSchema }), res: z.custom<HostStatus>() },
 } as const;
 
 export type Channel = keyof typeof channels;
@@ -233,18 +290,40 @@ export type Command = (typeof COMMANDS)[number];
 export const events = {
   /** Open these paths (menu, recent files, command line, second instance). */
   'open-paths': z.object({ paths: z.array(z.string()) }),
-  /** A plan being applied: `done` of `total` files. */
-  progress: z.object({ planId: z.string(), done: z.number(), total: z.number() }),
+  /** A plan being applied: `done` of `total` files; while the helper changes them, the file just done and files per second. */
+  progress: z.object({
+    host: z.string().optional(),
+    planId: z.string(),
+    done: z.number(),
+    total: z.number(),
+    path: z.string().optional(),
+    rate: z.number().optional(),
+  }),
   /** A menu command the renderer carries out. */
   command: z.object({ name: z.enum(COMMANDS) }),
   /** Something the user should know that happened in the background (a failed forest update). */
   notice: z.object({ text: z.string().max(4096) }),
   /** A scan running: `done` of `total` files read. */
-  'scan-progress': z.object({ id: z.string(), done: z.number(), total: z.number() }),
+  'scan-progress': z.object({ id: z.string(), done: z.number(), total: z.number(), host: z.string().optional() }),
+  /**
+   * A running scan's files so far, in batches (each batch whole trees where it can): the
+   * renderer draws them before the scan's answer, which then holds every file as the truth.
+   */
+  'forest-batch': z.custom<{ id: string; files: ScannedFile[]; done: number; total: number; host?: string }>((d) => {
+    const x = d as { id?: unknown; files?: unknown } | null;
+    return !!x && typeof x.id === 'string' && Array.isArray(x.files);
+  }),
   /** Files of the scanned forest changed on disk: the changed records only. */
-  'forest-delta': z.custom<ForestDelta>((d) => {
+  'forest-delta': z.custom<ForestDelta & { host?: string }>((d) => {
     const x = d as Partial<ForestDelta> | null;
     return !!x && typeof x.id === 'string' && Array.isArray(x.upsert) && Array.isArray(x.remove) && Array.isArray(x.reread);
+  }),
+  /** A remote host's state changed (events from a host carry `host`; its paths are its own). */
+  'host-state': z.custom<HostStatus>((d) => !!d && typeof (d as { id?: unknown }).id === 'string'),
+  /** A remote host's scanned forest, whole (after a scan there, and after a reconnect reopened it). */
+  'host-forest': z.custom<{ host: string; forest: ForestSnapshot }>((d) => {
+    const x = d as { host?: unknown; forest?: unknown } | null;
+    return !!x && typeof x.host === 'string' && !!x.forest;
   }),
 } as const;
 
@@ -301,4 +380,24 @@ export function parseRequest(channel: unknown, payload: unknown): unknown {
   const r = channels[channel].req.safeParse(payload);
   if (!r.success) throw new ContractError(`refused ${channel} request: ${describeIssues(r.error)}`);
   return r.data;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forest ids across hosts: a local file is its absolute path, a remote one `host:path`
+
+/** The id of `path` on remote `host`. */
+export function remoteId(host: string, path: string): string {
+  return `${host}:${path}`;
+}
+
+/**
+ * A `host:path` id split in two; null for a local path. A host id holds no '/', so the first
+ * ":/" ends it (an IPv6 host is bracketed: `[::1]:22:/path`).
+ */
+export function splitRemoteId(id: string): { host: string; path: string } | null {
+  if (id.startsWith('/')) return null;
+  const at = id.indexOf(':/');
+  if (at <= 0) return null;
+  const host = id.slice(0, at);
+  return host.length <= 600 && HOST_ID.test(host) ? { host, path: id.slice(at + 1) } : null;
 }

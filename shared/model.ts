@@ -81,6 +81,45 @@ export interface NameInfo {
   /** libvirt's join (folder + "/" + name) before realpath. */
   joined: string;
   kind: 'file' | 'protocol' | 'network';
+  /** The name as libvirt's backing parser reads it (colon forms, URIs, `json:`); absent when it refuses it. */
+  source?: BackingSource;
+  /** Why libvirt's backing parser refuses the name (libvirt then fails the whole chain). */
+  sourceError?: string;
+  /** libvirt parsed it but drops credentials written inline (user@host, iscsi user/password). */
+  inlineAuth?: boolean;
+}
+
+/** One server of a network source, as libvirt's `<host>`. */
+export interface BackingHost {
+  transport: 'tcp' | 'unix' | 'rdma';
+  name?: string;
+  port?: number;
+  socket?: string;
+}
+
+/** A backing name as libvirt's virStorageSource holds it (what `<source>` in a domain XML states). */
+export interface BackingSource {
+  type: 'file' | 'block' | 'dir' | 'network' | 'nvme';
+  /** file, block, dir: the path. */
+  path?: string;
+  /** network: nbd, rbd, gluster, iscsi, http, https, ftp, ftps, tftp, ssh, sheepdog, vxhs, nfs. */
+  protocol?: string;
+  /** network: `<source name>` (gluster and rbd: volume/path); absent for an nbd server's default export. */
+  name?: string;
+  hosts?: BackingHost[];
+  /** http(s): the URL's query, as written. */
+  query?: string;
+  snapshot?: string;
+  config?: string;
+  /** raw driver's offset/size over the file. */
+  slice?: { offset?: number; size?: number };
+  sslVerify?: boolean;
+  cookies?: { name: string; value: string }[];
+  readahead?: number;
+  timeout?: number;
+  /** nfs: `<identity user group>` as libvirt writes them (`+uid`). */
+  identity?: { user: string; group: string };
+  nvme?: { device: string; namespace: number };
 }
 
 export interface Qcow2Extension {
@@ -111,7 +150,8 @@ export interface Snapshot {
 /** Format details for the details panel; `fields` holds every parsed header field. */
 export interface HeaderInfo {
   format: FormatName;
-  virtualSize: number;
+  /** Bytes; decimal text when above 2^53 - 1 (qemu allows sizes up to about 2^63), never rounded. */
+  virtualSize: number | string;
   clusterSize: number | null;
   encrypted: boolean;
   dirty: boolean;

@@ -58,6 +58,17 @@ export interface DiskProfile {
   seclabels: DiskSeclabel[];
   /** `<seclabel>`s inside a `<backingStore>`'s `<source>`, by that layer's path. */
   layerSeclabels?: Record<string, DiskSeclabel[]>;
+  /**
+   * The domain's `<driver type>` where it decides what is labelled: null when the domain states
+   * none, 'raw' when it states raw. libvirt then opens the top as raw without probing, so no
+   * backing or data file its header names is used or labelled. Absent: the top's format is probed.
+   */
+  format?: 'raw' | null;
+  /**
+   * The domain names the top's data file with an explicit <dataStore>: libvirt then treats it as a
+   * source of its own (not the disk's readonly or shareable), remembers its owner and restores it.
+   */
+  explicitDataStore?: boolean;
 }
 
 /** What a file looks like, as far as labelling goes. Checked again right before each change. */

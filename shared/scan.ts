@@ -22,7 +22,8 @@ export interface ScannedFile {
   /** Found under a scanned folder, or only named by an image there. */
   external: boolean;
   isImage: boolean;
-  virtualSize: number | null;
+  /** As HeaderInfo's: decimal text above 2^53 - 1. */
+  virtualSize: number | string | null;
   size: number | null;
   allocated: number | null;
   owner: Owner | null;

@@ -28,9 +28,9 @@ export function ownerString(o: Owner): string {
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
 
-/** 1536 → "1.5 KiB", as qemu-img's human output does (binary units). */
-export function humanSize(bytes: number): string {
-  let v = bytes;
+/** 1536 → "1.5 KiB", as qemu-img's human output does (binary units); text is a decimal size. */
+export function humanSize(bytes: number | string): string {
+  let v = Number(bytes);
   let i = 0;
   while (v >= 1024 && i < UNITS.length - 1) {
     v /= 1024;

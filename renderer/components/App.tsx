@@ -29,6 +29,9 @@ import { ScanProgress } from './ScanProgress.js';
 import { Shortcuts, showShortcuts } from './Shortcuts.js';
 import { Sidebar } from './Sidebar.js';
 import { Toolbar } from './Toolbar.js';
+import { AddHostDialog } from '../hosts/AddHostDialog.js';
+import { HostsBar } from '../hosts/HostsBar.js';
+import { SameFileHint } from '../hosts/SameFileHint.js';
 import './a11y.css';
 
 function isTyping(t: EventTarget | null): boolean {
@@ -228,12 +231,14 @@ function Main() {
       </a>
       <Keyboard />
       <Toolbar />
+      <HostsBar />
       <div className={`body${panel ? ' with-relabel' : ''}`}>
         <Sidebar />
         <main id="graph" className="canvas" tabIndex={-1} aria-label="graph of the open disks" aria-busy={loading}>
           {!domainView && (forest ? <ForestVerdictBanner /> : <VerdictBanner />)}
           {domainView ? <DomainPanel /> : forest ? <ForestView /> : <GraphView />}
           <ScanProgress />
+          {forest && <SameFileHint />}
           <Notices />
           {empty && (
             <div className="empty">
@@ -255,6 +260,7 @@ function Main() {
       </div>
       <HistoryPanel />
       <DomainDialog />
+      <AddHostDialog />
       <Shortcuts />
     </div>
   );

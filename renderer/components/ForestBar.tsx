@@ -1,7 +1,6 @@
 // Above the forest: search and filter (name, owner, context, problem), what is shown, the scan's
 // summary, and the watcher's work (how many headers were read, and which files last).
 import { useMemo } from 'react';
-import { problemCodes } from '../forest/model.js';
 import { closeForest, setFilter, useForest } from '../state/forest.js';
 
 /** The free-text filter boxes, in order. */
@@ -13,7 +12,7 @@ const TEXT_FILTERS = [
 
 export function ForestBar() {
   const filter = useForest((s) => s.filter);
-  const files = useForest((s) => s.files);
+  const codes = useForest((s) => s.codes);
   const shown = useForest((s) => s.shown);
   const trees = useForest((s) => s.forest.trees.length);
   const matches = useForest((s) => s.matches.size);
@@ -23,7 +22,6 @@ export function ForestBar() {
   const reread = useForest((s) => s.lastReread);
   const updates = useForest((s) => s.updates);
   const scanMs = useForest((s) => s.scanMs);
-  const codes = useMemo(() => problemCodes(files.values()), [files]);
   const shownFiles = useMemo(() => shown.reduce((n, t) => n + t.paths.length, 0), [shown]);
 
   return (

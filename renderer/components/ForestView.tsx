@@ -1,7 +1,8 @@
-// The forest canvas: every scanned chain at once. React Flow draws only the cards on screen
-// (onlyRenderVisibleElements); every card has a fixed, declared size and declared handles, so
-// cards and edges off screen cost nothing to lay out or measure. Positions come from
-// forest/layout.ts, computed once per scan and patched per watcher delta.
+// The forest canvas: every scanned chain at once. React Flow is handed only the cards near the
+// screen (forest/grid.ts finds them from the trees' bounding boxes), never the whole forest: its
+// per-node store work then follows the screen, so panning and closing cost the same at 100,000
+// files as at 100. Every card has a fixed, declared size and declared handles, so nothing is
+// measured. Positions come from forest/layout.ts, computed once per scan and patched per delta.
 import {
   ControlButton,
   Controls,
@@ -13,10 +14,12 @@ import {
   type NodeTypes,
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef } from 'react';
-import { CARD_H, CARD_W, DATA_H, MORE_H, absoluteBoxes } from '../forest/layout.js';
+import { nodesIn, treeGrid } from '../forest/grid.js';
+import { CARD_H, CARD_W, DATA_H, MORE_H, type Rect } from '../forest/layout.js';
 import { roleLabel, type ForestNode } from '../forest/model.js';
 import { selectForest, toggleExpand, useForest } from '../state/forest.js';
 import { openChain } from '../state/open.js';
+import { useHosts } from '../state/hosts.js';
 import { useTheme } from '../state/theme.js';
 import { ForestBar } from './ForestBar.js';
 import { ForestNodeCard, type ForestFlowNode, type Mark } from './ForestNodeCard.js';
@@ -40,8 +43,32 @@ function handlesOf(n: ForestNode): NonNullable<ForestFlowNode['handles']> {
   return out;
 }
 
+const edgeClass = (n: ForestNode) => (n.kind === 'data' ? 'edge-data' : n.kind === 'more' ? 'edge-more' : 'edge-backing');
+
 /** Low zoom: cards show their name only (cheaper to draw, and the rest would be unreadable). */
 const lowZoom = (s: { transform: [number, number, number] }) => s.transform[2] < 0.45;
+
+/**
+ * The world rectangle whose cards the canvas holds: the screen and an eighth of a screen around
+ * it, snapped outward to a step of an eighth, as a string. A pan changes it only when it crosses
+ * a step, so between steps React Flow is not handed new nodes at all. The margin is kept small:
+ * every held card is in the DOM, and drawing them is most of a pan frame's work.
+ */
+function heldRect(s: { transform: [number, number, number]; width: number; height: number }): string {
+  const [tx, ty, zoom] = s.transform;
+  const w = (s.width || 1000) / zoom;
+  const h = (s.height || 700) / zoom;
+  const step = Math.max(w, h) / 8;
+  const snap = (v: number, up: boolean) => (up ? Math.ceil(v / step) : Math.floor(v / step)) * step;
+  const x0 = snap(-tx / zoom - step, false);
+  const y0 = snap(-ty / zoom - step, false);
+  return `${x0},${y0},${snap(-tx / zoom + w + step, true) - x0},${snap(-ty / zoom + h + step, true) - y0}`;
+}
+
+function parseRect(k: string): Rect {
+  const [x, y, width, height] = k.split(',').map(Number) as [number, number, number, number];
+  return { x, y, width, height };
+}
 
 export function ForestView() {
   const id = useForest((s) => s.id);
@@ -54,12 +81,25 @@ export function ForestView() {
   const theme = useTheme((s) => s.theme);
   const flow = useReactFlow();
   const low = useFlowStore(lowZoom);
+  const held = useFlowStore(heldRect);
+  const boxes = useForest((s) => s.boxes);
+  /** Files still streaming in: the first batch is no measure of the forest's size. */
+  const scanningHere = useForest((s) => s.scanning !== null);
+  const scanningHosts = useHosts((s) => Object.keys(s.scanning).length > 0);
+  const streaming = scanningHere || scanningHosts;
+  const closing = useForest((s) => s.closing);
   const framed = useRef<string | null>(null);
   const filter = useForest((s) => s.filter);
   /** The filter the view was last framed for: a watcher delta or an expanded fan keeps the view. */
   const fittedFor = useRef(filter);
   const box = useRef<HTMLDivElement>(null);
 
+  const grid = useMemo(() => treeGrid(layout), [layout]);
+  /**
+   * Node objects kept across pans and across updates that leave a card as it was (same node, same
+   * place): React Flow then neither re-adopts nor re-renders it while a scan streams in.
+   */
+  const made = useMemo(() => new Map<string, ForestFlowNode>(), [selected, users, chain, matches, filtering]);
   const nodes = useMemo<ForestFlowNode[]>(() => {
     const out: ForestFlowNode[] = [];
     const roving = selected ?? layout.packed[0]?.tree.nodes[0]?.id;
@@ -75,15 +115,18 @@ export function ForestView() {
               : filtering
                 ? 'dim'
                 : 'none';
-    for (const p of layout.packed) {
-      for (const n of p.tree.nodes) {
-        const b = p.layout.boxes.get(n.id);
-        if (!b) continue;
+    const placed = nodesIn(grid, parseRect(held));
+    // Forget nodes long gone (a streaming forest would otherwise keep every card it ever held).
+    if (made.size > 4 * placed.length + 1000) made.clear();
+    for (const { n, box: b } of placed) {
+      let node = made.get(n.id);
+      const tabIndex = n.id === roving ? 0 : -1;
+      if (!node || node.data.n !== n || node.position.x !== b.x || node.position.y !== b.y || node.domAttributes?.tabIndex !== tabIndex) {
         const hiddenMarked = n.kind === 'more' ? n.hidden.filter((h) => users.has(h) || matches.has(h)).length : 0;
-        out.push({
+        node = {
           id: n.id,
           type: 'forest',
-          position: { x: p.x + b.x, y: p.y + b.y },
+          position: { x: b.x, y: b.y },
           width: b.width,
           height: b.height,
           handles: handlesOf(n),
@@ -94,39 +137,48 @@ export function ForestView() {
           ariaLabel: n.kind === 'more' ? `${n.hidden.length} more users` : `${roleLabel(n)} ${n.id}`,
           // One tab stop for the whole forest (the selection, else the first card); arrows move it.
           ariaRole: 'group',
-          domAttributes: { tabIndex: n.id === roving ? 0 : -1 },
-        });
+          domAttributes: { tabIndex },
+        };
+        made.set(n.id, node);
       }
+      out.push(node);
     }
     return out;
-  }, [layout, selected, users, chain, matches, filtering]);
+  }, [grid, held, made, layout, selected, users, chain, matches, filtering]);
 
+  /** Edge objects kept while their ends stay the same (only which of them are held changes on a pan). */
+  const madeEdges = useMemo(() => new Map<string, Edge>(), []);
   const edges = useMemo<Edge[]>(() => {
     const out: Edge[] = [];
-    for (const p of layout.packed) {
-      for (const n of p.tree.nodes) {
-        if (!n.parent) continue;
-        const data = n.kind === 'data';
-        out.push({
+    const ids = new Set(nodes.map((x) => x.id));
+    for (const { data } of nodes) {
+      const n = data.n;
+      if (!n.parent || !ids.has(n.parent)) continue;
+      let edge = madeEdges.get(n.id);
+      if (!edge || edge.source !== n.parent || edge.className !== edgeClass(n)) {
+        const toData = n.kind === 'data';
+        edge = {
           id: `${n.parent}->${n.id}`,
           source: n.parent,
           target: n.id,
-          sourceHandle: data ? 'data-out' : 'out',
-          targetHandle: data ? 'data-in' : 'in',
-          type: data ? 'straight' : 'default',
-          className: data ? 'edge-data' : n.kind === 'more' ? 'edge-more' : 'edge-backing',
+          sourceHandle: toData ? 'data-out' : 'out',
+          targetHandle: toData ? 'data-in' : 'in',
+          type: toData ? 'straight' : 'default',
+          className: edgeClass(n),
           selectable: false,
           focusable: false,
-        });
+        };
+        madeEdges.set(n.id, edge);
       }
+      out.push(edge);
     }
+    if (madeEdges.size > 4 * out.length + 1000) madeEdges.clear();
     return out;
-  }, [layout]);
+  }, [nodes, madeEdges]);
 
   // Frame the matching cards (every card without a filter), never above life size, from the
-  // layout's own absolute boxes: cards off screen are never rendered, so React Flow has not
-  // measured them and its fitView cannot be used for them.
-  const boxes = useMemo(() => absoluteBoxes(layout), [layout]);
+  // layout's own absolute boxes: React Flow holds only the cards near the screen, so its
+  // fitView cannot be used for them.
   const frame = useCallback(() => {
     const el = box.current;
     const w = el?.clientWidth ?? 1000;
@@ -158,61 +210,70 @@ export function ForestView() {
   }, [matches]);
 
   // A new forest: frame it when small, else open at its top-left at a readable zoom. From the
-  // layout's own size: nothing to wait for (React Flow knows every size up front).
+  // layout's own size: nothing to wait for (React Flow knows every size up front). While files
+  // stream in it opens at the readable zoom (a small first batch framed whole would leave the
+  // view zoomed far out, holding thousands of cards once the rest arrives); once they are all
+  // in, a forest small enough is framed whole.
   const ready = flow.viewportInitialized;
   useEffect(() => {
-    if (!id || !ready || framed.current === id || !nodes.length) return;
+    const key = streaming ? `${id}\0streaming` : id;
+    if (!id || !ready || framed.current === id || framed.current === key) return;
+    const cards = boxes.size;
+    if (!cards) return;
+    const wasStreaming = framed.current === `${id}\0streaming`;
     const raf = requestAnimationFrame(() => {
-      framed.current = id;
+      framed.current = key;
       fittedFor.current = useForest.getState().filter;
       if (filtering && matches.size) return frame();
       const el = box.current;
       const w = el?.clientWidth ?? 1000;
       const h = el?.clientHeight ?? 700;
-      if (nodes.length <= FIT_ALL_UP_TO) {
+      if (cards <= FIT_ALL_UP_TO && !streaming) {
         const zoom = Math.min(1, (w - 48) / Math.max(layout.width, 1), (h - 48) / Math.max(layout.height, 1));
         void flow.setViewport({ x: Math.max(24, (w - layout.width * zoom) / 2), y: 24, zoom }, { duration: 0 });
-      } else {
+      } else if (!wasStreaming) {
         void flow.setViewport({ x: 24, y: 24, zoom: 0.8 }, { duration: 0 });
       }
     });
     return () => cancelAnimationFrame(raf);
-  }, [id, ready, nodes.length, flow, layout, filtering, matches.size, frame]);
+  }, [id, ready, boxes, flow, layout, filtering, matches.size, frame, streaming]);
 
   return (
     <div className={`forest${low ? ' low-zoom' : ''}`} data-testid="forest">
       <ForestBar />
       <div className="forest-canvas" ref={box}>
-        <ReactFlow
-          nodes={nodes}
-          edges={edges}
-          nodeTypes={nodeTypes}
-          onNodeClick={(_, n) => (n.data.n.kind === 'more' ? toggleExpand(n.data.n.parent!) : selectForest(n.data.n.file ? n.id : null))}
-          onNodeDoubleClick={(_, n) => {
-            if (n.data.n.file?.isImage) void openChain(n.id);
-          }}
-          onPaneClick={() => selectForest(null)}
-          nodesDraggable={false}
-          nodesConnectable={false}
-          nodesFocusable={false}
-          edgesFocusable={false}
-          elementsSelectable={false}
-          deleteKeyCode={null}
-          selectionKeyCode={null}
-          multiSelectionKeyCode={null}
-          zoomOnDoubleClick={false}
-          minZoom={0.15}
-          maxZoom={2}
-          onlyRenderVisibleElements
-          colorMode={theme}
-          aria-label="forest of scanned chains"
-        >
-          <Controls showInteractive={false} showFitView={false}>
-            <ControlButton onClick={frame} title="fit view" aria-label="fit view" data-testid="forest-fit-view">
-              ⤢
-            </ControlButton>
-          </Controls>
-        </ReactFlow>
+        {!closing && (
+          <ReactFlow
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            onNodeClick={(_, n) => (n.data.n.kind === 'more' ? toggleExpand(n.data.n.parent!) : selectForest(n.data.n.file ? n.id : null))}
+            onNodeDoubleClick={(_, n) => {
+              if (n.data.n.file?.isImage) void openChain(n.id);
+            }}
+            onPaneClick={() => selectForest(null)}
+            nodesDraggable={false}
+            nodesConnectable={false}
+            nodesFocusable={false}
+            edgesFocusable={false}
+            elementsSelectable={false}
+            deleteKeyCode={null}
+            selectionKeyCode={null}
+            multiSelectionKeyCode={null}
+            zoomOnDoubleClick={false}
+            minZoom={0.15}
+            maxZoom={2}
+            onlyRenderVisibleElements
+            colorMode={theme}
+            aria-label="forest of scanned chains"
+          >
+            <Controls showInteractive={false} showFitView={false}>
+              <ControlButton onClick={frame} title="fit view" aria-label="fit view" data-testid="forest-fit-view">
+                ⤢
+              </ControlButton>
+            </Controls>
+          </ReactFlow>
+        )}
       </div>
     </div>
   );

@@ -4,6 +4,7 @@ import type { Role } from '../../shared/model.js';
 import type { ResolvedProfile } from '../../shared/domain.js';
 import type { PlanEntry, Refusal } from '../../shared/plan.js';
 import type { ProfileField } from '../../shared/rules.js';
+import { getApi } from '../api.js';
 import { useDisks } from '../state/disks.js';
 import { useDomain } from '../state/domain.js';
 import { useHost } from '../state/host.js';
@@ -129,6 +130,13 @@ function count(n: number, what: string): string {
 }
 
 /** "Access fixed: 1 folder changed.": an access fix changes folders as well as files, counted apart. */
+/** The helper puts back every file the apply changed; the apply then answers as rolled back. */
+function cancelApply(planId: string): void {
+  getApi()
+    .invoke('cancelApply', { planId })
+    .catch(() => undefined);
+}
+
 function doneText(apply: ApplyState): string | null {
   const plan = apply.applied;
   const r = apply.result;
@@ -465,6 +473,18 @@ export function RelabelPanel() {
           {access ? 'Apply fix' : `Apply ${panel.action}`}
         </button>
         {running && <progress data-testid="progress" max={Math.max(apply.total, 1)} value={apply.done} aria-label="applying" />}
+        {running && plan.plan && (
+          <button type="button" data-testid="cancel-apply" onClick={() => cancelApply(plan.plan!.id)}>
+            Cancel
+          </button>
+        )}
+        {running && (
+          <span className="muted apply-progress" role="status" data-testid="progress-text">
+            {apply.done} / {apply.total} files
+            {apply.rate !== undefined && ` · ${Math.round(apply.rate)} files/s`}
+            {apply.path && ` · ${apply.path}`}
+          </span>
+        )}
         {apply.status === 'done' && apply.message && (
           <span className="ok" role="status" data-testid="apply-result">
             {doneText(apply)}

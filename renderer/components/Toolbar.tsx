@@ -8,6 +8,7 @@ import { openDialog, openPaths, reloadAll, useOpen } from '../state/open.js';
 import { openPanel, undoLast, usePanel } from '../state/panel.js';
 import { toggleTheme, useTheme } from '../state/theme.js';
 import { ExplainButton } from './ExplainDialog.js';
+import { showAddHost } from '../state/hosts.js';
 
 export function Toolbar() {
   const [text, setText] = useState('');
@@ -107,6 +108,9 @@ export function Toolbar() {
         Domain…
       </button>
       <ExplainButton />
+      <button type="button" data-testid="add-host" onClick={() => showAddHost(true)} title="Connect to a hypervisor over ssh">
+        Add host…
+      </button>
       {domainName && (
         <button
           type="button"

@@ -3,6 +3,7 @@
 // rows. A tree's layout is cached by its signature, so a watcher's delta lays out only the trees
 // it changed; packing the rows again is a pass over the trees' sizes.
 import { hierarchy, tree as d3tree, type HierarchyPointNode } from 'd3-hierarchy';
+import { splitRemoteId } from '../../shared/ipc.js';
 import type { ForestKind, ForestNode, ForestTree } from './model.js';
 
 /** Fixed card sizes (CSS gives the cards exactly these): React Flow needs no measuring. */
@@ -45,6 +46,13 @@ export interface ForestLayout {
   height: number;
   /** Trees laid out afresh by this call (the rest came from the cache). */
   laidOut: number;
+  /** How wide the rows may be (kept by the next update, so trees stay put). */
+  rowWidth: number;
+  /** The trees' summed areas (with gaps) and the widest tree: the next update adds its own. */
+  area: number;
+  widest: number;
+  /** The forest's width after each packed tree (so an update resumes after any of them). */
+  widths: number[];
 }
 
 export function cardHeight(kind: ForestKind): number {
@@ -84,32 +92,99 @@ export function layoutTree(t: ForestTree): TreeLayout {
   return { signature: t.signature, boxes, width: maxX, height: maxY - minY };
 }
 
+/** Each tree object's layout and host, found without hashing its id (a forest update keeps most trees). */
+const laidOutTree = new WeakMap<ForestTree, TreeLayout>();
+const hostOfTree = new WeakMap<ForestTree, string>();
+
+function hostOf(tree: ForestTree): string {
+  let h = hostOfTree.get(tree);
+  if (h === undefined) hostOfTree.set(tree, (h = splitRemoteId(tree.id)?.host ?? ''));
+  return h;
+}
+
 /**
  * Pack the trees into rows about as wide as the whole is tall (so zooming out shows a block,
- * not a ribbon), reusing `cache`'s layouts for trees whose signature did not change.
+ * not a ribbon), reusing `cache`'s layouts for trees whose signature did not change. Given the
+ * previous layout, the trees it packed first in the same order keep their places (its rows stay
+ * as wide while that is at least half of what the whole would want): an update packs only the
+ * trees after the first one that changed.
  */
-export function layoutForest(trees: readonly ForestTree[], cache: Map<string, TreeLayout> = new Map(), viewAspect = 1.6): ForestLayout {
+export function layoutForest(
+  trees: readonly ForestTree[],
+  cache: Map<string, TreeLayout> = new Map(),
+  viewAspect = 1.6,
+  prev?: ForestLayout,
+): ForestLayout {
   let laidOut = 0;
-  const layouts = trees.map((t) => {
+  const layoutOf = (t: ForestTree): TreeLayout => {
+    let l = laidOutTree.get(t);
+    if (l) return l;
     const hit = cache.get(t.id);
-    if (hit && hit.signature === t.signature) return hit;
-    laidOut++;
-    const l = layoutTree(t);
-    cache.set(t.id, l);
+    if (hit && hit.signature === t.signature) l = hit;
+    else {
+      laidOut++;
+      l = layoutTree(t);
+      cache.set(t.id, l);
+    }
+    laidOutTree.set(t, l);
     return l;
-  });
+  };
+  const areaOf = (l: TreeLayout) => (l.width + TREE_GAP_X) * (l.height + TREE_GAP_Y);
+  // The trees packed before, in the same order, from the start: only those after them are new.
+  let same = 0;
+  if (prev) {
+    const n = Math.min(trees.length, prev.packed.length);
+    while (same < n && prev.packed[same]!.tree === trees[same]) same++;
+  }
+  let layouts: TreeLayout[] = [];
   let area = 0;
-  for (const l of layouts) area += (l.width + TREE_GAP_X) * (l.height + TREE_GAP_Y);
-  const widest = layouts.reduce((m, l) => Math.max(m, l.width), 0);
-  const rowWidth = Math.max(widest, Math.sqrt(area * viewAspect), 1900);
-  const packed: PackedTree[] = [];
+  let widest = 0;
+  if (prev && same > 0) {
+    area = prev.area;
+    widest = prev.widest;
+    for (let i = same; i < prev.packed.length; i++) area -= areaOf(prev.packed[i]!.layout);
+  }
+  for (let i = same; i < trees.length; i++) {
+    const l = layoutOf(trees[i]!);
+    layouts.push(l);
+    area += areaOf(l);
+    widest = Math.max(widest, l.width);
+  }
+  let rowWidth = Math.max(widest, Math.sqrt(area * viewAspect), 1900);
+  let kept = 0;
+  if (prev && prev.rowWidth >= widest && prev.rowWidth * 2 >= rowWidth) {
+    rowWidth = prev.rowWidth;
+    kept = same;
+  }
+  if (kept < same)
+    layouts = prev!.packed
+      .slice(kept, same)
+      .map((p) => p.layout)
+      .concat(layouts);
+  const packed: PackedTree[] = prev ? prev.packed.slice(0, kept) : [];
   let x = 0;
   let y = 0;
   let rowH = 0;
-  let width = 0;
-  trees.forEach((tree, i) => {
-    const l = layouts[i]!;
-    if (x > 0 && x + l.width > rowWidth) {
+  let width = kept ? prev!.widths[kept - 1]! : 0;
+  let host: string | undefined;
+  // Where packing stood after the kept trees: the end of their last row.
+  for (let i = kept - 1; i >= 0 && packed[i]!.y === packed[kept - 1]!.y; i--) rowH = Math.max(rowH, packed[i]!.layout.height);
+  if (kept) {
+    const last = packed[kept - 1]!;
+    x = last.x + last.layout.width + TREE_GAP_X;
+    y = last.y;
+    host = hostOf(last.tree);
+  }
+  const widths: number[] = prev && kept ? prev.widths.slice(0, kept) : [];
+  for (let i = kept; i < trees.length; i++) {
+    const tree = trees[i]!;
+    const l = layouts[i - kept]!;
+    // The top level is the host: each host's trees start a row of their own (a host's trees
+    // come together, local ones first).
+    const treeHost = hostOf(tree);
+    const newHost = i > 0 && treeHost !== host;
+    host = treeHost;
+    if (x > 0 && (newHost || x + l.width > rowWidth)) {
       y += rowH + TREE_GAP_Y;
       x = 0;
       rowH = 0;
@@ -118,8 +193,78 @@ export function layoutForest(trees: readonly ForestTree[], cache: Map<string, Tr
     x += l.width + TREE_GAP_X;
     rowH = Math.max(rowH, l.height);
     width = Math.max(width, x - TREE_GAP_X);
-  });
-  return { packed, width, height: y + rowH, laidOut };
+    widths.push(width);
+  }
+  return {
+    packed,
+    width,
+    height: y + rowH,
+    laidOut,
+    rowWidth,
+    area,
+    widest,
+    widths,
+  };
+}
+
+/**
+ * Absolute boxes of the shown nodes, looked up on demand: making a Map of every box was a pass
+ * over all the forest's nodes on every update. `treeOf` gives a file's tree; `more:` and
+ * `missing:` ids are their tree's or their parent's.
+ */
+export class PackedBoxes implements ReadonlyMap<string, Rect> {
+  /** Built on the first look-up (most updates are drawn without one). */
+  private index: Map<string, PackedTree> | null = null;
+  private count = -1;
+
+  constructor(
+    private readonly layout: ForestLayout,
+    private readonly treeOf: ReadonlyMap<string, string>,
+  ) {}
+
+  get size(): number {
+    if (this.count < 0) this.count = this.layout.packed.reduce((n, p) => n + p.layout.boxes.size, 0);
+    return this.count;
+  }
+
+  private get at(): Map<string, PackedTree> {
+    this.index ??= new Map(this.layout.packed.map((p) => [p.tree.id, p]));
+    return this.index;
+  }
+
+  get(id: string): Rect | undefined {
+    const p =
+      this.at.get(this.treeOf.get(id) ?? '') ??
+      this.at.get(id) ??
+      (id.startsWith('more:') ? this.at.get(this.treeOf.get(id.slice(5)) ?? '') : undefined);
+    const b = p?.layout.boxes.get(id);
+    return p && b ? { x: p.x + b.x, y: p.y + b.y, width: b.width, height: b.height } : undefined;
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  *entries(): MapIterator<[string, Rect]> {
+    for (const p of this.layout.packed)
+      for (const [id, b] of p.layout.boxes) yield [id, { x: p.x + b.x, y: p.y + b.y, width: b.width, height: b.height }];
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  *values(): MapIterator<Rect> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Rect]> {
+    return this.entries();
+  }
+
+  forEach(cb: (value: Rect, key: string, map: ReadonlyMap<string, Rect>) => void): void {
+    for (const [k, v] of this.entries()) cb(v, k, this);
+  }
 }
 
 /** Absolute box of every shown node. */
@@ -138,7 +283,12 @@ export type Arrow = 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown';
  * sideways costing three times as much as going straight. Only `candidates` count (the files,
  * not the "+k more" cards); none selected yet starts at the first.
  */
-export function nearestCard(boxes: Map<string, Rect>, candidates: (id: string) => boolean, id: string | null, key: Arrow): string | null {
+export function nearestCard(
+  boxes: ReadonlyMap<string, Rect>,
+  candidates: (id: string) => boolean,
+  id: string | null,
+  key: Arrow,
+): string | null {
   const here = id ? boxes.get(id) : undefined;
   if (!here) {
     for (const k of boxes.keys()) if (candidates(k)) return k;

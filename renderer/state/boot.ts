@@ -7,6 +7,7 @@ import { getApi } from '../api.js';
 import { showDomainDialog } from './domain.js';
 import { applyDelta, onScanProgress } from './forest.js';
 import { useHost } from './host.js';
+import { loadHosts, onHostBatch, onHostDelta, onHostForest, onHostProgress, onHostState } from './hosts.js';
 import { errorText, notify } from './notices.js';
 import { focusOpenPath, openDialog, openPaths, refreshRecent, reloadAll } from './open.js';
 import { onApplyProgress, openPanel, undoLast, usePanel } from './panel.js';
@@ -49,6 +50,11 @@ export async function start(): Promise<void> {
   api.on('command', (d) => runCommand(d.name));
   api.on('scan-progress', onScanProgress);
   api.on('forest-delta', applyDelta);
+  api.on('forest-batch', onHostBatch);
+  api.on('forest-delta', onHostDelta);
+  api.on('scan-progress', onHostProgress);
+  api.on('host-state', onHostState);
+  api.on('host-forest', onHostForest);
   api.on('notice', (d) => notify('error', d.text));
   const statusApi = api as { onStatus?: (fn: (up: boolean) => void) => void };
   statusApi.onStatus?.((up) => useHost.setState({ connected: up }));
@@ -58,6 +64,7 @@ export async function start(): Promise<void> {
     usePanel.setState({ lastJournalId: info.lastJournalId });
     for (const n of info.notices) notify('info', n);
     void refreshRecent();
+    void loadHosts();
     if (info.opened.length) await openPaths(info.opened, { reload: true });
   } catch (e) {
     notify('error', errorText(e));

@@ -2,20 +2,12 @@
 // filter, the selection's highlight, a running scan's progress, and the watcher's deltas.
 // Components read it through selectors; calls out go through api.ts. Reports to notices only.
 import { create } from 'zustand';
-import type { EventData } from '../../shared/ipc.js';
+import { splitRemoteId, type EventData } from '../../shared/ipc.js';
 import type { ForestSnapshot, ScannedFile, ScanSummary } from '../../shared/scan.js';
 import { getApi } from '../api.js';
-import { absoluteBoxes, layoutForest, type ForestLayout, type Rect, type TreeLayout } from '../forest/layout.js';
-import {
-  NO_FILTER,
-  applyFilter,
-  buildForest,
-  filterActive,
-  usersOf,
-  type Forest,
-  type ForestFilter,
-  type ForestTree,
-} from '../forest/model.js';
+import { ForestIndex } from '../forest/incremental.js';
+import { PackedBoxes, layoutForest, type ForestLayout, type Rect, type TreeLayout } from '../forest/layout.js';
+import { NO_FILTER, applyFilter, filterActive, usersOf, type Forest, type ForestFilter, type ForestTree } from '../forest/model.js';
 import { errorText, notify } from './notices.js';
 
 export type View = 'chain' | 'forest';
@@ -48,14 +40,18 @@ export interface ForestState {
   /** The trees the filter keeps, and the files that match it. */
   shown: ForestTree[];
   matches: Set<string>;
+  /** The problem codes the files have (the filter's choices). */
+  codes: string[];
   layout: ForestLayout;
-  boxes: Map<string, Rect>;
+  boxes: ReadonlyMap<string, Rect>;
   /** What the selection lights up: the images using it, and its own chain. */
   users: Set<string>;
   chain: Set<string>;
+  /** Closing: the canvas is taken down first, the forest dropped in a task of its own after. */
+  closing: boolean;
 }
 
-const EMPTY_FOREST = buildForest(new Map());
+const EMPTY_FOREST = new ForestIndex().forest();
 
 export const useForest = create<ForestState>()(() => ({
   view: 'chain',
@@ -74,14 +70,31 @@ export const useForest = create<ForestState>()(() => ({
   forest: EMPTY_FOREST,
   shown: [],
   matches: new Set(),
-  layout: { packed: [], width: 0, height: 0, laidOut: 0 },
+  codes: [],
+  layout: layoutForest([]),
   boxes: new Map(),
   users: new Set(),
   chain: new Set(),
+  closing: false,
 }));
 
 const set = useForest.setState;
 const get = useForest.getState;
+
+/**
+ * Remote hosts' files (ids `host:path`, by host): kept beside the local forest's in `files`, so
+ * the model, the filter and the layout see every host at once. renderer/state/hosts.ts sets them.
+ */
+const remote = new Map<string, Map<string, ScannedFile>>();
+
+/** The forest's id while only remote hosts have files in it (no local scan). */
+export const HOSTS_FOREST = 'hosts';
+
+/** Local files with every host's files added. */
+function withRemote(local: Map<string, ScannedFile>): Map<string, ScannedFile> {
+  for (const files of remote.values()) for (const [k, v] of files) local.set(k, v);
+  return local;
+}
 
 /** Tree layouts by tree id, reused while a tree's signature stays the same. */
 const layoutCache = new Map<string, TreeLayout>();
@@ -101,53 +114,173 @@ function highlight(forest: Forest, selected: string | null): Pick<ForestState, '
   return { users: usersOf(forest, selected), chain: chainOf(forest.files, selected) };
 }
 
-/** Model, filter, layout and highlight from the files: what every change goes through. */
+/**
+ * The forest being shown, kept up to date tree by tree (forest/incremental.ts). Its `files` is the
+ * state's `files`: updated in place, so the state's `forest` (a new object each time) is what
+ * tells components it changed. A new forest (scan, close, a filter, a fan) gets a new index.
+ */
+let index = new ForestIndex();
+
+/** Filter, layout and highlight of the index's forest: what every change ends with. */
+function present(filter: ForestFilter, selected: string | null, prev?: ForestLayout): Partial<ForestState> {
+  let forest = index.forest();
+  let { trees, matches } = applyFilter(forest, filter);
+  // Matches inside a collapsed fan are pulled out of it.
+  if (filterActive(filter) && matches.size) {
+    const files = index.files;
+    index = new ForestIndex(index.expanded, matches);
+    index.update(files.values());
+    forest = index.forest();
+    ({ trees, matches } = applyFilter(forest, filter));
+  }
+  const layout = layoutForest(trees, layoutCache, undefined, prev);
+  const files = index.files;
+  const sel = selected && files.has(selected) ? selected : null;
+  const boxes = new PackedBoxes(layout, forest.treeOf);
+  return { files, forest, shown: trees, matches, codes: index.codes(), layout, boxes, selected: sel, ...highlight(forest, sel) };
+}
+
+/** Model, filter, layout and highlight from the files, all of them: a new forest. */
 function derive(
   files: Map<string, ScannedFile>,
   filter: ForestFilter,
   expanded: Set<string>,
   selected: string | null,
 ): Partial<ForestState> {
-  let forest = buildForest(files, expanded);
-  let { trees, matches } = applyFilter(forest, filter);
-  // Matches inside a collapsed fan are pulled out of it.
-  if (filterActive(filter) && matches.size) {
-    forest = buildForest(files, expanded, matches);
-    ({ trees, matches } = applyFilter(forest, filter));
-  }
-  const layout = layoutForest(trees, layoutCache);
-  const sel = selected && files.has(selected) ? selected : null;
-  return { forest, shown: trees, matches, layout, boxes: absoluteBoxes(layout), selected: sel, ...highlight(forest, sel) };
+  cancelPending();
+  index = new ForestIndex(expanded);
+  index.update(files.values());
+  return present(filter, selected);
 }
 
-function setSnapshot(f: ForestSnapshot): void {
-  const files = new Map(f.files.map((x) => [x.path, x]));
-  layoutCache.clear();
+/**
+ * Changes waiting for the next animation frame: batches, hosts' files and deltas arriving
+ * faster than frames are drawn are applied together, at most once a frame.
+ */
+const pending = { upsert: new Map<string, ScannedFile>(), remove: new Set<string>(), frame: null as null | (() => void) };
+
+function cancelPending(): void {
+  pending.frame?.();
+  pending.frame = null;
+  pending.upsert.clear();
+  pending.remove.clear();
+}
+
+function nextFrame(run: () => void): () => void {
+  if (typeof requestAnimationFrame === 'function') {
+    const id = requestAnimationFrame(run);
+    return () => cancelAnimationFrame(id);
+  }
+  const id = setTimeout(run, 16);
+  return () => clearTimeout(id);
+}
+
+/** Apply what is pending now (the next frame would). */
+export function flushForest(extra: Partial<ForestState> = {}): void {
+  pending.frame?.();
+  pending.frame = null;
+  const upsert = [...pending.upsert.values()];
+  const remove = [...pending.remove];
+  pending.upsert.clear();
+  pending.remove.clear();
+  if (upsert.length || remove.length) index.update(upsert, remove);
   const s = get();
-  set({
+  // The trees drawn already stay where they are.
+  set({ ...extra, ...present(s.filter, s.selected, s.layout) });
+}
+
+function patch(upsert: Iterable<ScannedFile>, remove: Iterable<string>): void {
+  for (const p of remove) {
+    pending.upsert.delete(p);
+    pending.remove.add(p);
+  }
+  for (const f of upsert) {
+    pending.remove.delete(f.path);
+    pending.upsert.set(f.path, f);
+  }
+  pending.frame ??= nextFrame(() => {
+    pending.frame = null;
+    flushForest();
+  });
+}
+
+/** The records of `next` that differ from `have`'s, and the paths of `have` not in `next`. */
+function differences(
+  have: ReadonlyMap<string, ScannedFile>,
+  next: readonly ScannedFile[],
+  owned: (p: string) => boolean,
+): { upsert: ScannedFile[]; remove: string[] } {
+  const keep = new Set<string>();
+  const upsert: ScannedFile[] = [];
+  for (const f of next) {
+    keep.add(f.path);
+    const h = have.get(f.path);
+    if (!h || JSON.stringify(h) !== JSON.stringify(f)) upsert.push(f);
+  }
+  const remove: string[] = [];
+  for (const p of have.keys()) if (owned(p) && !keep.has(p)) remove.push(p);
+  return { upsert, remove };
+}
+
+const isLocal = (p: string) => splitRemoteId(p) === null;
+
+function setSnapshot(f: ForestSnapshot): void {
+  const meta = {
     id: f.id,
     roots: f.roots,
-    files,
     summary: f.summary,
     reads: f.reads,
     lastReread: [],
     updates: 0,
     scanMs: f.ms,
-    view: 'forest',
-    ...derive(files, s.filter, s.expanded, s.selected),
-  });
+    view: 'forest' as const,
+  };
+  // The batches drew this scan already: the answer adds only what differs from what they sent.
+  if (streamed.id === f.id && get().id === f.id) {
+    streamed.id = null;
+    flushForest();
+    const d = differences(index.files, f.files, isLocal);
+    patch(d.upsert, d.remove);
+    flushForest(meta);
+    return;
+  }
+  const files = withRemote(new Map(f.files.map((x) => [x.path, x])));
+  // Another scan's trees do not keep their layouts.
+  layoutCache.clear();
+  streamed.id = null;
+  const s = get();
+  set({ ...meta, ...derive(files, s.filter, s.expanded, s.selected) });
 }
 
 /** Scan folders into the forest (with those scanned already), with progress and Cancel. */
 export async function scanFolders(paths: string[]): Promise<void> {
+  // What the batches draw over: put back if the scan ends without a forest (cancelled, failed).
+  const before = get();
+  const beforeFiles = new Map(before.files);
   set({ scanning: { id: null, paths, done: 0, total: 0 } });
+  const api = getApi();
+  const off = api.on('forest-batch', onForestBatch);
+  let done = false;
   try {
-    const r = await getApi().invoke('scan', { paths });
-    if (r.status === 'done') setSnapshot(r.forest);
-    else notify('info', `Scan cancelled after ${r.done} of ${r.total} files; nothing was changed.`);
+    const r = await api.invoke('scan', { paths });
+    if (r.status === 'done') {
+      done = true;
+      setSnapshot(r.forest);
+    } else notify('info', `Scan cancelled after ${r.done} of ${r.total} files; nothing was changed.`);
   } catch (e) {
     notify('error', errorText(e));
   } finally {
+    off();
+    const drew = streamed.id !== null && get().id === streamed.id;
+    streamed.id = null;
+    if (!done && drew) {
+      layoutCache.clear();
+      const { id, roots, summary, reads, lastReread, updates, scanMs, view } = before;
+      // The hosts' files as they are now, the local ones as they were.
+      for (const p of [...beforeFiles.keys()]) if (!isLocal(p)) beforeFiles.delete(p);
+      const files = withRemote(beforeFiles);
+      set({ id, roots, summary, reads, lastReread, updates, scanMs, view, ...derive(files, before.filter, before.expanded, null) });
+    }
     set({ scanning: null });
   }
 }
@@ -162,7 +295,32 @@ export async function cancelScan(): Promise<void> {
   }
 }
 
+/** The running scan whose batches are drawn (the first batch starts its forest). */
+const streamed = { id: null as string | null };
+
+export function onForestBatch(d: EventData<'forest-batch'>): void {
+  // A host's batches are the host's (renderer/state/hosts.ts).
+  if (d.host) return;
+  const s = get().scanning;
+  if (!s || (s.id !== null && s.id !== d.id)) return;
+  set({ scanning: { ...s, id: d.id, done: d.done, total: d.total } });
+  // The batches start a new forest: the scanned folders are the user's view from the first one.
+  if (streamed.id !== d.id) {
+    streamed.id = d.id;
+    layoutCache.clear();
+    const now = get();
+    set({
+      id: d.id,
+      view: 'forest',
+      ...derive(withRemote(new Map(d.files.map((f) => [f.path, f]))), now.filter, now.expanded, now.selected),
+    });
+    return;
+  }
+  patch(d.files, []);
+}
+
 export function onScanProgress(d: EventData<'scan-progress'>): void {
+  if (d.host) return;
   const s = get().scanning;
   if (s && (s.id === null || s.id === d.id)) set({ scanning: { ...s, id: d.id, done: d.done, total: d.total } });
 }
@@ -174,19 +332,10 @@ export function onScanProgress(d: EventData<'scan-progress'>): void {
  */
 export function applyDelta(d: EventData<'forest-delta'>): void {
   const s = get();
-  if (d.id !== s.id) return;
+  if (d.host || d.id !== s.id) return;
   try {
-    const files = new Map(s.files);
-    for (const p of d.remove) files.delete(p);
-    for (const f of d.upsert) files.set(f.path, f);
-    set({
-      files,
-      summary: d.summary,
-      reads: d.totalReads,
-      lastReread: d.reread,
-      updates: s.updates + 1,
-      ...derive(files, s.filter, s.expanded, s.selected),
-    });
+    patch(d.upsert, d.remove);
+    flushForest({ summary: d.summary, reads: d.totalReads, lastReread: d.reread, updates: s.updates + 1 });
   } catch (e) {
     notify('error', `the forest could not be updated (${errorText(e)}); scan the folder again to see its files as they are`);
   }
@@ -243,19 +392,48 @@ export function forestTop(): string | null {
 }
 
 export async function closeForest(): Promise<void> {
+  // Two tasks, each short: React Flow's cards unsubscribe from its store before the chain view
+  // mounts on that same store (in one task, each of its updates ran every card's selector).
+  set({ closing: true });
+  await new Promise((resolve) => setTimeout(resolve, 0));
   layoutCache.clear();
+  // The hosts' files stay: they close with their host.
+  const files = withRemote(new Map());
   set({
-    id: null,
+    closing: false,
+    id: files.size ? HOSTS_FOREST : null,
     roots: [],
-    files: new Map(),
+    files,
     summary: null,
     selected: null,
-    view: 'chain',
-    ...derive(new Map(), get().filter, new Set(), null),
+    view: files.size ? 'forest' : 'chain',
+    ...derive(files, get().filter, new Set(), null),
   });
   try {
     await getApi().invoke('closeForest', {});
   } catch (e) {
     notify('error', errorText(e));
   }
+}
+
+/**
+ * A host's files changed: `upsert` and `remove` are ids (`host:path`). Drawn with whatever else
+ * arrives before the next frame, re-deriving only the trees they touch.
+ */
+export function patchHostFiles(host: string, upsert: readonly ScannedFile[], remove: readonly string[]): void {
+  let mine = remote.get(host);
+  if (!mine) remote.set(host, (mine = new Map()));
+  for (const p of remove) mine.delete(p);
+  for (const f of upsert) mine.set(f.path, f);
+  if (!mine.size) remote.delete(host);
+  const s = get();
+  if (s.id === null && (upsert.length || remove.length)) set({ id: HOSTS_FOREST, view: 'forest' });
+  patch(upsert, remove);
+}
+
+/** Take a host's files out of the forest, or put its whole forest in (only what differs is drawn again). */
+export function setHostFiles(host: string, files: ReadonlyMap<string, ScannedFile> | null): void {
+  const have = remote.get(host) ?? new Map<string, ScannedFile>();
+  const d = differences(have, files ? [...files.values()] : [], () => true);
+  patchHostFiles(host, d.upsert, d.remove);
 }

@@ -51,6 +51,9 @@ export interface ApplyState {
   status: 'idle' | 'running' | 'done' | 'error';
   done: number;
   total: number;
+  /** While the helper changes files: the file just done, and files per second so far. */
+  path?: string;
+  rate?: number;
   message: string | null;
   result: ApplyResult | null;
   /** Why nothing was changed, file by file (or which files were left alone). */
@@ -329,7 +332,16 @@ export async function undoJournal(id: string): Promise<void> {
 /** Progress of the plan being applied (the owning process's event). */
 export function onApplyProgress(d: EventData<'progress'>): void {
   const a = get().apply;
-  if (a.status === 'running') set({ apply: { ...a, done: d.done, total: d.total } });
+  if (a.status === 'running')
+    set({
+      apply: {
+        ...a,
+        done: d.done,
+        total: d.total,
+        ...(d.path !== undefined ? { path: d.path } : {}),
+        ...(d.rate !== undefined ? { rate: d.rate } : {}),
+      },
+    });
 }
 
 /**

@@ -68,7 +68,8 @@ describe('domain XML vs headers', () => {
     const r = await open(domainXml([diskElement([{ file: c.top, format: 'qcow2' }])]));
     expect(r.disks[0]!.xmlChainEnd).toBe('open');
     expect(r.disks[0]!.differences.map((d) => d.code)).toContain('probed-chain');
-    expect(codes(r)).toEqual([]);
+    // Except the top's data file, which libvirt 10.10-11.3 miss after the backing-format extension (test/libvirt/version.test.ts).
+    expect(codes(r)).toEqual(['libvirt-skips-data-file@0']);
   });
 
   it('a stale backingStore path is flagged at its level', async () => {

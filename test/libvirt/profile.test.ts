@@ -12,6 +12,8 @@ import type { VmProfile } from '../../shared/plan.js';
 import { tempDir } from '../support/qemu.js';
 import { diskElement, domainXml, makeChain3, type Chain3 } from './fixtures.js';
 import { stateDir } from '../support/state.js';
+import { openDomain } from '../../electron/node/libvirt/index.js';
+import { diskchain } from '../support/bin.js';
 
 const FULL_CONF = `# qemu.conf as an admin leaves it
 #user = "root"
@@ -236,5 +238,34 @@ describe('the planner with the domain semantics (real files)', () => {
     expect(libvirtAttrs(c.top)).toEqual({});
     const back = planChanges('restore', [c.top], p);
     expect(back.entries.every((e) => e.changes.length === 0)).toBe(true);
+  });
+});
+
+describe('a disk whose format the domain does not state', () => {
+  let t: { dir: string; cleanup: () => void };
+  let chain: Chain3;
+  beforeEach(() => {
+    t = tempDir('diskchain-noformat-');
+    chain = makeChain3(t.dir);
+  });
+  afterEach(() => t.cleanup());
+
+  it('is raw in domain context, as libvirt takes it (no probing); the standalone inspect probes and says so', async () => {
+    const stated = domainXml([diskElement([{ file: chain.top, format: 'qcow2' }])]);
+    const unstated = stated.replace(" type='qcow2' cache", ' cache');
+    expect(parseDomainXml(unstated, 'dom.xml').disks[0]!.xmlChain[0]!.format).toBeNull();
+    const resolve = (xml: string) => resolveProfile(null, 'qemu.conf', parseDomainXml(xml, 'dom.xml'), { selinuxEnabled: false });
+    expect(resolve(stated).notes.join('\n')).not.toContain('no <driver type>');
+    expect(resolve(unstated).notes.join('\n')).toContain(
+      `disk vda: no <driver type>, so libvirt opens ${chain.top} as raw without probing`,
+    );
+
+    const r = await openDomain({ text: unstated, qemuConf: `${t.dir}/none.conf`, host: { selinuxEnabled: false } });
+    const differs = r.disks[0]!.differences.find((d) => d.code === 'format-differs');
+    expect(differs?.message).toContain('no <driver type> (libvirt uses raw)');
+
+    const shown = diskchain(['inspect', chain.top]);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toMatch(/qcow2 \(probed\)/);
   });
 });

@@ -21,6 +21,7 @@ import {
   type PolkitServices,
 } from './polkit.js';
 import { cliAs, createUser, idleAs, letUserReach, removeUser, userFolder, type TestUser } from './test-user.js';
+import { lockSystemInstall } from '../support/system-lock.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const LIBEXEC = '/usr/libexec/diskchain';
@@ -61,7 +62,10 @@ function keepJournal(stdout: string): void {
 }
 
 describe.skipIf(skip !== null)('pkexec and polkit, for real', () => {
+  let releaseInstall: (() => void) | undefined;
+
   beforeAll(async () => {
+    releaseInstall = await lockSystemInstall();
     // install-helper copies dist/helper, which builds made before it existed do not have.
     if (!fs.existsSync(path.join(ROOT, 'dist/helper/lib/helper.mjs')) || !fs.existsSync(CLI)) {
       execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
@@ -76,7 +80,7 @@ describe.skipIf(skip !== null)('pkexec and polkit, for real', () => {
     const s = (subject = idleAs(user));
     await waitFor('the idle process to run as the user', () => fs.statSync(`/proc/${s.pid}`).uid === user!.uid);
     await waitFor('polkitd to load the installed action', () => pkaction() !== null);
-  });
+  }, 20 * 60_000); // the other suite that installs the helper may hold the lock for minutes
 
   afterAll(async () => {
     removeRules();
@@ -99,6 +103,7 @@ describe.skipIf(skip !== null)('pkexec and polkit, for real', () => {
         }
       }
     }
+    releaseInstall?.();
   });
 
   it('install-helper writes root-only files, and polkitd asks an administrator on every start', () => {

@@ -6,7 +6,7 @@ import { hostBootTime } from '../../electron/node/core/boottime.js';
 import { lsetxattr } from '../../electron/node/native/libc.js';
 import { applyPlan, undo } from '../../electron/node/helper/api.js';
 import { planChange, planChanges } from '../../electron/node/relabel/index.js';
-import { CONTENT_LABEL, SHARED_IMAGE_LABEL, type Plan } from '../../shared/plan.js';
+import { CONTENT_LABEL, SHARED_IMAGE_LABEL } from '../../shared/plan.js';
 import { tempDir } from '../support/qemu.js';
 import {
   CONTENT,
@@ -23,6 +23,7 @@ import {
   type Chain,
 } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
+import { applyInProcess } from '../support/apply.js';
 
 let tmp: { dir: string; cleanup: () => void };
 let chain: Chain;
@@ -38,13 +39,7 @@ afterEach(() => {
   tmp.cleanup();
 });
 
-async function apply(plan: Plan) {
-  expect(plan.refusals).toEqual([]);
-  const r = await applyPlan(plan, { inProcess: true });
-  expect(r.refusals ?? []).toEqual([]);
-  expect(r.ok).toBe(true);
-  return r;
-}
+const apply = applyInProcess;
 
 describe('DAC', () => {
   it('relabels every file of a 3-deep chain with data files, remembering only the top and its data file', async () => {

@@ -58,19 +58,40 @@ export function forbiddenWhy(real: string): string | null {
   return tree ? `${real} lies in ${tree}, a system folder` : null;
 }
 
-/** The uid the change is made for: pkexec's caller when the helper came through pkexec, else this process. */
+/**
+ * The variables naming the user a root process acts for, as the program that started it set them.
+ * sudo's count only in the helper, started by sudo as the installed launcher (`trustSudoCaller`):
+ * the scoped rule of `install-helper --sudoers` is that way in. Anywhere else SUDO_UID names an
+ * administrator who ran `sudo diskchain` (or a test run), who is root. sudo's come first: sudo sets
+ * them itself and resets the rest, while pkexec clears the environment, so SUDO_* cannot reach a
+ * helper pkexec started, nor a caller's own PKEXEC_UID one that sudo started.
+ */
+function callerVars(): string[] {
+  return sudoLauncher !== null && process.env.SUDO_COMMAND === sudoLauncher ? ['SUDO_UID', 'PKEXEC_UID'] : ['PKEXEC_UID'];
+}
+let sudoLauncher: string | null = null;
+
+/** In the helper: a caller sudo vouches for (SUDO_UID, when sudo ran `launcher`) is held to the same rules as pkexec's. */
+export function trustSudoCaller(launcher: string): void {
+  sudoLauncher = launcher;
+  caller = null;
+}
+
+/** The uid the change is made for: the caller pkexec (or, in the helper, sudo) vouches for, else this process. */
 export function callerUid(): number {
-  // Asked once per file: the environment is read once (pkexec sets it before the process starts).
+  // Asked once per file: the environment is read once (pkexec and sudo set it before the process starts).
   if (caller === null) {
     const self = process.getuid?.() ?? -1;
-    const pk = process.env.PKEXEC_UID;
-    caller = self === 0 && pk !== undefined && /^\d{1,10}$/.test(pk) ? Number(pk) : self;
+    const vouched = callerVars()
+      .map((v) => process.env[v])
+      .find((v) => v !== undefined);
+    caller = self === 0 && vouched !== undefined && /^\d{1,10}$/.test(vouched) ? Number(vouched) : self;
   }
   return caller;
 }
 let caller: number | null = null;
 
-/** Whether a caller came through pkexec (an unprivileged user asking root). */
+/** Whether a caller came through pkexec or sudo (an unprivileged user asking root). */
 export function throughPkexec(): boolean {
   return callerUid() !== (process.getuid?.() ?? -1);
 }

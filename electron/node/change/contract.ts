@@ -26,6 +26,9 @@ const DiskProfileSchema = z.object({
   shareable: z.boolean(),
   seclabels: z.array(SeclabelSchema).max(8),
   layerSeclabels: z.record(Path, z.array(SeclabelSchema).max(8)).optional(),
+  /** null: the domain states no format; libvirt then opens the top as raw, and so does the plan. */
+  format: z.literal('raw').nullable().optional(),
+  explicitDataStore: z.boolean().optional(),
 });
 
 export const ProfileSchema = z.object({
@@ -121,6 +124,15 @@ export const PlanSchema = z.object({
   access: AccessFixSchema.optional(),
 });
 
+/** sha256 (hex) of a previewed plan's entries (verify.ts entriesDigest), sent instead of them. */
+const Digest = z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256 digest');
+
+/**
+ * The one refusal of an apply whose fresh plan does not hash to the preview's digest: the client
+ * asks again with the whole plan to learn which files differ (verify.ts planDifferences).
+ */
+export const DIGEST_MISMATCH = 'the plan made again differs from the preview (digest of the entries)';
+
 const JournalId = z.string().regex(/^\d{8}-\d{9}-[0-9a-f]{6}$/, 'not a journal id');
 
 /**
@@ -132,7 +144,8 @@ const JournalId = z.string().regex(/^\d{8}-\d{9}-[0-9a-f]{6}$/, 'not a journal i
 export const HELPER_VERBS = {
   probe: z.object({}),
   plan: z.object({ action: z.enum(['relabel', 'restore']), tops: z.array(Path).min(1).max(20_000), profile: ProfileSchema }),
-  apply: z.object({ plan: PlanSchema }),
+  /** `progress`: send progress lines while it runs (HelperProgressLine); a cancel line is taken either way. */
+  apply: z.object({ plan: PlanSchema, entriesDigest: Digest.optional(), progress: z.boolean().optional() }),
   rollback: z.object({ journalId: JournalId }),
   undo: z.object({ journalId: JournalId.optional() }),
   recover: z.object({}),
@@ -179,6 +192,31 @@ function issueText(e: z.ZodError): string {
 }
 
 export type HelperResponse = { id: number; ok: true; result: unknown } | { id: number | null; ok: false; error: string };
+
+/** Where a long verb (apply) is: `done` of `total` files, the file just done, files per second so far. */
+export interface ApplyProgress {
+  done: number;
+  total: number;
+  path: string;
+  rate: number;
+}
+
+/** A line the helper sends while request `id` runs, before its answer (in order, `done` never decreasing). */
+export interface HelperProgressLine {
+  id: number;
+  progress: ApplyProgress;
+}
+
+/** Sent to the helper while request `cancel` runs: stop it and put back what it changed, all or nothing. */
+export const CancelLineSchema = z.object({ cancel: Uint }).strict();
+export type CancelLine = z.infer<typeof CancelLineSchema>;
+
+/** What a verb's handler may be given besides its body: where to report progress, and whether to stop. */
+export interface VerbContext {
+  progress?: (p: ApplyProgress) => void;
+  /** True once the caller asked to stop; checked between files. */
+  cancelled?: () => boolean;
+}
 
 export interface ProbeResult {
   protocol: number;

@@ -92,6 +92,9 @@ function captureKind(fd: number, kind: ChangeKind, known?: fs.Stats): RawState {
   return kind === 'folder-acl' ? captureFolderFd(fd) : captureFd(fd, known);
 }
 
+/** The refusal of a run the caller cancelled (everything done so far is put back). */
+export const CANCELLED = 'cancelled by the user';
+
 /** Files journalled (and synced) together before any of them changes. */
 export const BATCH_SIZE = 256;
 
@@ -108,6 +111,10 @@ export interface ExecuteOptions {
   allowedRoots: string[];
   /** When given, each folder ACL change must be on one of these folders (exact real paths); else on the way to a root. */
   allowedFolders?: string[];
+  /** Called after each file changed: `done` of `total`, the file's path. */
+  onFile?: (done: number, total: number, path: string) => void;
+  /** Asked before each file: true stops the run, and what was done is put back. */
+  cancelled?: () => boolean;
 }
 
 class Refused extends Error {
@@ -132,9 +139,12 @@ function parseHook(v: string | undefined): HookPoint | null {
 class Hooks {
   private readonly kill = parseHook(process.env.DISKCHAIN_TEST_KILL_AT);
   private readonly fail = parseHook(process.env.DISKCHAIN_TEST_FAIL_AT);
+  /** A pause before each file, so a test can cancel a run half-way on a small pool. */
+  private readonly delayMs = Math.min(Number(process.env.DISKCHAIN_TEST_FILE_DELAY_MS) || 0, 1000);
 
   /** Called before op `op` of the `file`-th changed file (0-based, over the whole run). */
   at(file: number, op: number): void {
+    if (op === 0 && this.delayMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.delayMs);
     if (this.kill && this.kill.file === file && this.kill.op === op) process.kill(process.pid, 'SIGKILL');
     if (this.fail && this.fail.file === file && this.fail.op === op) throw new Error('injected failure (DISKCHAIN_TEST_FAIL_AT)');
   }
@@ -396,12 +406,17 @@ function executeWith(changes: EngineChange[], opts: ExecuteOptions, consent: Con
           if (now.uid !== c.from.uid || now.gid !== c.from.gid || now.mode !== c.from.mode) {
             throw new Refused({ path: c.path, message: 'changed while being applied' });
           }
+          if (opts.cancelled?.()) throw new Refused({ path: c.path, message: CANCELLED });
           touched.push(recs[i]!);
           const n = fileIndex++;
           hooks.at(n, 0);
           converge(o.fd, c.to, (op) => hooks.at(n, op + 1), kindOf(c), o.state);
-          const diff = diffStates(captureKind(o.fd, kindOf(c)), c.to);
-          if (diff.length) throw new Refused({ path: c.path, message: `did not take the change (${diff.join(', ')})` });
+          // Each set and chown above either took or threw; the owner and mode are looked at
+          // once more (chown clears bits), the xattrs are not read back a third time.
+          const after = fs.fstatSync(o.fd);
+          const took = diffStates({ ...c.to, uid: after.uid, gid: after.gid, mode: after.mode }, c.to);
+          if (took.length) throw new Refused({ path: c.path, message: `did not take the change (${took.join(', ')})` });
+          opts.onFile?.(n + 1, changes.length, c.path);
         }
       } finally {
         for (const o of opened) closeQuietly(o.fd);

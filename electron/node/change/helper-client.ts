@@ -1,20 +1,15 @@
-// Talking to the privileged helper: started once (pkexec when we are not root, directly when we
-// are) and kept for the session, so an apply, an undo and a recovery ask for authentication once.
+// Talking to the privileged helper: started once (pkexec or sudo when we are not root, see
+// helper-launch.ts; directly when we are) and kept for the session, so an apply, an undo and a
+// recovery ask for authentication once.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { HelperVerb, RequestOf, ResultOf } from './contract.js';
+import type { ApplyProgress, CancelLine, HelperVerb, RequestOf, ResultOf } from './contract.js';
+import { INSTALLED_LAUNCHER, helperRoute, sudoInvocation, type HelperInvocation } from './helper-launch.js';
 
-/** Where an installed helper launcher lives (named by the polkit policy's exec.path). */
-export const INSTALLED_LAUNCHER = '/usr/libexec/diskchain/diskchain-helper';
-
-export interface HelperInvocation {
-  command: string;
-  args: string[];
-  env: NodeJS.ProcessEnv;
-}
+export { INSTALLED_LAUNCHER, type HelperInvocation } from './helper-launch.js';
 
 const here = fileURLToPath(import.meta.url);
 
@@ -38,14 +33,19 @@ export function helperInvocation(): HelperInvocation {
   const script = helperScript();
   const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
   if (process.getuid?.() === 0) return { command: process.execPath, args: nodeArgs(script), env };
+  if (helperRoute() === 'sudo') return sudoInvocation(env);
+  const explain = (code: number | null, stderr: string) => {
+    const why = pkexecFailure(code, stderr);
+    return why ? new Error(why) : null;
+  };
   if (!process.env.DISKCHAIN_HELPER && fs.existsSync(INSTALLED_LAUNCHER)) {
-    return { command: 'pkexec', args: [INSTALLED_LAUNCHER], env };
+    return { command: 'pkexec', args: [INSTALLED_LAUNCHER], env, explain };
   }
   // pkexec clears the environment: Electron must be told again to behave as node.
   const run = process.versions.electron
     ? ['/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', process.execPath, ...nodeArgs(script)]
     : [process.execPath, ...nodeArgs(script)];
-  return { command: 'pkexec', args: run, env };
+  return { command: 'pkexec', args: run, env, explain };
 }
 
 /**
@@ -67,17 +67,36 @@ export function pkexecFailure(code: number | null, stderr: string): string | nul
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+  onProgress?: (p: ApplyProgress) => void;
+}
+
+/** What a caller may want while a request runs. */
+export interface RequestOptions {
+  /** The helper's progress lines for this request, in order. */
+  onProgress?: (p: ApplyProgress) => void;
+  /** Aborting asks the helper to stop the request and put back what it did (the answer still comes). */
+  signal?: AbortSignal;
 }
 
 export class HelperClient {
-  private readonly child: ChildProcessWithoutNullStreams;
+  /** Null when no launcher could be started (the refusal is in `exited`). */
+  private readonly child: ChildProcessWithoutNullStreams | null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private buffer = '';
   private stderr = '';
   private exited: Error | null = null;
 
-  constructor(inv: HelperInvocation = helperInvocation()) {
+  constructor(given?: HelperInvocation) {
+    let inv: HelperInvocation;
+    try {
+      inv = given ?? helperInvocation();
+    } catch (e) {
+      // A refusal (no sudo for the helper here) is every request's answer, as a launcher's failure would be.
+      this.exited = e as Error;
+      this.child = null;
+      return;
+    }
     this.child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (d: string) => this.onData(d));
@@ -98,14 +117,13 @@ export class HelperClient {
             .slice(-3)
             .join(' ')
         : '';
-      const refused = inv.command === 'pkexec' ? pkexecFailure(code, said) : null;
-      this.fail(new Error(refused ?? `the privileged helper exited (${signal ?? code})${said ? `: ${said}` : ''}`));
+      this.fail(inv.explain?.(code, said) ?? new Error(`the privileged helper exited (${signal ?? code})${said ? `: ${said}` : ''}`));
     });
     this.idle();
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.child?.pid;
   }
 
   get alive(): boolean {
@@ -126,10 +144,14 @@ export class HelperClient {
       if (nl < 0) break;
       const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + 1);
-      let msg: { id: number | null; ok: boolean; result?: unknown; error?: string };
+      let msg: { id: number | null; ok: boolean; result?: unknown; error?: string; progress?: ApplyProgress };
       try {
         msg = JSON.parse(line);
       } catch {
+        continue;
+      }
+      if (msg.progress !== undefined && msg.ok === undefined) {
+        if (msg.id !== null) this.pending.get(msg.id)?.onProgress?.(msg.progress);
         continue;
       }
       const p = msg.id === null ? this.pending.values().next().value : this.pending.get(msg.id);
@@ -143,6 +165,7 @@ export class HelperClient {
 
   /** Let the process exit while nothing is asked of the helper. */
   private idle(): void {
+    if (!this.child) return;
     const busy = this.pending.size > 0;
     const streams = [this.child.stdout, this.child.stderr, this.child.stdin] as unknown as { ref?: () => void; unref?: () => void }[];
     for (const s of streams) (busy ? s.ref : s.unref)?.call(s);
@@ -151,22 +174,33 @@ export class HelperClient {
   }
 
   /** Ask the helper one verb of its contract; the body and the result are typed by the verb. */
-  request<V extends HelperVerb>(verb: V, body: RequestOf<V>): Promise<ResultOf<V>> {
+  request<V extends HelperVerb>(verb: V, body: RequestOf<V>, opts: RequestOptions = {}): Promise<ResultOf<V>> {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
-    return new Promise<ResultOf<V>>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    const cancel = () => {
+      if (this.pending.has(id)) this.child?.stdin.write(JSON.stringify({ cancel: id } satisfies CancelLine) + '\n');
+    };
+    const run = new Promise<ResultOf<V>>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
       this.idle();
-      this.child.stdin.write(JSON.stringify({ id, verb, ...body }) + '\n');
+      this.child!.stdin.write(JSON.stringify({ id, verb, ...body }) + '\n');
     });
+    if (!opts.signal) return run;
+    if (opts.signal.aborted) cancel();
+    else opts.signal.addEventListener('abort', cancel, { once: true });
+    return run.finally(() => opts.signal!.removeEventListener('abort', cancel));
   }
 
   close(): void {
-    this.child.stdin.end();
+    this.child?.stdin.end();
   }
 
   kill(): void {
-    this.child.kill('SIGKILL');
+    this.child?.kill('SIGKILL');
   }
 }
 

@@ -1,9 +1,11 @@
 // Verify, then apply: the one way every change is made in the privileged process. The plan the
 // user saw counts only as a wish: it is made again from the files themselves, any difference
 // from the preview refuses it, and only the fresh plan's changes reach the engine.
+import { createHash } from 'node:crypto';
 import type { ApplyResult, JournalKind, Plan, PlanEntry, Refusal } from '../../../shared/plan.js';
 import { hostBootTime, sameBoot } from '../core/boottime.js';
-import { execute, type EngineChange } from './engine.js';
+import { DIGEST_MISMATCH } from './contract.js';
+import { execute, type EngineChange, type ExecuteOptions } from './engine.js';
 import { journalDir } from './journal.js';
 
 /** What a re-plan gives: the fresh plan, its byte-exact changes, and any differences of its own kind. */
@@ -23,13 +25,26 @@ function refused(refusals: Refusal[], message: string): ApplyResult {
   return { ok: false, journalId: '', changed: 0, refusals, message };
 }
 
+/** How the preview is compared, and what the run reports as it goes. */
+export interface VerifyOptions extends Pick<ExecuteOptions, 'onFile' | 'cancelled'> {
+  /**
+   * entriesDigest of the previewed entries, sent instead of them (`asked.entries` is then not
+   * looked at): the fresh plan must hash the same, or nothing is done (DIGEST_MISMATCH).
+   */
+  digest?: string;
+}
+
 /** Make `asked` again with `replan` (given the boot time to plan with), compare, then apply. */
-export function verifyThenApply(asked: Plan, replan: (bootTime: string) => Replanned): ApplyResult {
+export function verifyThenApply(asked: Plan, replan: (bootTime: string) => Replanned, opts: VerifyOptions = {}): ApplyResult {
   if (asked.refusals?.length) return refused(asked.refusals, 'the plan has refusals; nothing was changed');
   const fresh = replan(bootTimeFor(asked.bootTime));
   const plan = fresh.plan;
   if (plan.refusals.length) return refused(plan.refusals, 'refused; nothing was changed');
-  if (
+  if (opts.digest !== undefined) {
+    // The boot time is inside every libvirt record the entries hold, so the digest covers it too.
+    if (entriesDigest(plan.entries) !== opts.digest)
+      return refused([{ path: plan.top, message: DIGEST_MISMATCH }], 'files changed since the preview; nothing was changed');
+  } else if (
     plan.bootTime !== asked.bootTime &&
     asked.entries.some((e) => Object.keys(e.before.libvirt).length || Object.keys(e.after.libvirt).length)
   ) {
@@ -38,7 +53,7 @@ export function verifyThenApply(asked: Plan, replan: (bootTime: string) => Repla
       'refused; nothing was changed',
     );
   }
-  const diffs = [...planDifferences(asked, plan), ...(fresh.differences ?? [])];
+  const diffs = [...(opts.digest === undefined ? planDifferences(asked, plan) : []), ...(fresh.differences ?? [])];
   if (diffs.length) return refused(diffs, 'files changed since the preview; nothing was changed');
   if (fresh.problems?.length) return refused(fresh.problems, 'refused; nothing was changed');
   return execute(fresh.changes, {
@@ -49,6 +64,8 @@ export function verifyThenApply(asked: Plan, replan: (bootTime: string) => Repla
     planIds: [plan.id],
     allowedRoots: plan.allowedRoots ?? [],
     ...(fresh.allowedFolders ? { allowedFolders: fresh.allowedFolders } : {}),
+    ...(opts.onFile ? { onFile: opts.onFile } : {}),
+    ...(opts.cancelled ? { cancelled: opts.cancelled } : {}),
   });
 }
 
@@ -57,9 +74,23 @@ export function bootTimeFor(hint?: string): string {
   return hint !== undefined && sameBoot(hint) ? hint : hostBootTime();
 }
 
+/** What planDifferences compares of an entry, as one JSON text (so no file name can pass for another field). */
 function stateKey(e: PlanEntry): string {
-  const s = (x: PlanEntry['before']) => JSON.stringify([x.dev, x.ino, x.uid, x.gid, x.mode, x.selinux, Object.entries(x.libvirt).sort()]);
-  return `${e.path}|${e.role}|${e.top}|${e.remembered}|${s(e.before)}|${s(e.after)}`;
+  const s = (x: PlanEntry['before']) => {
+    const names = Object.keys(x.libvirt).sort();
+    return [x.dev, x.ino, x.uid, x.gid, x.mode, x.selinux, names.length, ...names.flatMap((n) => [n, x.libvirt[n]])];
+  };
+  return JSON.stringify([e.path, e.role, e.top, e.remembered, ...s(e.before), ...s(e.after)]);
+}
+
+/**
+ * One hash of everything planDifferences compares, in order: the same plan made again from the
+ * same files hashes the same, so the helper need not be sent (nor parse) the previewed entries.
+ */
+export function entriesDigest(entries: readonly PlanEntry[]): string {
+  const h = createHash('sha256');
+  for (const e of entries) h.update(`${stateKey(e)}${JSON.stringify(e.disk ?? '')}\n`);
+  return h.digest('hex');
 }
 
 /**

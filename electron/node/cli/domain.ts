@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import type { DomainDisk, DomainReport, HeaderLayer, ResolvedProfile, Sourced, XmlLayer } from '../../../shared/domain.js';
 import { openDomain, type OpenDomainInput } from '../libvirt/index.js';
 import { MAX_XML_BYTES } from '../libvirt/xml.js';
+import { LIBVIRT_VERSION_OPTION } from './options.js';
 import { textLines, writeOut } from './output.js';
 
 export const EXIT_DIFFERENCES = 3;
@@ -118,10 +119,15 @@ export function registerDomain(program: Command): void {
     .argument('[file]', 'the domain XML (virsh dumpxml output), - for stdin')
     .option('--virsh <name>', 'read it with `virsh dumpxml NAME`')
     .option('--qemu-conf <file>', 'qemu.conf to read (default: /etc/libvirt/qemu.conf)')
+    .option(...LIBVIRT_VERSION_OPTION)
     .option('--json', 'print the DomainReport (shared/domain.ts)')
-    .action(async (file: string | undefined, o: { virsh?: string; qemuConf?: string; json?: boolean }) => {
+    .action(async (file: string | undefined, o: { virsh?: string; qemuConf?: string; libvirtVersion?: string; json?: boolean }) => {
       const input = await domainInput(file, o.virsh);
-      const report = await openDomain({ ...input, ...(o.qemuConf ? { qemuConf: o.qemuConf } : {}) });
+      const report = await openDomain({
+        ...input,
+        ...(o.qemuConf ? { qemuConf: o.qemuConf } : {}),
+        ...(o.libvirtVersion ? { libvirtVersion: o.libvirtVersion } : {}),
+      });
       await writeOut(o.json ? JSON.stringify(report, null, 2) + '\n' : renderDomain(report));
       if (report.disks.some((d) => d.differences.some((x) => x.severity === 'error'))) process.exitCode = EXIT_DIFFERENCES;
     });

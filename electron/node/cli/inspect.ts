@@ -1,11 +1,13 @@
-// `diskchain inspect PATH [--json | --qemu-json] [--format FMT]`
+// `diskchain inspect PATH [--json | --qemu-json [--qemu-version X.Y]] [--format FMT]`
 import { Command, Option } from 'commander';
 import type { ChainNode, FormatName, ProblemCode } from '../../../shared/model.js';
 import { escapeName, escapeText } from '../../../shared/escape.js';
 import { humanSize, modeString, ownerString } from '../../../shared/text.js';
 import { inspect } from '../core/chain.js';
 import { FORMATS } from '../core/formats/index.js';
+import { exactJson } from '../core/exact-json.js';
 import { qemuInfoChain } from '../core/qemu-info.js';
+import { selectQemuVersion } from '../core/qemu-version.js';
 import { warn, writeOut } from './output.js';
 
 /** Problems on the top image that mean it could not be read at all: the command fails. */
@@ -69,16 +71,28 @@ export function registerInspect(program: Command): void {
     .argument('<path>', 'the top image')
     .option('--json', 'print {"root": Node} (see shared/model.ts)')
     .option('--qemu-json', 'print what `qemu-img info --backing-chain --output=json` prints')
+    .option(
+      '--qemu-version <X.Y>',
+      'with --qemu-json: print as this qemu-img version does (default: $DISKCHAIN_QEMU_IMG, else qemu-img on PATH)',
+    )
     .addOption(new Option('-f, --format <format>', "the top image's format (default: probed)").choices(FORMATS.map((f) => f.name)))
-    .action(async (path: string, opts: { json?: boolean; qemuJson?: boolean; format?: FormatName }) => {
+    .action(async (path: string, opts: { json?: boolean; qemuJson?: boolean; qemuVersion?: string; format?: FormatName }) => {
       if (opts.qemuJson) {
-        const r = qemuInfoChain(path, { format: opts.format });
+        let qemuVersion;
+        try {
+          qemuVersion = selectQemuVersion(opts.qemuVersion);
+        } catch (e) {
+          warn(`diskchain: ${(e as Error).message}`);
+          process.exitCode = 2;
+          return;
+        }
+        const r = qemuInfoChain(path, { format: opts.format, qemuVersion, exactIntegers: true });
         if (r.error) {
           warn(`diskchain: ${r.error}`);
           process.exitCode = 1;
           return;
         }
-        await writeOut(JSON.stringify(r.entries, null, 4) + '\n');
+        await writeOut(exactJson(r.entries, 4) + '\n');
         return;
       }
       const root = inspect(path, { format: opts.format });

@@ -2,7 +2,8 @@
 // where pkexec runs it (/usr/libexec/diskchain) and its action where polkitd reads actions
 // (/usr/share/polkit-1/actions, the only place it looks), and take away exactly what was put.
 // The helper runs as root, so it, the node binary and every folder above them must be changeable
-// by root only: anything else is refused.
+// by root only: anything else is refused. With --sudoers USER it also writes the sudoers rule
+// that lets USER start the helper over ssh, where no polkit agent can answer (sudoers-rule.ts).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { INSTALLED_LAUNCHER } from '../change/helper-client.js';
 import { makeRootDir, requireRootOnly, writeRootFile } from './root-only.js';
+import { SUDOERS_FILE, sudoersPath, sudoersText, writeSudoersRule } from './sudoers-rule.js';
 
 export const LIBEXEC_DIR = path.dirname(INSTALLED_LAUNCHER);
 export const POLICY_PATH = '/usr/share/polkit-1/actions/org.diskchain.helper.policy';
@@ -40,12 +42,19 @@ const ManifestSchema = z.object({
   dirs: z
     .array(Installed.refine((p) => p === LIBEXEC_DIR || p.startsWith(LIBEXEC_DIR + '/'), 'outside what install-helper makes'))
     .max(MAX_ENTRIES),
+  /** Sudoers rules written by --sudoers (absent in manifests written before it existed). */
+  sudoers: z
+    .array(Installed.refine((p) => SUDOERS_FILE.test(p), 'not a sudoers rule install-helper writes'))
+    .max(MAX_ENTRIES)
+    .optional(),
 });
 type Manifest = z.infer<typeof ManifestSchema>;
 
 function requireRoot(command: string): void {
   if (process.getuid?.() !== 0) {
-    throw new Error(`${command} must run as root: it changes ${LIBEXEC_DIR} and ${POLICY_PATH} (try: sudo diskchain ${command})`);
+    throw new Error(
+      `${command} must run as root: it changes ${LIBEXEC_DIR}, ${POLICY_PATH} and diskchain's rules in /etc/sudoers.d (try: sudo diskchain ${command})`,
+    );
   }
 }
 
@@ -126,9 +135,11 @@ function probeInstalled(): string | null {
   return `exit ${r.status ?? r.signal}${r.error ? `, ${r.error.message}` : ''}: ${String(r.stderr).trim().split('\n').slice(-3).join(' ') || 'no answer to a probe'}`;
 }
 
-/** Install the helper, its launcher and its polkit action; the lines to print. */
-export function installHelper(): string[] {
+/** Install the helper, its launcher and its polkit action, and the sudoers rule for `opts.sudoers`; the lines to print. */
+export function installHelper(opts: { sudoers?: string } = {}): string[] {
   requireRoot('install-helper');
+  // A name the rule cannot take is refused before anything is written.
+  if (opts.sudoers !== undefined) sudoersText(opts.sudoers);
   const bundle = helperBundleDir();
   const lib = path.join(bundle, 'lib');
   if (!fs.existsSync(path.join(lib, HELPER_ENTRY))) {
@@ -153,6 +164,8 @@ export function installHelper(): string[] {
         throw new Error(`${p} is there but diskchain install-helper did not write it: remove it with whatever installed it first`);
     }
   }
+  const rule = opts.sudoers === undefined ? null : sudoersPath(opts.sudoers);
+  const rules = new Set(previous?.sudoers ?? []);
   const made = new Set(previous?.dirs ?? []);
   if (makeRootDir(LIBEXEC_DIR)) made.add(LIBEXEC_DIR);
   requireRootOnly(LIBEXEC_DIR, `the helper's folder ${LIBEXEC_DIR}`);
@@ -163,7 +176,11 @@ export function installHelper(): string[] {
   // The manifest first, naming everything about to be written, so that uninstall-helper can take
   // away an install that stopped half-way; then again with exactly what this install wrote.
   const manifest = (list: string[]) =>
-    writeRootFile(MANIFEST, JSON.stringify({ v: 1, files: list, dirs: [...made] } satisfies Manifest, null, 2) + '\n', 0o644);
+    writeRootFile(
+      MANIFEST,
+      JSON.stringify({ v: 1, files: list, dirs: [...made], sudoers: [...rules] } satisfies Manifest, null, 2) + '\n',
+      0o644,
+    );
   manifest([...new Set([...(previous?.files ?? []), ...written])]);
   for (const d of libDirs) {
     makeRootDir(d);
@@ -181,11 +198,21 @@ export function installHelper(): string[] {
     uninstallHelper();
     throw new Error(`the installed helper does not start (${failed}); removed it again`);
   }
+  const ruleLines: string[] = [];
+  if (rule !== null) {
+    const ours = rules.has(rule);
+    // Named in the manifest before it is written, so uninstall-helper finds a rule whose install stopped half-way.
+    rules.add(rule);
+    manifest(written);
+    writeSudoersRule(opts.sudoers!, ours);
+    ruleLines.push(`installed ${rule} (${opts.sudoers} may run ${INSTALLED_LAUNCHER} through sudo without a password, and nothing else)`);
+  }
   return [
     `installed ${INSTALLED_LAUNCHER} (runs ${node} ${helperJs})`,
     `installed ${POLICY_PATH} (polkit action org.diskchain.helper.run: an administrator's password on every start)`,
     `installed ${files.length} helper file${files.length === 1 ? '' : 's'} in ${LIB_DIR}`,
     'the installed helper starts as root and answers',
+    ...ruleLines,
   ];
 }
 
@@ -202,7 +229,8 @@ export function uninstallHelper(): string[] {
     return ['nothing to uninstall: diskchain install-helper has not installed the helper here'];
   }
   const lines: string[] = [];
-  for (const f of [...m.files, MANIFEST]) {
+  // The rules first: a rule left behind names a launcher that may be gone, or a later one.
+  for (const f of [...(m.sudoers ?? []), ...m.files, MANIFEST]) {
     try {
       fs.unlinkSync(f);
       lines.push(`removed ${f}`);
@@ -233,7 +261,8 @@ export function registerInstallHelper(program: Command): void {
     .description(
       `as root: install the privileged helper in ${LIBEXEC_DIR} and its polkit action, so the app and the CLI can start it with pkexec`,
     )
-    .action(() => print(installHelper()));
+    .option('--sudoers <user>', 'also let USER start the helper through sudo without a password (for diskchain -H ssh://USER@this-host)')
+    .action((o: { sudoers?: string }) => print(installHelper(o.sudoers === undefined ? {} : { sudoers: o.sudoers })));
   program
     .command('uninstall-helper')
     .description('as root: remove exactly what install-helper installed')

@@ -2,15 +2,16 @@
 // Without --dry-run the plan is printed and applied (no prompt) through the privileged helper;
 // the plan printed is the plan applied. A refusal exits 2 with one line per offending file.
 import { Command, Option } from 'commander';
-import type { ResolvedProfile } from '../../../shared/domain.js';
+import type { Difference, ResolvedProfile } from '../../../shared/domain.js';
 import type { Action, ApplyResult, Driver, Plan, PlanEntry, Refusal, VmProfile } from '../../../shared/plan.js';
 import { selinuxEnabled } from '../native/libc.js';
-import { domainText, parseDomainXml, plannableDisks, profileFor, qemuConfPath } from '../libvirt/index.js';
+import { dataFileSkips, domainText, libvirtVersion, parseDomainXml, plannableDisks, profileFor, qemuConfPath } from '../libvirt/index.js';
 import { domainInput, renderProfile } from './domain.js';
 import { applyPlan, closeHelper, listJournal, previewChange, recover, undo } from '../helper/api.js';
 import { defaultOwner, planChanges } from '../relabel/index.js';
-import { collect } from './options.js';
+import { LIBVIRT_VERSION_OPTION, collect } from './options.js';
 import { textLines, warn } from './output.js';
+import { progressLine } from './progress.js';
 
 interface ChangeOpts {
   driver?: 'dac' | 'selinux' | 'all';
@@ -27,6 +28,7 @@ interface ChangeOpts {
   domain?: string;
   virsh?: string;
   qemuConf?: string;
+  libvirtVersion?: string;
 }
 
 const EXIT_REFUSED = 2;
@@ -66,6 +68,8 @@ interface FromDomain {
   tops: string[];
   resolved: ResolvedProfile;
   origin: string;
+  /** Where this libvirt would not do what the headers need (relabel still labels it for qemu). */
+  libvirtDifferences: Difference[];
 }
 
 /**
@@ -76,10 +80,12 @@ async function profileFromLibvirt(action: Action, paths: string[], o: ChangeOpts
   const confPath = qemuConfPath(o.qemuConf);
   let def = null;
   let origin = confPath;
+  let libvirtDifferences: Difference[] = [];
   if (o.domain || o.virsh) {
     const t = await domainText(await domainInput(o.domain, o.virsh));
     def = parseDomainXml(t.text, t.origin);
     origin = `${t.origin} and ${confPath}`;
+    libvirtDifferences = dataFileSkips(def, libvirtVersion(o.libvirtVersion));
   }
   const r = profileFor(def, confPath);
   if (!r.profile) throw new Error(r.profileError ?? 'the VM profile cannot be resolved');
@@ -102,7 +108,7 @@ async function profileFromLibvirt(action: Action, paths: string[], o: ChangeOpts
   }
   const tops = paths.length ? paths : def ? plannableDisks(def.disks).map((i) => def!.disks[i]!.xmlChain[0]!.path!) : [];
   if (!tops.length) throw new Error(def ? 'the domain has no disk that is a local file' : 'no disk image given');
-  return { profile: p, tops, resolved, origin };
+  return { profile: p, tops, resolved, origin, libvirtDifferences };
 }
 
 function stateText(s: PlanEntry['before'], withSelinux: boolean): string {
@@ -163,11 +169,13 @@ async function runChangeInner(action: Action, pathsIn: string[], o: ChangeOpts):
   let profile: VmProfile;
   let paths = pathsIn;
   let sources: FromDomain | null = null;
+  if (o.libvirtVersion && !o.domain && !o.virsh) throw new Error('--libvirt-version needs --domain FILE or --virsh NAME');
   if (o.domain || o.virsh || o.qemuConf) {
     sources = await profileFromLibvirt(action, pathsIn, o);
     profile = sources.profile;
     paths = sources.tops;
     if (!o.json) out(textLines([`profile from ${sources.origin}:`, ...renderProfile(sources.resolved)]));
+    if (!o.json) for (const d of sources.libvirtDifferences) warn(`${d.code}: ${d.message}`);
     if (profile.drivers.length === 0) {
       if (o.json) out(JSON.stringify({ plan: null, profileSources: sources.resolved }, null, 2));
       else out('nothing to do: libvirt would leave these files as they are');
@@ -177,7 +185,8 @@ async function runChangeInner(action: Action, pathsIn: string[], o: ChangeOpts):
     if (!paths.length) throw new Error('no disk image given (or use --domain FILE / --virsh NAME)');
     profile = profileFrom(action, o);
   }
-  const withSources = <T extends object>(x: T) => (sources ? { ...x, profileSources: sources.resolved } : x);
+  const withSources = <T extends object>(x: T) =>
+    sources ? { ...x, profileSources: sources.resolved, libvirtDifferences: sources.libvirtDifferences } : x;
   // Without privileges the helper makes the plan that is printed and applied (a dry run stays
   // unprivileged and says what it cannot see).
   const viaHelper = o.helper && !o.dryRun && process.getuid?.() !== 0;
@@ -194,7 +203,7 @@ async function runChangeInner(action: Action, pathsIn: string[], o: ChangeOpts):
     return;
   }
   if (!o.json) out(formatPlan(plan));
-  const result = await applyPlan(plan, { inProcess: !o.helper });
+  const result = await applyWithProgress(plan, o);
   if (o.json) out(JSON.stringify(withSources({ plan, result }), null, 2));
   if (result.ok === false) {
     printRefusals(result.refusals ?? [{ path: '', message: result.message ?? 'failed' }]);
@@ -210,6 +219,24 @@ async function runChangeInner(action: Action, pathsIn: string[], o: ChangeOpts):
           : 'nothing to change',
       ]),
     );
+}
+
+/** Apply with a progress line on a terminal; Ctrl-C cancels the run (what was done is put back). */
+async function applyWithProgress(plan: Plan, o: ChangeOpts): Promise<ApplyResult> {
+  const line = o.json ? null : progressLine();
+  const abort = new AbortController();
+  const onInt = () => {
+    line?.done();
+    warn('cancelling: putting back what was changed (Ctrl-C again to stop waiting)');
+    abort.abort();
+  };
+  process.once('SIGINT', onInt);
+  try {
+    return await applyPlan(plan, { inProcess: !o.helper, signal: abort.signal, ...(line ? { onProgress: (p) => line.update(p) } : {}) });
+  } finally {
+    line?.done();
+    process.off('SIGINT', onInt);
+  }
 }
 
 function changeCommand(program: Command, action: Action): void {
@@ -239,6 +266,7 @@ function changeCommand(program: Command, action: Action): void {
     .option('--domain <file>', 'take the profile and the disks from a domain XML (virsh dumpxml output; - for stdin), as libvirt would')
     .option('--virsh <name>', 'the same, from `virsh dumpxml NAME`')
     .option('--qemu-conf <file>', 'qemu.conf for the profile (default: /etc/libvirt/qemu.conf, or $DISKCHAIN_QEMU_CONF)')
+    .option(...LIBVIRT_VERSION_OPTION)
     .option('--allow-root <dir>', 'also allow changes inside this folder (repeatable)', collect, [])
     .option('--allow-hard-links', 'change files that have more than one hard link')
     .option('--dry-run', 'print the plan, change nothing')

@@ -5,6 +5,32 @@ import { humanSize } from '../../../shared/text.js';
 import { scan } from '../core/scan.js';
 import { textLines, writeOut } from './output.js';
 
+// `--json` in pieces: a forest of 110,000 files is never held as one string. The document is the
+// ScanResult's JSON, keys in the same order; its long arrays are written a slice at a time.
+/** Array elements per piece. */
+const SLICE = 512;
+
+/** The JSON of `r`, as pieces whose concatenation is `JSON.stringify(r)`. */
+export function* scanJsonPieces(r: ScanResult): Generator<string> {
+  let sep = '{';
+  for (const [key, value] of Object.entries(r)) {
+    if (value === undefined) continue;
+    const head = `${sep}${JSON.stringify(key)}:`;
+    sep = ',';
+    if (!Array.isArray(value) || value.length <= SLICE) {
+      yield head + JSON.stringify(value);
+      continue;
+    }
+    yield `${head}[`;
+    for (let i = 0; i < value.length; i += SLICE) {
+      const piece = value.slice(i, i + SLICE).map((v) => JSON.stringify(v) ?? 'null');
+      yield (i === 0 ? '' : ',') + piece.join(',');
+    }
+    yield ']';
+  }
+  yield sep === '{' ? '{}' : '}';
+}
+
 export function renderScan(r: ScanResult): string {
   const s = r.summary;
   const by = new Map(r.files.map((f) => [f.path, f]));
@@ -30,7 +56,9 @@ export function registerScan(program: Command): void {
     .option('--json', 'print the whole forest as JSON (see shared/scan.ts)')
     .action(async (dirs: string[], opts: { json?: boolean }) => {
       const r = scan(dirs);
-      const text = opts.json ? JSON.stringify(r) + '\n' : renderScan(r);
-      await writeOut(text);
+      if (!opts.json) return writeOut(renderScan(r));
+      // Written as it is made, each piece after stdout took the last: never the whole text at once.
+      for (const piece of scanJsonPieces(r)) await writeOut(piece);
+      await writeOut('\n');
     });
 }

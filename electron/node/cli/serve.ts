@@ -3,9 +3,7 @@
 import { Command } from 'commander';
 import * as path from 'node:path';
 import { findRendererDir, isLoopback, startServe } from '../serve/http.js';
-
-declare const __DISKCHAIN_VERSION__: string | undefined;
-const VERSION = typeof __DISKCHAIN_VERSION__ === 'string' ? __DISKCHAIN_VERSION__ : (process.env.npm_package_version ?? '0.1.0');
+import { VERSION } from './version.js';
 
 function port(value: string): number {
   const n = Number(value);

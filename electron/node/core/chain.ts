@@ -1,15 +1,14 @@
 // From one path to the disk's whole chain: the image, its backing images down to the base,
 // and each image's data file, resolved as libvirt does. Iterative, bounded, never blocking:
 // only regular files are opened, and only with O_NOFOLLOW|O_NONBLOCK after an lstat.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChainNode, FormatName, NameInfo, Problem, Role } from '../../../shared/model.js';
-import { readLabels, ownerOf, toFileStat, type Labels } from './fileinfo.js';
+import { readLabels, readLabelsOf, ownerOf, toFileStat, type Labels } from './fileinfo.js';
 import { cString } from './formats/common/text.js';
 import { formatModule, probeFormat } from './formats/index.js';
 import type { ChildName, ParsedImage } from './formats/types.js';
 import { describeName, isUnsafePath } from './names.js';
-import { FileChangedError, refuseType, resolveFile, withImage } from './open.js';
+import { holdFile, readHeldFile, refuseType, releaseFile, type HeldFile } from './open.js';
 import { HeaderError, type ImageSource } from './source.js';
 import { errorText } from '../../../shared/error-text.js';
 
@@ -80,9 +79,10 @@ export interface Visited {
   parsed: ParsedImage | null;
 }
 
+/** A node for `p`; its path is set when the file is resolved (or found not to be). */
 function emptyNode(p: Pending): ChainNode {
   return {
-    path: p.nameInfo && p.nameInfo.kind !== 'file' ? p.name : path.resolve(p.joined),
+    path: p.name,
     name: p.name,
     role: p.role,
     format: null,
@@ -168,6 +168,8 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
   return root!;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Turn a name from `node`'s header into what to visit; null when the name cannot be used at all. */
 export function childPending(
   node: Pick<ChainNode, 'path' | 'problems'>,
@@ -179,7 +181,7 @@ export function childPending(
   const bytes = cString(child.raw);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     const kind = extent ? 'vmdk extent' : role === 'backing' ? 'backing' : 'data';
     node.problems.push({
@@ -189,7 +191,7 @@ export function childPending(
     return null;
   }
   if (text === '') return null;
-  const nameInfo = describeName(child.raw, text, p.joined, p.qemuPath);
+  const nameInfo = describeName(child.raw, text, p.joined, p.qemuPath, !extent);
   let format: Pending['format'] = null;
   if (child.format) format = { name: child.format, source: 'header' };
   const depth = role === 'data-file' || extent ? p.depth : p.depth + 1;
@@ -255,73 +257,120 @@ function visitDataFile(node: ChainNode, p: Pending, child: ChildName, ctx: Visit
   return dn;
 }
 
+/** `node` with one more problem, and nothing to walk to from it. */
+function failed(node: ChainNode, code: Problem['code'], message: string): Visited {
+  node.problems.push({ code, message });
+  return { node, parsed: null };
+}
+
 /** Visit one file: stat, owner, labels, and (when it is safe to) its header. */
 export function visit(p: Pending, ctx: VisitContext, parse = true): Visited {
   const node = emptyNode(p);
-  const problem = (code: Problem['code'], message: string): Visited => {
-    node.problems.push({ code, message });
-    return { node, parsed: null };
-  };
   if (p.nameInfo && p.nameInfo.kind !== 'file') {
-    return problem(
+    // Its format is what the parent's header states (qemu's protocol nodes are read as that).
+    const stated = p.format ? formatModule(p.format.name) : undefined;
+    if (stated) {
+      node.format = stated.name as ChainNode['format'];
+      node.formatSource = p.format!.source;
+    }
+    const refused = p.nameInfo.sourceError ? ` (libvirt refuses it: ${p.nameInfo.sourceError})` : '';
+    return failed(
+      node,
       p.nameInfo.kind,
-      `${what(p)} is a ${p.nameInfo.kind === 'network' ? 'network' : 'protocol'} name; it is never opened or relabelled`,
+      `${what(p)} is a ${p.nameInfo.kind === 'network' ? 'network' : 'protocol'} name; it is never opened or relabelled${refused}`,
     );
   }
 
-  let real: string;
-  let st: fs.Stats;
+  let file: HeldFile;
   try {
-    ({ real, st } = resolveFile(p.joined, ctx.dirs));
+    file = holdFile(p.joined, ctx.dirs);
   } catch (e) {
+    node.path = path.resolve(p.joined);
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return problem('missing', `${what(p)} does not exist`);
-    if (code === 'ELOOP') return problem('loop', `${what(p)}: too many levels of symbolic links`);
-    return problem('unreadable', `${what(p)}: cannot resolve (${errnoText(e)})`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return failed(node, 'missing', `${what(p)} does not exist`);
+    if (code === 'ELOOP') return failed(node, 'loop', `${what(p)}: too many levels of symbolic links`);
+    return failed(node, 'unreadable', `${what(p)}: cannot resolve (${errnoText(e)})`);
   }
+  try {
+    return visitHeld(node, p, file, ctx, parse);
+  } finally {
+    releaseFile(file);
+  }
+}
+
+/** The rest of visit, on a file resolved and held (which it may reopen for reading). */
+function visitHeld(node: ChainNode, p: Pending, file: HeldFile, ctx: VisitContext, parse: boolean): Visited {
+  const { real, st } = file;
   node.path = real;
   node.stat = toFileStat(st);
   node.owner = ownerOf(st);
-  const labelKey = `${st.dev}:${st.ino}:${st.ctimeMs}`;
-  let labels = ctx.cache?.labels.get(labelKey);
-  if (!labels) {
-    labels = readLabels(real);
-    ctx.cache?.labels.set(labelKey, labels);
-  }
+  const labelKey = ctx.cache ? `${st.dev}:${st.ino}:${st.ctimeMs}` : '';
+  const cached = ctx.cache?.labels.get(labelKey);
+  let labels = cached;
+  // Through the descriptor its header is read from, when it is read (no name looked up again);
+  // by the name, never followed, when it is not opened at all.
+  const visited = checkAndRead(node, p, file, ctx, parse, labels ? null : (fd) => (labels = readLabelsOf(fd)));
+  labels ??= readLabels(real);
+  if (!cached) ctx.cache?.labels.set(labelKey, labels);
   node.selinux = labels.selinux;
   node.remembered = labels.remembered;
+  return visited;
+}
 
+/**
+ * Loop and type checks, then the header of a regular file (read from `file`, reopened for
+ * reading); `labelsOf` is given the descriptor read, when there is one.
+ */
+function checkAndRead(
+  node: ChainNode,
+  p: Pending,
+  file: HeldFile,
+  ctx: VisitContext,
+  parse: boolean,
+  labelsOf: ((fd: number) => void) | null,
+): Visited {
+  const { real, st } = file;
   const key = `${st.dev}:${st.ino}`;
   const earlier = ctx.seen.get(key);
-  if (earlier !== undefined) return problem('loop', `${what(p)} is ${earlier} again (same device and inode): the chain loops`);
+  if (earlier !== undefined) return failed(node, 'loop', `${what(p)} is ${earlier} again (same device and inode): the chain loops`);
   ctx.seen.set(key, real);
 
-  const refused = refuseType(node.stat.type);
-  if (refused) return problem(refused.code, `${what(p)} is ${refused.what}, not a regular file; it is never read`);
-  if (isUnsafePath(real)) return problem('unsafe-path', `${what(p)} resolves to ${real}, under /proc, /sys or /dev; it is never read`);
+  const refused = refuseType(node.stat!.type);
+  if (refused) return failed(node, refused.code, `${what(p)} is ${refused.what}, not a regular file; it is never read`);
+  if (isUnsafePath(real)) return failed(node, 'unsafe-path', `${what(p)} resolves to ${real}, under /proc, /sys or /dev; it is never read`);
+  const slice = p.nameInfo?.source?.slice;
+  if (parse && slice) {
+    node.problems.push({
+      code: 'unsupported-feature',
+      message: `${what(p)} is a slice (offset ${slice.offset ?? 0}, size ${slice.size ?? 'to the end'}) of ${real}: its header is not read`,
+    });
+    parse = false;
+  }
   if (!parse) {
     node.format = 'raw';
     node.formatSource = p.format?.source ?? 'header';
     return { node, parsed: null };
   }
   try {
-    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${p.format?.name ?? ''}`;
-    let read = ctx.cache?.headers.get(key);
+    const headerKey = ctx.cache ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${p.format?.name ?? ''}` : '';
+    let read = ctx.cache?.headers.get(headerKey);
     if (!read) {
       try {
-        read = withImage(real, st, (src) => parseHeader(p.format, src));
+        read = readHeldFile(file, (src, fd) => {
+          labelsOf?.(fd);
+          return parseHeader(p.format, src);
+        });
       } catch (e) {
         if (!(e instanceof HeaderError)) throw e;
         read = e;
       }
-      ctx.cache?.headers.set(key, read);
+      ctx.cache?.headers.set(headerKey, read);
     }
     if (read instanceof HeaderError) throw read;
     return readHeader(node, p, read);
   } catch (e) {
-    if (e instanceof HeaderError) return problem(e.code, `${what(p)}: ${e.message}`);
-    if (e instanceof FileChangedError) return problem('unreadable', `${what(p)} changed while it was being read`);
-    return problem('unreadable', `${what(p)}: cannot read (${errnoText(e)})`);
+    if (e instanceof HeaderError) return failed(node, e.code, `${what(p)}: ${e.message}`);
+    return failed(node, 'unreadable', `${what(p)}: cannot read (${errnoText(e)})`);
   }
 }
 

@@ -1,8 +1,8 @@
 // Who owns a file, its SELinux context and what libvirt remembered, all read from the link
-// itself (lstat, lgetxattr), never through it.
+// itself (lstat, lgetxattr), never through it, or from a descriptor already open on the file.
 import type * as fs from 'node:fs';
 import type { FileStat, Owner, Remembered, RememberedRecord } from '../../../shared/model.js';
-import { groupName, lgetxattr, llistxattr, userName } from '../native/libc.js';
+import { fgetxattr, flistxattr, groupName, lgetxattr, llistxattr, userName } from '../native/libc.js';
 import { sameBoot } from './boottime.js';
 import { fileType } from './open.js';
 
@@ -46,26 +46,51 @@ export interface Labels {
   remembered: Remembered;
 }
 
-/** SELinux context and libvirt's records of a path (the link itself). One listxattr, then only what exists. */
+function noLabels(): Labels {
+  return { selinux: null, remembered: { dac: null, selinux: null } };
+}
+
+/** SELinux context and libvirt's records of a path (the link itself). */
 export function readLabels(path: string): Labels {
+  return labelsFrom(
+    () => llistxattr(path),
+    (n) => lgetxattr(path, n),
+  );
+}
+
+/**
+ * The same, through a descriptor open for reading on the file: the labels of the very inode that
+ * was checked and read, and no path looked up again.
+ */
+export function readLabelsOf(fd: number): Labels {
+  return labelsFrom(
+    () => flistxattr(fd),
+    (n) => fgetxattr(fd, n),
+  );
+}
+
+/** One listxattr, then only the values that exist. */
+function labelsFrom(list: () => string[], get: (name: string) => Buffer | null): Labels {
   let names: string[];
   try {
-    names = llistxattr(path);
+    names = list();
   } catch {
-    return { selinux: null, remembered: { dac: null, selinux: null } };
+    return noLabels();
   }
+  // Most images carry no xattrs at all: nothing to look for.
+  if (names.length === 0) return noLabels();
   const values = new Map<string, string | null>();
   let selinux: string | null = null;
   for (const n of names) {
-    if (n === SELINUX_XATTR) selinux = text(safeGet(path, n));
-    else if (n.startsWith(LIBVIRT_XATTR_PREFIX)) values.set(n, text(safeGet(path, n)));
+    if (n === SELINUX_XATTR) selinux = text(safeGet(get, n));
+    else if (n.startsWith(LIBVIRT_XATTR_PREFIX)) values.set(n, text(safeGet(get, n)));
   }
   return { selinux, remembered: { dac: record(values, 'dac'), selinux: record(values, 'selinux') } };
 }
 
-function safeGet(path: string, name: string): Buffer | null {
+function safeGet(get: (name: string) => Buffer | null, name: string): Buffer | null {
   try {
-    return lgetxattr(path, name);
+    return get(name);
   } catch {
     return null;
   }

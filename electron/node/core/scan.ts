@@ -2,102 +2,84 @@
 // references between them turned into a forest: tops, shared bases, data files, orphans, chains.
 // The index stays in memory after the scan, so a watcher can hand it the paths that changed: only
 // those files are read again; references are re-resolved from the names kept in memory.
+//
+// Files are read on worker threads, one per core (scan/pool.ts), in batches of BATCH_FILES listed
+// paths; references are resolved on the scanning thread once every file is read, because a file's
+// users and loops depend on all the others.
+//
+// Streaming (`scanStream`, for a UI that paints while a scan runs): `onBatch` is called
+//   - with `{ final: false, files, done, total }` as each batch of listed files is read, in listed
+//     order: copies of the records as read, each with its own problems, owner, labels, format and
+//     sizes, but no references yet (`backing`/`dataFile` null, `usedBy` empty);
+//   - then with `{ final: true, files, done, total }` batches whose files, concatenated, are the
+//     final records, exactly `scan(roots).files` in the same order; the last has `done === total`.
+// It returns the whole ScanResult, as `scan` does. Both kinds of batch are synchronous calls.
+//
+// Whole trees early (`onTrees`, for the app's forest): after each batch of listed files is read,
+// the files whose references are already settled (they lead to files sent before, or to nothing)
+// are given with those references resolved, closed downward: a file comes with its whole chain.
+// A base sent before comes again when a new user is sent. Once the scan ends, the records that
+// differ from what was sent (held files: those naming files outside the roots, or on a loop; and
+// bases whose users were held) come once more, so the records given, merged by path in order, are
+// exactly the scan's files (scan/early.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ChainNode, Problem } from '../../../shared/model.js';
-import {
-  BREAKING,
-  type ForestChange,
-  type ScanResult,
-  type ScannedChain,
-  type ScannedFile,
-  type ScanSummary,
-} from '../../../shared/scan.js';
-import { childPending, topPending, visit, type Pending } from './chain.js';
-import type { ChildName } from './formats/types.js';
+import type { Problem } from '../../../shared/model.js';
+import type { ForestChange, ScanResult, ScannedFile, ScanSummary } from '../../../shared/scan.js';
+import { childPending, topPending, type Pending } from './chain.js';
 import { resolveFile } from './open.js';
+import { listTree } from './scan/list.js';
+import { EarlyTrees, type EarlyRefs } from './scan/early.js';
+import { BATCH_FILES, defaultWorkers, scanPool } from './scan/pool.js';
+import { childName, Interner, readRecord, ROLES, type FileRecord, type Role } from './scan/record.js';
+import { summarize } from './scan/summarize.js';
 
-/** Folders deeper than this below a scanned root are not entered. */
-const MAX_FOLDER_DEPTH = 32;
-/** A scan stops listing after this many entries (a safety net against runaway trees). */
-const MAX_ENTRIES = 2_000_000;
+export { listFiles, listTree } from './scan/list.js';
+export { summarize } from './scan/summarize.js';
+export { BATCH_FILES } from './scan/pool.js';
+
 /** Progress is reported (and cancellation checked) every this many files. */
 const PROGRESS_EVERY = 128;
 /** A loop's problem names at most this many of its files. */
 const LOOP_NAMED = 4;
+/** Fewer files than this are read in-thread: starting the threads would cost more than they save. */
+const PARALLEL_FROM = 2048;
 
 export interface ScanOptions {
   /** Called now and then with the files read so far; return false to cancel. */
   progress?: (done: number, total: number) => boolean | void;
+  /** Threads to read with: 0 reads in the calling thread; default one per core for large scans. */
+  workers?: number;
+  /** Each batch of listed files as it is read (see the top of this file). */
+  onRead?: (files: ScannedFile[], done: number, total: number) => void;
+  /**
+   * Whole trees while the files are read (`final: false`), then once what the final resolution
+   * changed (`final: true`; see the top of this file and scan/early.ts): the records given, merged
+   * by path in order, are the scan's files.
+   */
+  onTrees?: (batch: ScanBatch) => void;
+}
+
+export interface ScanBatch {
+  /** false: records as read, references not resolved yet; true: final records, in order. */
+  final: boolean;
+  files: ScannedFile[];
+  /** Files delivered so far in this phase, this batch included, of `total`. */
+  done: number;
+  total: number;
 }
 
 export class ScanCancelled extends Error {}
-
-type Role = 'backing' | 'dataFile';
-const ROLES: readonly Role[] = ['backing', 'dataFile'];
 
 interface Entry {
   file: ScannedFile;
   /** The path it was found or named by: relative names join to this, as qemu and libvirt do. */
   joinedFrom: string;
-  names: Record<Role, ChildName | null>;
+  names: Record<Role, FileRecord['names'][Role]>;
   /** Problems of the file itself (the header, the stat); reference problems are added on top. */
   own: Problem[];
   /** `own` and the reference problems: all but a loop's, which depends on the other files. */
   resolved: Problem[];
-}
-
-/** Every regular file (or symlink to one) below the roots, and the folders entered. */
-export function listTree(roots: string[]): { files: string[]; dirs: string[] } {
-  const files: string[] = [];
-  const dirs: string[] = [];
-  const stack: Array<[string, number]> = roots.map((r) => [path.resolve(r), 0]);
-  let seen = 0;
-  while (stack.length) {
-    const [dir, depth] = stack.pop()!;
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    dirs.push(dir);
-    for (const e of entries) {
-      if (++seen > MAX_ENTRIES) return { files: files.sort(), dirs };
-      const p = `${dir}/${e.name}`;
-      if (e.isDirectory()) {
-        if (depth < MAX_FOLDER_DEPTH) stack.push([p, depth + 1]);
-      } else if (e.isFile() || e.isSymbolicLink()) {
-        files.push(p);
-      }
-    }
-  }
-  return { files: files.sort(), dirs };
-}
-
-/** Every regular file (or symlink to one) below the roots, without entering symlinked folders. */
-export function listFiles(roots: string[]): string[] {
-  return listTree(roots).files;
-}
-
-function toScanned(node: ChainNode, external: boolean): ScannedFile {
-  return {
-    path: node.path,
-    format: node.format,
-    external,
-    isImage: node.header !== null && node.format !== 'raw' && node.format !== 'iso',
-    virtualSize: node.header?.virtualSize ?? null,
-    size: node.stat?.size ?? null,
-    allocated: node.stat?.allocated ?? null,
-    owner: node.owner,
-    selinux: node.selinux,
-    remembered: node.remembered,
-    backing: null,
-    dataFile: null,
-    usedBy: [],
-    problems: node.problems,
-    ...(node.header?.snapshots?.length ? { snapshots: node.header.snapshots.length } : {}),
-  };
 }
 
 /** The problem of a file on a backing loop, `loop` holding the loop's files in backing order. */
@@ -169,39 +151,117 @@ export class ForestIndex {
   /** List and read everything below the roots. Returns the folders entered (for a watcher). */
   scanAll(opts: ScanOptions = {}): string[] {
     const { files: names, dirs } = listTree(this.roots);
-    for (let i = 0; i < names.length; i++) {
-      if (opts.progress && i % PROGRESS_EVERY === 0 && opts.progress(i, names.length) === false) throw new ScanCancelled('scan cancelled');
-      this.readListed(names[i]!);
+    const total = names.length;
+    const cancelled = (done: number) => opts.progress?.(done, total) === false;
+    const workers = opts.workers ?? (total >= PARALLEL_FROM ? defaultWorkers() : 0);
+    const pool = workers > 0 ? scanPool(workers) : null;
+    const { onRead, onTrees } = opts;
+    const listedNames = onTrees ? new Set(names) : null;
+    const early = listedNames ? new EarlyTrees<Entry>((e) => this.earlyRefs(e, listedNames)) : null;
+    /** A batch of listed names read (`read` holds their entries): handed on as the options ask. */
+    const delivered = (read: Entry[], from: number, to: number) => {
+      onRead?.(
+        read.map((e) => e.file),
+        to,
+        total,
+      );
+      if (!early) return;
+      early.read(read, names.slice(from, to));
+      onTrees!({ final: false, files: early.take(), done: to, total });
+    };
+    const keep = !!(onRead || early);
+    this.listedFresh = true;
+    try {
+      if (pool) {
+        const interner = new Interner();
+        const finished = pool.read(names, (start, records) => {
+          if (cancelled(start)) return false;
+          const read: Entry[] = [];
+          for (let i = 0; i < records.length; i++) {
+            const name = names[start + i]!;
+            const r = interner.revive(records[i]!);
+            // One string for the path as listed and as read (the usual case: no link on the way).
+            if (r.file.path === name) r.file.path = name;
+            const entry = this.admit(r, name, false, false);
+            if (entry) this.listed.set(name, entry.file.path);
+            if (entry && keep) read.push(entry);
+          }
+          delivered(read, start, Math.min(start + records.length, total));
+          return true;
+        });
+        if (!finished) throw new ScanCancelled('scan cancelled');
+      } else {
+        let read: Entry[] = [];
+        let from = 0;
+        for (let i = 0; i < total; i++) {
+          if (i % PROGRESS_EVERY === 0 && cancelled(i)) throw new ScanCancelled('scan cancelled');
+          const entry = this.readListed(names[i]!);
+          if (entry && keep) read.push(entry);
+          if (keep && ((i + 1) % BATCH_FILES === 0 || i + 1 === total)) {
+            delivered(read, from, i + 1);
+            read = [];
+            from = i + 1;
+          }
+        }
+      }
+      opts.progress?.(total, total);
+      // Resolve references; files named from outside the roots are read too (they are part of chains).
+      for (const entry of [...this.byPath.values()]) this.resolve(entry);
+    } finally {
+      this.listedFresh = false;
     }
-    opts.progress?.(names.length, names.length);
-    // Resolve references; files named from outside the roots are read too (they are part of chains).
-    for (const entry of [...this.byPath.values()]) this.resolve(entry);
     this.markLoops();
     this.rebuildUsedBy();
+    if (early) onTrees!({ final: true, files: early.finish(this.files()), done: total, total });
     return dirs;
   }
 
+  /**
+   * While a full scan runs, the listing is fresh: a listed path read as itself (no link) needs no
+   * lstat again when a name leads to it.
+   */
+  private listedFresh = false;
+
+  /** The listed path `joined` would be, its folder's real path known from an earlier name, or null. */
+  private candidateOf(joined: string): string | null {
+    const slash = joined.lastIndexOf('/');
+    const base = joined.slice(slash + 1);
+    if (slash <= 0 || base === '' || base === '.' || base === '..') return null;
+    // The folder's real path as resolveFile found it for an earlier name in the same folder.
+    const rdir = this.dirs.get(joined.slice(0, slash));
+    if (rdir === undefined) return null;
+    return rdir === '/' ? `/${base}` : `${rdir}/${base}`;
+  }
+
+  /** The listed file `joined` names, known without a system call, or null (see listedFresh). */
+  private knownTarget(joined: string): string | null {
+    if (!this.listedFresh) return null;
+    const candidate = this.candidateOf(joined);
+    return candidate !== null && this.listed.get(candidate) === candidate ? candidate : null;
+  }
+
   private read(p: Pending, external: boolean, replace = false): Entry | null {
+    return this.admit(readRecord(p, this.dirs, external), p.joined, external, replace);
+  }
+
+  /** Take a file's record into the index (a re-read replaces the old record only when `replace`). */
+  private admit(r: FileRecord, joinedFrom: string, external: boolean, replace: boolean): Entry | null {
     this.reads++;
-    const { node, parsed } = visit(p, { seen: new Map(), dirs: this.dirs });
-    if (node.stat === null && !external) return null; // gone since it was listed
-    this.readNow.push(node.path);
-    const old = this.byPath.get(node.path);
+    const file = r.file;
+    if (file.size === null && !external) return null; // gone since it was listed
+    // Only an update says what it read again; a full scan reads everything.
+    if (this.before) this.readNow.push(file.path);
+    const old = this.byPath.get(file.path);
     if (old && !replace) {
       if (!external) old.file.external = false;
       return old;
     }
-    this.touch(node.path);
+    this.touch(file.path);
     // What the old record named may lose a user.
     if (old) this.touchRefs(old);
-    const entry: Entry = {
-      file: toScanned(node, external && !(old && !old.file.external)),
-      joinedFrom: p.joined,
-      names: { backing: parsed?.backing ?? null, dataFile: parsed?.dataFile ?? null },
-      own: [...node.problems],
-      resolved: [...node.problems],
-    };
-    this.byPath.set(node.path, entry);
+    file.external = external && !(old && !old.file.external);
+    const entry: Entry = { file, joinedFrom, names: r.names, own: file.problems, resolved: file.problems };
+    this.byPath.set(file.path, entry);
     return entry;
   }
 
@@ -212,21 +272,23 @@ export class ForestIndex {
     return entry;
   }
 
-  /** Point an entry's backing and data file at the files they name, reading outside ones once. */
-  private resolve(entry: Entry): void {
+  /**
+   * What an entry's names lead to, each name's target found by `find`: an entry, null for a file
+   * that is not there, or a reason to stop (returned as is: the early trees wait on it).
+   */
+  private refsOf(entry: Entry, find: (cp: Pending) => Entry | null | { wait: string | null }): EarlyRefs<Entry> {
     const problems = [...entry.own];
     const scratch = { path: entry.file.path, problems };
     const pending = topPending(entry.joinedFrom);
+    const refs: Record<Role, { entry: Entry } | { name: string } | null> = { backing: null, dataFile: null };
     for (const role of ROLES) {
-      entry.file[role] = null;
       const child = entry.names[role];
       if (!child) continue;
-      const cp = childPending(scratch, pending, child, role === 'backing' ? 'backing' : 'data-file');
+      const cp = childPending(scratch, pending, childName(child), role === 'backing' ? 'backing' : 'data-file');
       if (!cp) continue;
-      const target = cp.nameInfo?.kind === 'file' ? resolveTarget(cp.joined, this.dirs) : null;
-      let ref = target ? this.byPath.get(target) : undefined;
-      if (!ref && target) ref = this.read(cp, true) ?? undefined;
-      entry.file[role] = ref ? ref.file.path : cp.name;
+      const ref = cp.nameInfo?.kind === 'file' ? find(cp) : null;
+      if (ref && 'wait' in ref) return ref;
+      refs[role] = ref ? { entry: ref } : { name: cp.name };
       if (ref) continue;
       const kind = cp.nameInfo?.kind ?? 'file';
       const what = role === 'backing' ? 'backing file' : 'data file';
@@ -236,8 +298,44 @@ export class ForestIndex {
           : { code: kind, message: `${what} '${cp.name}' of ${entry.file.path} is a ${kind} name; it is never opened` },
       );
     }
-    entry.resolved = problems;
-    entry.file.problems = problems;
+    return { refs, problems };
+  }
+
+  /** Point an entry's backing and data file at the files they name, reading outside ones once. */
+  private resolve(entry: Entry): void {
+    const r = this.refsOf(entry, (cp) => {
+      const target = this.knownTarget(cp.joined) ?? resolveTarget(cp.joined, this.dirs);
+      return target ? (this.byPath.get(target) ?? this.read(cp, true)) : null;
+    });
+    if ('wait' in r) throw new Error('a resolution that reads what it lacks never waits');
+    for (const role of ROLES) {
+      const t = r.refs[role];
+      entry.file[role] = t ? ('entry' in t ? t.entry.file.path : t.name) : null;
+    }
+    // No reference problem: share the file's own list (one array, not two, per file).
+    entry.resolved = entry.file.problems = r.problems.length === entry.own.length ? entry.own : r.problems;
+  }
+
+  /**
+   * An entry's references while a scan still reads (the early trees): a listed file not read yet
+   * is waited for; a file outside the listing is read only by the final resolution.
+   */
+  private earlyRefs(entry: Entry, listedNames: ReadonlySet<string>): EarlyRefs<Entry> {
+    const unread = (p: string) => listedNames.has(p) && !this.listed.has(p);
+    return this.refsOf(entry, (cp) => {
+      const candidate = this.candidateOf(cp.joined);
+      if (candidate !== null) {
+        const as = this.listed.get(candidate);
+        if (as === candidate) return this.byPath.get(candidate)!;
+        // Not read yet: its read settles it (no system call now).
+        if (as === undefined && unread(candidate)) return { wait: candidate };
+      }
+      const target = resolveTarget(cp.joined, this.dirs);
+      if (!target) return null;
+      const e = this.byPath.get(target);
+      if (e) return e;
+      return { wait: unread(target) ? target : null };
+    });
   }
 
   /**
@@ -266,6 +364,7 @@ export class ForestIndex {
     }
     for (const e of this.byPath.values()) {
       const loop = inLoop.get(e.file.path);
+      if (!loop && e.file.problems === e.resolved) continue;
       const problems = loop ? [...e.resolved, loopProblem(e.file.path, loop)] : e.resolved;
       if (JSON.stringify(problems) === JSON.stringify(e.file.problems)) continue;
       this.touch(e.file.path);
@@ -405,8 +504,14 @@ export class ForestIndex {
   }
 
   result(): ScanResult {
-    return summarize(this.roots, this.files());
+    return summarize(this.roots, this.files(), this.filesByPath);
   }
+
+  /** byPath, seen as files (for summarize). */
+  private readonly filesByPath = {
+    get: (p: string) => this.byPath.get(p)?.file,
+    has: (p: string) => this.byPath.has(p),
+  };
 
   summary(): ScanSummary {
     return summarize(this.roots, this.files()).summary;
@@ -419,59 +524,21 @@ export function scan(roots: string[], opts: ScanOptions = {}): ScanResult {
   return index.result();
 }
 
-/** Tops, shared bases, orphans and chains, from the files' references alone (no file is read). */
-export function summarize(roots: string[], files: ScannedFile[]): ScanResult {
-  const by = new Map(files.map((f) => [f.path, f]));
-  const dataFiles = new Set(files.filter((f) => f.dataFile && by.has(f.dataFile)).map((f) => f.dataFile!));
-  const backingUsers = new Map<string, number>();
-  for (const f of files) if (f.backing && by.has(f.backing)) backingUsers.set(f.backing, (backingUsers.get(f.backing) ?? 0) + 1);
-
-  const tops = files.filter((f) => f.isImage && f.usedBy.length === 0).map((f) => f.path);
-  const sharedBases = [...backingUsers]
-    .filter(([, n]) => n >= 2)
-    .map(([p]) => p)
-    .sort();
-  const orphans = files.filter((f) => !f.isImage && f.usedBy.length === 0 && !f.external).map((f) => f.path);
-
-  const chains: ScannedChain[] = tops.map((top) => {
-    const list: string[] = [];
-    const visited = new Set<string>();
-    let allocated = 0;
-    let broken = false;
-    for (
-      let cur: ScannedFile | undefined = by.get(top);
-      cur && !visited.has(cur.path);
-      cur = cur.backing ? by.get(cur.backing) : undefined
-    ) {
-      visited.add(cur.path);
-      list.push(cur.path);
-      allocated += cur.allocated ?? 0;
-      broken ||= cur.problems.some((p) => BREAKING.has(p.code)) || (cur.backing !== null && !by.has(cur.backing));
-      const data = cur.dataFile ? by.get(cur.dataFile) : undefined;
-      if (data) {
-        list.push(data.path);
-        allocated += data.allocated ?? 0;
-        broken ||= data.problems.some((p) => BREAKING.has(p.code));
-      }
-    }
-    return { top, files: list, allocated, broken };
-  });
-
-  return {
-    roots: roots.map((r) => path.resolve(r)),
-    files,
-    tops,
-    sharedBases,
-    orphans,
-    chains,
-    summary: {
-      files: files.filter((f) => !f.external).length,
-      tops: tops.length,
-      sharedBases: sharedBases.length,
-      dataFiles: dataFiles.size,
-      orphans: orphans.length,
-      broken: chains.filter((c) => c.broken).length,
-      problems: files.reduce((n, f) => n + f.problems.length, 0),
+/** A scan that hands its files over in batches while it runs (see the top of this file). */
+export function scanStream(roots: string[], opts: ScanOptions, onBatch: (batch: ScanBatch) => void): ScanResult {
+  const index = new ForestIndex(roots);
+  index.scanAll({
+    ...opts,
+    onRead: (files, done, total) => {
+      opts.onRead?.(files, done, total);
+      onBatch({ final: false, files: files.map((f) => ({ ...f })), done, total });
     },
-  };
+  });
+  const r = index.result();
+  const total = r.files.length;
+  for (let i = 0; i < total || i === 0; i += BATCH_FILES) {
+    const files = r.files.slice(i, i + BATCH_FILES);
+    onBatch({ final: true, files, done: i + files.length, total });
+  }
+  return r;
 }

@@ -34,18 +34,44 @@ export interface ImageSource {
   readonly bytesRead: number;
 }
 
+// Heads are carved from shared slabs, as Node pools its small buffers: walking a chain of 1,000
+// images then allocates 64 slabs, not 1,000 buffers (each one work for the garbage collector).
+// A head is never written after it is read, and no two heads share bytes.
+const SLAB_SIZE = 16 * HEAD_SIZE;
+let slab = Buffer.allocUnsafe(0);
+let slabUsed = 0;
+
+function headBuffer(length: number): Buffer {
+  if (slabUsed + length > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const b = slab.subarray(slabUsed, slabUsed + length);
+  // Next head 8-byte aligned, as Node aligns pooled buffers.
+  slabUsed += (length + 7) & ~7;
+  return b;
+}
+
 class BufferSource implements ImageSource {
   bytesRead = 0;
   readonly head: Buffer;
   constructor(
-    private readonly reader: (buf: Buffer, offset: number) => number,
+    /** Reads up to `length` bytes at file offset `pos` into `buf` from `at`; returns the count. */
+    private readonly reader: (buf: Buffer, at: number, length: number, pos: number) => number,
     readonly size: number,
   ) {
     const n = Math.min(size, HEAD_SIZE);
-    this.head = this.read(0, n, 'header');
+    this.check(0, n, 'header');
+    this.head = this.fill(headBuffer(n), 0, 'header');
   }
 
   read(offset: number, length: number, what: string): Buffer {
+    this.check(offset, length, what);
+    // Filled completely below or refused: no need to zero it first.
+    return this.fill(Buffer.allocUnsafe(length), offset, what);
+  }
+
+  private check(offset: number, length: number, what: string): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new HeaderError(`${what}: invalid offset ${offset} or length ${length}`);
     }
@@ -54,11 +80,15 @@ class BufferSource implements ImageSource {
       throw new HeaderError(`${what}: offset ${offset} + ${length} is past the end of the file (${this.size} bytes)`);
     }
     if (this.bytesRead + length > READ_BUDGET) throw new HeaderError(`${what}: header needs more than ${READ_BUDGET} bytes`);
-    // Filled completely below or refused: no need to zero it first.
-    const buf = Buffer.allocUnsafe(length);
+  }
+
+  /** `buf` filled from `offset`, all of it. */
+  private fill(buf: Buffer, offset: number, what: string): Buffer {
+    const length = buf.length;
     let done = 0;
     while (done < length) {
-      const n = this.reader(buf.subarray(done), offset + done);
+      // Into `buf` at `done` rather than into a view of it: no view to allocate per read.
+      const n = this.reader(buf, done, length - done, offset + done);
       if (n <= 0) throw new HeaderError(`${what}: file ended at ${offset + done} while reading`);
       done += n;
     }
@@ -69,11 +99,11 @@ class BufferSource implements ImageSource {
 
 /** Source over an open descriptor (the caller opened it with O_NOFOLLOW|O_NONBLOCK and owns it). */
 export function fdSource(fd: number, size: number): ImageSource {
-  return new BufferSource((buf, pos) => fs.readSync(fd, buf, 0, buf.length, pos), size);
+  return new BufferSource((buf, at, length, pos) => fs.readSync(fd, buf, at, length, pos), size);
 }
 
 /** Source over bytes in memory: fuzzing and hand-made malformed headers. */
 export function bufferSource(data: Uint8Array): ImageSource {
   const d = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return new BufferSource((buf, pos) => d.copy(buf, 0, pos, Math.min(d.length, pos + buf.length)), d.length);
+  return new BufferSource((buf, at, length, pos) => d.copy(buf, at, pos, Math.min(d.length, pos + length)), d.length);
 }

@@ -3,8 +3,9 @@
 // process that is root already, and tests). Either way the same verbs of change/contract.ts.
 import * as path from 'node:path';
 import type { Action, ApplyResult, JournalSummary, Plan, RecoverResult, VmProfile } from '../../../shared/plan.js';
-import type { HelperVerb, ProbeResult, RequestOf, ResultOf } from '../change/contract.js';
-import { helper } from '../change/helper-client.js';
+import { DIGEST_MISMATCH, type HelperVerb, type ProbeResult, type RequestOf, type ResultOf } from '../change/contract.js';
+import { helper, type RequestOptions } from '../change/helper-client.js';
+import { entriesDigest } from '../change/verify.js';
 import { listJournals, readableJournalDirs, unfinished } from '../change/journal.js';
 import type { AccessProfile } from '../../../shared/access.js';
 import {
@@ -37,9 +38,15 @@ export interface ChangeOptions {
   inProcess?: boolean;
 }
 
-function ask<V extends HelperVerb>(verb: V, body: RequestOf<V>, opts: ChangeOptions): Promise<ResultOf<V>> {
-  if (opts.inProcess) return Promise.resolve().then(() => runVerb(verb, body));
-  return helper().request(verb, body);
+function ask<V extends HelperVerb>(verb: V, body: RequestOf<V>, opts: ChangeOptions & RequestOptions): Promise<ResultOf<V>> {
+  if (opts.inProcess) {
+    const { onProgress, signal } = opts;
+    // In this process the run holds the event loop: only an abort before it starts is seen.
+    return Promise.resolve().then(() =>
+      runVerb(verb, body, { ...(onProgress ? { progress: onProgress } : {}), ...(signal ? { cancelled: () => signal.aborted } : {}) }),
+    );
+  }
+  return helper().request(verb, body, opts);
 }
 
 /**
@@ -52,9 +59,18 @@ export function previewChange(action: Action, tops: string | string[], profile: 
   return ask('plan', { action, tops: list, profile }, { inProcess: opts.inProcess || process.getuid?.() === 0 });
 }
 
-/** Apply a previewed plan. Resolves with ok:false and refusals when it was refused. */
-export function applyPlan(plan: Plan, opts: ChangeOptions = {}): Promise<ApplyResult> {
-  return ask('apply', { plan }, opts);
+/**
+ * Apply a previewed plan. Resolves with ok:false and refusals when it was refused. A relabel or
+ * restore is sent with a digest of its entries instead of them (megabytes for a large pool);
+ * when the helper's fresh plan hashes otherwise, the whole plan is sent again so the refusal
+ * names each file that differs. Progress and cancel: see RequestOptions.
+ */
+export async function applyPlan(plan: Plan, opts: ChangeOptions & RequestOptions = {}): Promise<ApplyResult> {
+  const progress = opts.onProgress ? { progress: true } : {};
+  if (plan.access || plan.refusals.length) return ask('apply', { plan, ...progress }, opts);
+  const r = await ask('apply', { plan: { ...plan, entries: [] }, entriesDigest: entriesDigest(plan.entries), ...progress }, opts);
+  if (r.ok !== false || r.refusals?.length !== 1 || r.refusals[0]!.message !== DIGEST_MISMATCH) return r;
+  return ask('apply', { plan, ...progress }, opts);
 }
 
 /** Revert a whole relabel or restore (default: the newest still in effect). */

@@ -4,7 +4,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Difference, DomainDisk, HeaderLayer, XmlLayer } from '../../../shared/domain.js';
-import type { ChainNode } from '../../../shared/model.js';
+import type { BackingHost, BackingSource, ChainNode } from '../../../shared/model.js';
+
+/** HeaderLayer itself carries the structured source now; the old name stays for existing imports. */
+export type SourcedHeaderLayer = HeaderLayer;
 
 /** The header chain of `root`, top first (a loop: chains can be deep). */
 export function headerLayers(root: ChainNode): HeaderLayer[] {
@@ -20,6 +23,7 @@ export function headerLayers(root: ChainNode): HeaderLayer[] {
       formatSource: n.formatSource,
       dataFile: n.dataFile ? { path: n.dataFile.path, name: n.dataFile.name } : null,
       problems: [...n.problems, ...(n.dataFile?.problems ?? [])].map((p) => p.message),
+      ...(n.nameInfo && n.nameInfo.kind !== 'file' && n.nameInfo.source ? { source: n.nameInfo.source } : {}),
     });
   }
   return out;
@@ -40,6 +44,36 @@ export function samePath(xmlPath: string, headerPath: string): boolean {
   const b = real(headerPath);
   if (a !== null && b !== null) return a === b;
   return path.resolve(xmlPath) === path.resolve(headerPath);
+}
+
+function hostKey(h: BackingHost): string {
+  return JSON.stringify([h.transport, h.name ?? null, h.port ?? 0, h.socket ?? null]);
+}
+
+/** Two network sources are one when libvirt would hand qemu the same server(s) and name. */
+export function sameSource(a: BackingSource, b: BackingSource): boolean {
+  const key = (s: BackingSource) =>
+    JSON.stringify([
+      s.type,
+      s.protocol ?? null,
+      s.name ?? null,
+      s.query ?? null,
+      s.snapshot ?? null,
+      s.config ?? null,
+      (s.hosts ?? []).map(hostKey),
+    ]);
+  return key(a) === key(b);
+}
+
+function describe(s: BackingSource): string {
+  const hosts = (s.hosts ?? []).map((h) => (h.socket !== undefined ? `unix:${h.socket}` : `${h.name ?? ''}${h.port ? `:${h.port}` : ''}`));
+  return `${s.protocol ?? s.type}://${hosts.join(',')}/${s.name ?? ''}`;
+}
+
+/** Whether an XML level names what a header level names: network sources structurally, files by path. */
+function sameLevel(x: XmlLayer, h: HeaderLayer): boolean {
+  if (x.source || h.source) return !!x.source && !!h.source && sameSource(x.source, h.source);
+  return x.path !== null && samePath(x.path, h.path);
 }
 
 /** qemu opens ISO 9660 as raw; diskchain names it iso. */
@@ -121,7 +155,7 @@ export function compareChains(disk: Pick<DomainDisk, 'xmlChain' | 'xmlChainEnd'>
     const x = xml[i];
     const h = header[j];
     if (x && h) {
-      if (x.path === null || !samePath(x.path, h.path)) {
+      if (!sameLevel(x, h)) {
         // One level skipped on either side keeps the rest aligned (a removed or added snapshot).
         const nextH = header[j + 1];
         const nextX = xml[i + 1];
@@ -151,7 +185,7 @@ export function compareChains(disk: Pick<DomainDisk, 'xmlChain' | 'xmlChainEnd'>
           code: 'path-differs',
           severity: 'error',
           depth: x.depth,
-          message: `${levelName(x.depth)}: the XML names ${x.path ?? x.display}, the ${namer} names ${h.path}`,
+          message: `${levelName(x.depth)}: the XML names ${x.source ? describe(x.source) : (x.path ?? x.display)}, the ${namer} names ${h.source ? describe(h.source) : h.path}`,
         });
       }
       const xf = x.format ?? (x.depth === 0 ? 'raw' : null);

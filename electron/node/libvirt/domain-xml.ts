@@ -2,7 +2,9 @@
 // (<source>, nested <backingStore>, <dataStore>), its flags and seclabels, and the domain's
 // <seclabel>s. Element placement follows libvirt's formatdomain (dataStore since libvirt 10.10).
 import type { DomainDisk, XmlDeviceSeclabel, XmlDomainSeclabel, XmlLayer } from '../../../shared/domain.js';
+import type { BackingHost, BackingSource } from '../../../shared/model.js';
 import { LIBVIRT_MAX_DEPTH } from '../core/chain.js';
+import { assignDefaultPorts } from '../core/backing/types.js';
 import { DomainXmlError, attr, child, children, parseXml, text, type XmlElement } from './xml.js';
 
 /** The parsed domain, before any header is read. */
@@ -50,6 +52,44 @@ function domainSeclabel(s: XmlElement, origin: string): XmlDomainSeclabel {
     imagelabel: text(child(s, 'imagelabel')) || null,
     baselabel: text(child(s, 'baselabel')) || null,
   };
+}
+
+/** XmlLayer itself carries the structured source now; the old name stays for existing imports. */
+export type SourcedXmlLayer = XmlLayer;
+
+function hostOf(h: XmlElement, where: string): BackingHost {
+  const transport = attr(h, 'transport') ?? 'tcp';
+  if (transport !== 'tcp' && transport !== 'unix' && transport !== 'rdma')
+    throw new DomainXmlError(`${where}: <host transport='${transport}'> is not tcp, unix or rdma`);
+  const port = attr(h, 'port');
+  if (port !== null && !/^\d{1,5}$/.test(port)) throw new DomainXmlError(`${where}: <host port='${port}'> is not a port number`);
+  const name = attr(h, 'name');
+  const socket = attr(h, 'socket');
+  return {
+    transport,
+    ...(name !== null ? { name } : {}),
+    ...(port !== null && Number(port) ? { port: Number(port) } : {}),
+    ...(socket !== null ? { socket } : {}),
+  };
+}
+
+/** `<source protocol name query><host/>...</source>` as a structured source, default ports filled in as libvirt does at start. */
+function networkSource(src: XmlElement | undefined, where: string): BackingSource | undefined {
+  const protocol = attr(src, 'protocol');
+  if (!src || protocol === null) return undefined;
+  const out: BackingSource = { type: 'network', protocol };
+  const name = attr(src, 'name');
+  if (name !== null) out.name = name;
+  const query = attr(src, 'query');
+  if (query !== null) out.query = query;
+  const hosts = children(src, 'host').map((h) => hostOf(h, where));
+  if (hosts.length) out.hosts = hosts;
+  const snapshot = attr(child(src, 'snapshot'), 'name');
+  if (snapshot !== null) out.snapshot = snapshot;
+  const config = attr(child(src, 'config'), 'file');
+  if (config !== null) out.config = config;
+  assignDefaultPorts(out);
+  return out;
 }
 
 /** Where a source points, as one line, and its local path when it has one. */
@@ -112,7 +152,7 @@ function parseDisk(disk: XmlElement, n: number, origin: string): DomainDef['disk
 
   if (source) {
     const s = describeSource(type, source);
-    chain.push({
+    const top: XmlLayer = {
       depth: 0,
       type,
       format: attr(child(disk, 'driver'), 'type'),
@@ -121,7 +161,10 @@ function parseDisk(disk: XmlElement, n: number, origin: string): DomainDef['disk
       index: indexOf(source, disk),
       dataStore: dataStoreOf(source, where),
       seclabels: deviceSeclabels(source, where),
-    });
+    };
+    const topSource = type === 'network' ? networkSource(source, where) : undefined;
+    if (topSource) top.source = topSource;
+    chain.push(top);
     // A loop over the nesting, bounded like the header walker: no recursion on hostile depth.
     let level: XmlElement = disk;
     for (let depth = 1; ; depth++) {
@@ -139,7 +182,7 @@ function parseDisk(disk: XmlElement, n: number, origin: string): DomainDef['disk
         throw new DomainXmlError(`${where}: more than ${LIBVIRT_MAX_DEPTH} <backingStore> levels (libvirt's limit)`);
       const bsrc = child(b, 'source');
       const s2 = describeSource(btype, bsrc);
-      chain.push({
+      const layer: XmlLayer = {
         depth,
         type: btype,
         format: attr(child(b, 'format'), 'type'),
@@ -148,7 +191,10 @@ function parseDisk(disk: XmlElement, n: number, origin: string): DomainDef['disk
         index: indexOf(bsrc, b),
         dataStore: dataStoreOf(bsrc, `${where} level ${depth}`),
         seclabels: deviceSeclabels(bsrc, `${where} level ${depth}`),
-      });
+      };
+      const net = btype === 'network' ? networkSource(bsrc, `${where} level ${depth}`) : undefined;
+      if (net) layer.source = net;
+      chain.push(layer);
       level = b;
     }
   }

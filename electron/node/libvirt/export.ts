@@ -4,7 +4,11 @@
 // - qemu's -blockdev nodes as libvirt makes them: a protocol node (libvirt-N-storage) and a
 //   format node (libvirt-N-format) per image, the data file as its own protocol node referenced
 //   by "data-file", backing images read-only, defined base first so every reference resolves.
-import type { ChainNode } from '../../../shared/model.js';
+// Network layers (a header naming nbd:, rbd:, json:{"driver":"nbd",...}...) are written as
+// libvirt's <source protocol name><host/></source> and as qemu's protocol node for them.
+import type { BackingSource, ChainNode } from '../../../shared/model.js';
+import { blockdevProps } from '../core/backing/blockdev.js';
+import { sourceXml as backingSourceXml, xmlEscape as esc } from '../core/backing/xml.js';
 
 export interface ExportOptions {
   /** `<target dev>` (default vda). */
@@ -19,6 +23,8 @@ interface Layer {
   path: string;
   format: string;
   dataFile: string | null;
+  /** A network layer: where qemu connects (never opened here). */
+  network?: BackingSource;
 }
 
 /** The chain's images top first, refusing what cannot be written as local files. */
@@ -28,8 +34,16 @@ export function exportLayers(root: ChainNode): Layer[] {
   for (let n: ChainNode | null = root; n && !seen.has(n); n = n.backing) {
     seen.add(n);
     const what = n === root ? 'the top image' : `backing level ${out.length}`;
+    const net = n.nameInfo?.kind === 'network' ? n.nameInfo.source : undefined;
+    if (net) {
+      if (!n.format) throw new Error(`${what} is '${n.name}': its parent's header records no backing format, which libvirt needs`);
+      out.push({ path: n.name, format: n.format === 'iso' ? 'raw' : n.format, dataFile: null, network: net });
+      continue;
+    }
     if (n.nameInfo && n.nameInfo.kind !== 'file')
-      throw new Error(`${what} is '${n.name}', a ${n.nameInfo.kind} name: only local files can be exported`);
+      throw new Error(
+        `${what} is '${n.name}', a ${n.nameInfo.kind} name${n.nameInfo.sourceError ? ` libvirt refuses (${n.nameInfo.sourceError})` : ''}: it cannot be exported`,
+      );
     if (!n.format)
       throw new Error(`${what} ${n.path} could not be read (${n.problems.map((p) => p.message).join('; ') || 'unknown format'})`);
     if (n.dataFile?.nameInfo && n.dataFile.nameInfo.kind !== 'file')
@@ -39,20 +53,12 @@ export function exportLayers(root: ChainNode): Layer[] {
   return out;
 }
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
-}
-
 function sourceXml(l: Layer, indent: string): string[] {
-  if (!l.dataFile) return [`${indent}<source file='${esc(l.path)}'/>`];
-  return [
-    `${indent}<source file='${esc(l.path)}'>`,
-    `${indent}  <dataStore type='file'>`,
-    `${indent}    <format type='raw'/>`,
-    `${indent}    <source file='${esc(l.dataFile)}'/>`,
-    `${indent}  </dataStore>`,
-    `${indent}</source>`,
-  ];
+  if (l.network) return backingSourceXml(l.network, indent);
+  const dataStore = l.dataFile
+    ? [`<dataStore type='file'>`, `  <format type='raw'/>`, `  <source file='${esc(l.dataFile)}'/>`, `</dataStore>`]
+    : [];
+  return backingSourceXml({ type: 'file', path: l.path }, indent, dataStore);
 }
 
 /** The `<disk>` element for the chain of `root`. */
@@ -63,7 +69,7 @@ export function diskXml(root: ChainNode, opts: ExportOptions = {}): string {
   // Nested, but written with a loop: a chain 200 deep is 200 levels of indentation.
   let indent = '  ';
   for (const l of layers.slice(1)) {
-    lines.push(`${indent}<backingStore type='file'>`);
+    lines.push(`${indent}<backingStore type='${l.network ? 'network' : 'file'}'>`);
     indent += '  ';
     lines.push(`${indent}<format type='${esc(l.format)}'/>`, ...sourceXml(l, indent));
   }
@@ -95,7 +101,8 @@ export function blockdevNodes(root: ChainNode, opts: ExportOptions = {}): Blockd
       nodes.push({ driver: 'file', filename: l.dataFile, 'node-name': dataNode, 'auto-read-only': true, discard: 'unmap' });
     }
     const n = ++index;
-    nodes.push({ driver: 'file', filename: l.path, 'node-name': `libvirt-${n}-storage`, 'auto-read-only': true, discard: 'unmap' });
+    const storage = l.network ? blockdevProps(l.network) : { driver: 'file', filename: l.path };
+    nodes.push({ ...storage, 'node-name': `libvirt-${n}-storage`, 'auto-read-only': true, discard: 'unmap' });
     const fmt: BlockdevNode = { 'node-name': `libvirt-${n}-format`, 'read-only': readOnly, driver: l.format, file: `libvirt-${n}-storage` };
     if (dataNode) fmt['data-file'] = dataNode;
     // Only formats with a backing file take the option; raw and luks would refuse it.

@@ -4,13 +4,15 @@
 import * as fs from 'node:fs';
 import { openRegularFile } from '../core/open.js';
 import { HeaderError } from '../core/source.js';
-import type { DomainDisk, DomainReport } from '../../../shared/domain.js';
+import type { Difference, DomainDisk, DomainReport, XmlLayer } from '../../../shared/domain.js';
+import type { ChainNode } from '../../../shared/model.js';
 import { inspect } from '../core/chain.js';
 import { selinuxEnabled } from '../native/libc.js';
 import { compareChains, headerLayers } from './compare.js';
 import { parseDomainXml, type DomainDef } from './domain-xml.js';
-import { resolveProfile, type HostFacts } from './profile.js';
+import { plannableDisks, resolveProfile, type HostFacts } from './profile.js';
 import { DEFAULT_QEMU_CONF, readQemuConf } from './qemu-conf.js';
+import { dataFileMissedBy, libvirtVersion, type LibvirtVersion } from './version.js';
 import { virshDumpxml } from './virsh.js';
 import { DomainXmlError, MAX_XML_BYTES } from './xml.js';
 
@@ -21,6 +23,7 @@ export { diskXml, blockdevNodes, blockdevArgs, nestedJson, type BlockdevNode } f
 export { parseConf, readQemuConf, DEFAULT_QEMU_CONF, ConfError } from './qemu-conf.js';
 export { DomainXmlError } from './xml.js';
 export { virshDumpxml } from './virsh.js';
+export { libvirtVersion, NEWEST_KNOWN_LIBVIRT, type LibvirtVersion } from './version.js';
 
 export interface OpenDomainInput {
   /** A domain XML file. */
@@ -33,6 +36,8 @@ export interface OpenDomainInput {
   qemuConf?: string;
   /** Host facts (tests); default: this host's. */
   host?: HostFacts;
+  /** `--libvirt-version X.Y`; default: the installed libvirtd's, else the newest known. */
+  libvirtVersion?: string;
 }
 
 export function qemuConfPath(explicit?: string): string {
@@ -63,8 +68,36 @@ export function readDomainFile(file: string): string {
   }
 }
 
+/**
+ * `libvirt-skips-data-file`: the top names a data file that libvirt `v` will not find from the
+ * header, and the XML does not name it either. qemu then cannot open the image.
+ */
+export function dataFileSkip(xmlTop: XmlLayer, root: ChainNode, v: LibvirtVersion): Difference | null {
+  if (xmlTop.dataStore || !root.dataFile || root.format !== 'qcow2' || (xmlTop.format ?? 'raw') !== 'qcow2') return null;
+  const why = dataFileMissedBy(v, root.header?.extensions ?? []);
+  if (!why) return null;
+  return {
+    code: 'libvirt-skips-data-file',
+    severity: 'error',
+    depth: 0,
+    message:
+      `data file ${root.dataFile.path}: ${why}; libvirt neither labels it nor hands it to qemu, so the VM cannot open it ` +
+      `(libvirt ${v.text}: ${v.source}). Fix: name it with an explicit <dataStore> in the domain XML ` +
+      `(diskchain export --libvirt-xml writes one)`,
+  };
+}
+
+/** The `libvirt-skips-data-file` differences of a domain's local disks (relabel with a domain). */
+export function dataFileSkips(def: DomainDef, v: LibvirtVersion): Difference[] {
+  return plannableDisks(def.disks).flatMap((i) => {
+    const top = def.disks[i]!.xmlChain[0]!;
+    const skip = dataFileSkip(top, inspect(top.path!), v);
+    return skip ? [{ ...skip, message: `disk ${def.disks[i]!.target ?? top.path}: ${skip.message}` }] : [];
+  });
+}
+
 /** Every disk with its header chain (local files only) and the differences. */
-export function compareDisks(def: DomainDef): DomainDisk[] {
+export function compareDisks(def: DomainDef, v: LibvirtVersion = libvirtVersion()): DomainDisk[] {
   return def.disks.map((d) => {
     const top = d.xmlChain[0];
     if (!top) {
@@ -85,8 +118,10 @@ export function compareDisks(def: DomainDef): DomainDisk[] {
     }
     // The headers' own view: the top's format probed, not taken from the XML, so a wrong
     // <driver type> shows up as a difference instead of as a broken chain.
-    const header = headerLayers(inspect(top.path));
-    return { ...d, headerChain: header, differences: compareChains(d, header) };
+    const root = inspect(top.path);
+    const header = headerLayers(root);
+    const skip = dataFileSkip(top, root, v);
+    return { ...d, headerChain: header, differences: [...compareChains(d, header), ...(skip ? [skip] : [])] };
   });
 }
 
@@ -127,7 +162,7 @@ export async function openDomain(input: OpenDomainInput): Promise<DomainReport> 
     uuid: def.uuid,
     type: def.type,
     seclabels: def.seclabels,
-    disks: compareDisks(def),
+    disks: compareDisks(def, libvirtVersion(input.libvirtVersion)),
     ...profileFor(def, qemuConfPath(input.qemuConf), input.host),
   };
 }

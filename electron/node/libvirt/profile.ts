@@ -12,6 +12,7 @@
 // - security_selinux.c: a static label's image label is svirt_image_t with the label's range; a
 //   dynamic one gets two random categories at start; relabel='no' turns image labelling off.
 // - qemu_security.c: remember_owner=0 commits without remembering (no trusted.libvirt.* records).
+// - domain_conf.c / qemu_domain.c: a disk without <driver type> is raw; libvirt does not probe.
 import type {
   DiskProfileView,
   DomainDisk,
@@ -220,6 +221,14 @@ export function resolveProfile(conf: QemuConf | null, confPath: string, dom: Dom
     const name = disk.target ?? `#${i + 1}`;
     const top = disk.xmlChain[0]!;
     const own = toDiskSeclabels(top.seclabels, seclabels, notes, `disk ${name}`);
+    if (top.format === null) {
+      // libvirt never probes a format the XML leaves out (probing a guest-writable image would let
+      // the guest name any host file as its backing file): the top is raw, its header unread.
+      notes.push(
+        `disk ${name}: no <driver type>, so libvirt opens ${top.path} as raw without probing: ` +
+          'no backing file or data file of its header is used or labelled; state the format if the image is not raw',
+      );
+    }
     const layerSeclabels: Record<string, DiskSeclabel[]> = {};
     for (const l of disk.xmlChain.slice(1)) {
       if (l.path && l.seclabels.length)
@@ -252,6 +261,8 @@ export function resolveProfile(conf: QemuConf | null, confPath: string, dom: Dom
       shareable: disk.shareable,
       seclabels: own,
       ...(Object.keys(layerSeclabels).length ? { layerSeclabels } : {}),
+      ...(top.format === null || top.format === 'raw' ? { format: top.format } : {}),
+      ...(top.dataStore ? { explicitDataStore: true } : {}),
     });
   }
 

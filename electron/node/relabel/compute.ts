@@ -18,7 +18,8 @@ import { groupName, userName } from '../native/libc.js';
 import { ConsentError } from '../change/consent.js';
 import { diskFiles } from '../core/disk-files.js';
 import { insideAny } from '../change/consent.js';
-import { sameBoot } from '../core/boottime.js';
+import { sameBoot, writtenBootTime } from '../core/boottime.js';
+import { findOriginal, readOriginals, type Original } from '../change/originals.js';
 import { parseGroup, parseOwnership, parseUser } from '../libvirt/owner.js';
 import {
   LIBVIRT_PREFIX,
@@ -38,6 +39,8 @@ export interface PlanContext {
   capture(path: string): RawState;
   /** The policy's default context for a path (selabel_lookup_raw), null when there is none. */
   defaultContext(path: string, mode: number): string | null;
+  /** diskchain's memory of original labels (change/originals.ts); default: read from the state folder on restore. */
+  originals?: readonly Original[];
 }
 
 import type { RawChange } from '../change/state.js';
@@ -126,9 +129,13 @@ class FilePlanner {
     }
     refcount++;
     if (refcount === 1) {
+      // Another driver's record libvirt already counts as this boot's keeps its exact timestamp,
+      // so a libvirt whose boot time is a second off ours accepts this record too.
+      const others = (['dac', 'selinux'] as const).filter((d) => d !== driver).map((d) => this.get(attr(d, 'timestamp_')));
+      const ts = writtenBootTime(others, this.bootTime);
       this.set(attr(driver, ''), original);
-      this.set(attr(driver, 'timestamp_'), this.bootTime);
-      this.changes.push(`remember ${driver} ${original} (refcount 1, boot ${this.bootTime})`);
+      this.set(attr(driver, 'timestamp_'), ts);
+      this.changes.push(`remember ${driver} ${original} (refcount 1, boot ${ts})`);
     } else {
       this.changes.push(`${driver} refcount ${refcount - 1} → ${refcount}`);
     }
@@ -235,15 +242,24 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
   if (action === 'relabel' && selinux && !imageLabel) throw new Error('the profile has no image label');
   // remember_owner = 0: no records written on start, none read on stop.
   const rememberOwner = profile.rememberOwner !== false;
+  const originals = action === 'restore' ? (ctx.originals ?? originalsOrNote(notes)) : [];
 
   for (const root of roots) {
     const disk = root.path;
     const dp = profile.disks?.find((d) => d.path === root.path);
-    const readonly = dp ? dp.readonly : profile.readonly;
-    const shareable = dp ? dp.shareable : profile.shareable;
-    const remember = !readonly && !shareable;
+    const diskReadonly = dp ? dp.readonly : profile.readonly;
+    const diskShareable = dp ? dp.shareable : profile.shareable;
     let image = root.path;
     for (const { node, top, extentOf } of diskFiles(root)) {
+      // libvirt decides per virStorageSource, and a data file is a source of its own
+      // (dataFileStore). Read from the header it copies the top's readonly flag; parsed from an
+      // explicit <dataStore> it is neither readonly nor shared (measured with libvirt 11.3): then
+      // it is remembered, given the VM's image label and restored like a private writable top,
+      // even on a readonly or shareable disk (SetImageLabelInternal, RestoreImageLabelSingle).
+      const ownSource = top && node.role === 'data-file' && !extentOf && dp?.explicitDataStore === true;
+      const readonly = diskReadonly && !ownSource;
+      const shareable = diskShareable && !ownSource;
+      const remember = !readonly && !shareable;
       // An extent is part of its descriptor's image: the descriptor's layer seclabel applies.
       if (node.role !== 'data-file' && !extentOf) image = node.path;
       const refuse = (message: string) => {
@@ -329,6 +345,8 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
       const earlier = sim.get(key);
       const start = earlier?.state ?? live;
       const fp = new FilePlanner(node.path, start, ctx.bootTime);
+      // Only while the file still has what diskchain gave it: otherwise someone relabelled it since.
+      const mine = findOriginal(originals, node.path, live);
       fp.notes.push(...extentNote);
       let remembered = false;
 
@@ -377,7 +395,10 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
           fp.chown(0, 0);
         } else if (doDac) {
           const r = fp.recall('dac');
-          if (r?.kind === 'none') {
+          if (r?.kind === 'none' && mine && mine.set.uid === start.uid && mine.set.gid === start.gid) {
+            fp.notes.push('no valid dac record (libvirt drops them when a VM stops): the original owner diskchain remembered');
+            fp.chown(mine.uid, mine.gid);
+          } else if (r?.kind === 'none') {
             fp.notes.push('no valid dac record: owner back to root:root, as libvirt does');
             fp.chown(0, 0);
           } else if (r?.kind === 'label') {
@@ -394,7 +415,11 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
         }
         if (doSelinux) {
           const r = rememberOwner ? fp.recall('selinux') : { kind: 'none' as const };
-          if (r?.kind === 'none') {
+          const context = fp.get(SELINUX_XATTR);
+          if (r?.kind === 'none' && rememberOwner && mine?.selinux && mine.set.selinux === context) {
+            fp.notes.push('no valid selinux record (libvirt drops them when a VM stops): the original context diskchain remembered');
+            fp.setContext(mine.selinux);
+          } else if (r?.kind === 'none') {
             const def = ctx.defaultContext(node.path, start.mode);
             if (def) {
               fp.notes.push("no valid selinux record: the policy's default context, as libvirt does");
@@ -446,6 +471,15 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
     }
   }
   return { entries, refusals, notes, changes };
+}
+
+function originalsOrNote(notes: string[]): readonly Original[] {
+  try {
+    return readOriginals();
+  } catch (e) {
+    notes.push(`diskchain's memory of original labels is not used: ${(e as Error).message}`);
+    return [];
+  }
 }
 
 function safeCapture(ctx: PlanContext, path: string): RawState | null {

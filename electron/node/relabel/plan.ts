@@ -23,10 +23,26 @@ export type { PlanOptions, PlanWithChanges };
  * planned is what the engine will find; anything else is only shown.
  */
 export function liveContext(bootTime: string, roots?: RootSet): PlanContext {
+  // One plan reads each file once: a base shared by many overlays is met once per disk, and
+  // computePlan carries what earlier disks left on it (a failed read is not kept: met again, it
+  // is refused again with its own reason).
+  const seen = new Map<string, RawState>();
+  const contexts = new Map<string, string | null>();
   return {
     bootTime,
-    capture: (p) => (roots && insideAny(p, roots.roots) ? captureThrough(roots, p) : capturePath(p)),
-    defaultContext: (p, mode) => selabelLookup(p, mode),
+    capture: (p) => {
+      let s = seen.get(p);
+      if (!s) {
+        s = roots && insideAny(p, roots.roots) ? captureThrough(roots, p) : capturePath(p);
+        seen.set(p, s);
+      }
+      return s;
+    },
+    defaultContext: (p, mode) => {
+      const key = `${mode}\0${p}`;
+      if (!contexts.has(key)) contexts.set(key, selabelLookup(p, mode));
+      return contexts.get(key)!;
+    },
   };
 }
 
@@ -61,6 +77,25 @@ function withRealDiskPaths(p: VmProfile): VmProfile {
         : {}),
     })),
   };
+}
+
+/**
+ * Whether the domain has libvirt open this top as raw (`<driver type='raw'>` or none): libvirt
+ * never probes, so it reads no backing or data file from the header and labels the top alone.
+ */
+function statedRaw(profile: VmProfile, top: string): boolean {
+  const real = resolveTop(top);
+  const d = profile.disks?.find((x) => x.path === real);
+  return d?.format === null || d?.format === 'raw';
+}
+
+function unstatedFormatNotes(profile: VmProfile, tops: string[]): string[] {
+  return (profile.disks ?? [])
+    .filter((d) => d.format === null && tops.includes(d.path))
+    .map(
+      (d) =>
+        `disk ${d.target ?? d.path}: the domain states no <driver type>, so ${d.path} is planned as raw, as libvirt opens it: only it is labelled, no backing or data file from its header`,
+    );
 }
 
 /** Plan `action` for several disks of one VM at once (one transaction when applied). */
@@ -101,7 +136,7 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
   }
   // One batch: a base shared by many overlays is read once (headers keyed by identity and times).
   const cache = inspectCache();
-  const resolve = opts.resolve ?? ((p: string) => inspect(p, { cache }));
+  const resolve = opts.resolve ?? ((p: string) => inspect(p, { cache, ...(statedRaw(profile, p) ? { format: 'raw' as const } : {}) }));
   const roots = topPaths.map((p) => resolve(p));
   plan.top = roots[0]!.path;
   plan.tops = roots.map((r) => r.path);
@@ -118,7 +153,7 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
   plan.entries = computed.entries;
   plan.refusals.push(...computed.refusals);
   if (throughPkexec()) plan.refusals.push(...giveRefusals(computed.changes, allowed.roots));
-  plan.notes = [...allowed.notes, ...computed.notes];
+  plan.notes = [...allowed.notes, ...unstatedFormatNotes(profile, plan.tops), ...computed.notes];
   if (process.getuid?.() !== 0) {
     plan.notes.push(
       "made without privileges: libvirt's remembered labels (trusted.* xattrs) are invisible here; previewChange() asks the helper for the exact plan",

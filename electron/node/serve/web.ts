@@ -4,6 +4,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Hub } from '../remote/hub.js';
+import { provideRemoteHosts } from '../session/remote-hosts.js';
+
+// Both front ends load this file: their sessions get the window's remote hosts (issue 15).
+provideRemoteHosts((emit) => new Hub({ emit }));
 
 /** No inline script or style, nothing from elsewhere; the elkjs layout worker is our own file. */
 export const CSP = [

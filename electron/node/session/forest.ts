@@ -86,9 +86,11 @@ export class Forest {
     try {
       r = await this.worker.callWithProgress(
         'scan',
-        (done, total) => {
+        (done, total, files) => {
           last = { done, total };
-          this.emit('scan-progress', { id, done, total });
+          // Whole trees as the worker knows them: the renderer draws them while the scan reads on.
+          if (files) this.emit('forest-batch', { id, files, done, total });
+          else this.emit('scan-progress', { id, done, total });
         },
         id,
         roots,

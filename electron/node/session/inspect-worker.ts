@@ -36,7 +36,8 @@ function run<K extends WorkerOp>(msg: RequestOf<K>, report: Report): Promise<Wor
 port.on('message', async (msg: WorkerRequest) => {
   let reply: WorkerReply;
   try {
-    reply = { id: msg.id, ok: true, value: await run(msg, (done, total) => post({ id: msg.id, progress: [done, total] })) };
+    const report: Report = (done, total, files) => post({ id: msg.id, progress: [done, total], ...(files ? { files } : {}) });
+    reply = { id: msg.id, ok: true, value: await run(msg, report) };
   } catch (e) {
     reply = { id: msg.id, ok: false, error: errorText(e) };
   }

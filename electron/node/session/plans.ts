@@ -15,6 +15,8 @@ export class Plans {
   lastJournalId: string | null = null;
   /** One change at a time: a plan is applied or undone whole before the next starts. */
   private changing: Promise<unknown> = Promise.resolve();
+  /** The plans being applied, each cancelled by its controller. */
+  private readonly running = new Map<string, AbortController>();
 
   constructor(private readonly emit: Emit) {}
 
@@ -35,11 +37,31 @@ export class Plans {
       const total =
         plan.entries.filter((e) => e.changes.length > 0).length + (plan.access?.folders.filter((f) => f.changes.length > 0).length ?? 0);
       this.emit('progress', { planId: plan.id, done: 0, total });
-      const result = await applyPlan(plan);
+      const abort = new AbortController();
+      this.running.set(plan.id, abort);
+      let result: ApplyResult;
+      try {
+        result = await applyPlan(plan, {
+          signal: abort.signal,
+          onProgress: (p) => this.emit('progress', { planId: plan.id, done: p.done, total: p.total, path: p.path, rate: p.rate }),
+        });
+      } finally {
+        this.running.delete(plan.id);
+      }
       this.emit('progress', { planId: plan.id, done: result.ok === false ? 0 : total, total });
       if (result.ok !== false && result.journalId) this.lastJournalId = result.journalId;
       return result;
     });
+  }
+
+  /**
+   * Stop applying `planId`: the helper puts back every file it changed, and the apply answers
+   * with a rolled-back result. False when that plan is not being applied (any more).
+   */
+  cancel(planId: string): boolean {
+    const run = this.running.get(planId);
+    run?.abort();
+    return !!run;
   }
 
   /** Revert `journalId`, or the last change applied here. */

@@ -24,6 +24,7 @@ import { Plans } from './plans.js';
 import { userPath } from './user-path.js';
 import { InspectWorker } from './worker.js';
 import { errorText } from '../../../shared/error-text.js';
+import { makeRemoteHosts, type RemoteHosts } from './remote-hosts.js';
 
 type Handler<C extends Channel> = (req: ParsedReq<C>) => Promise<Res<C>>;
 
@@ -35,6 +36,8 @@ export interface SessionOptions {
   recover?: boolean;
   /** The inspection worker to use (one is started otherwise). */
   worker?: InspectWorker;
+  /** Remote hosts for this session's window; the provided maker's on first use otherwise. */
+  hub?: RemoteHosts;
 }
 
 export class Session {
@@ -51,6 +54,9 @@ export class Session {
   /** Things to tell the user (a recovery of an interrupted change at start, a failed forest update). */
   private readonly notices: string[] = [];
   private readonly recovering: Promise<unknown>;
+  private hubInstance: RemoteHosts | null;
+  /** The host of the last change applied from this window (null: it was local): what `undo` reverts. */
+  private lastChangeHost: string | null = null;
 
   private readonly table: { [C in Channel]: Handler<C> } = {
     info: async () => {
@@ -59,6 +65,7 @@ export class Session {
     },
     open: async (req) => this.open(req.paths, !!req.reload, !!req.scanFolders),
     scan: async (req) => {
+      if (req.host) return this.hub.request(req.host, 'scan', { paths: req.paths });
       const given = req.paths.map(scannableFolder);
       const r = await this.forest.scan(given);
       if (r.status === 'done') {
@@ -70,8 +77,10 @@ export class Session {
       }
       return r;
     },
-    cancelScan: async (req) => ({ cancelled: this.forest.cancel(req.id) }),
-    closeForest: async () => {
+    cancelScan: async (req) =>
+      req.host ? this.hub.request(req.host, 'cancelScan', { id: req.id }) : { cancelled: this.forest.cancel(req.id) },
+    closeForest: async (req) => {
+      if (req.host) return this.hub.request(req.host, 'closeForest', {});
       const roots = this.forest.roots;
       this.opened = this.opened.filter((p) => !roots.includes(p));
       // Closed: its folders no longer count as opened for changes.
@@ -85,6 +94,8 @@ export class Session {
       return {};
     },
     plan: async (req) => {
+      const remote = this.hubRoute(req.top);
+      if (remote) return this.hub.request(remote.host, 'plan', { ...req, top: remote.path });
       this.mustBeOpen(req.top);
       const profile = req.domain ? this.domains.profile(req.domain, req.top) : req.profile!;
       return this.plans.keep(await this.worker.call('plan', req.action, req.top, profile, this.openedFolders()));
@@ -99,20 +110,34 @@ export class Session {
       return res;
     },
     export: async (req) => {
+      const remote = this.hubRoute(req.top);
+      if (remote) return this.hub.request(remote.host, 'export', { ...req, top: remote.path });
       this.mustBeOpen(req.top);
       return this.worker.call('exportChain', req.top, req.kind, { target: req.target, bus: req.bus, readonly: req.readonly });
     },
     // Reads only: the files a record names are looked up and checked, nothing changes.
     explain: async (req) => this.worker.call('explain', req.text, this.openedFolders()),
     access: async (req) => {
+      const remote = this.hubRoute(req.top);
+      if (remote) return this.hub.request(remote.host, 'access', { ...req, top: remote.path });
       this.mustBeOpen(req.top);
       const who = req.domain ? this.domains.accessProfile(req.domain, req.top) : { ...req.profile! };
       const r = await this.worker.call('access', req.top, { ...who, allowRoots: [], openedFolders: this.openedFolders() });
       if (r.plan) this.plans.keep(r.plan);
       return r;
     },
-    apply: async (req) => this.plans.apply(req.planId),
-    undo: async (req) => this.plans.undo(req.journalId),
+    apply: async (req) => {
+      // A plan a host made is applied there, by that host's helper.
+      const host = this.hubInstance?.planHost(req.planId) ?? null;
+      const r = host ? await this.hub.request(host, 'apply', req) : await this.plans.apply(req.planId);
+      if (r.ok !== false && r.journalId) this.lastChangeHost = host;
+      return r;
+    },
+    cancelApply: async (req) => {
+      const host = this.hubInstance?.planHost(req.planId);
+      return host ? this.hub.request(host, 'cancelApply', req) : { cancelled: this.plans.cancel(req.planId) };
+    },
+    undo: async (req) => this.undo(req.journalId),
     allowFolders: async (req) => this.allowFolders(req.folders),
     history: async () => ({ entries: listJournal() }),
     recent: async () => ({ paths: this.host.recent.list() }),
@@ -120,6 +145,11 @@ export class Session {
       if (!this.host.showOpenDialog) throw new ContractError('there are no native dialogs here; type the path instead');
       return { paths: await this.host.showOpenDialog(req.kind) };
     },
+    hostsList: async () => ({ hosts: this.hub.list() }),
+    hostAdd: async (req) => this.hub.add(req.spec),
+    hostRemove: async (req) => ({ removed: await this.hub.remove(req.host) }),
+    hostTrustKey: async (req) => this.hub.trustKey(req.host, req.fingerprints),
+    hostConnect: async (req) => this.hub.connect(req.host),
   };
 
   constructor(
@@ -128,6 +158,7 @@ export class Session {
     opts: SessionOptions = {},
   ) {
     this.worker = opts.worker ?? new InspectWorker();
+    this.hubInstance = opts.hub ?? null;
     const emit: Emit = (event, data) => host.emit(event, data);
     this.plans = new Plans(emit);
     this.domains = new Domains(this.worker);
@@ -136,6 +167,36 @@ export class Session {
     for (const p of initialPaths) this.remember(p);
     this.worker.warm();
     this.recovering = opts.recover === false ? Promise.resolve() : this.plans.recover().then((n) => n.forEach((t) => this.notify(t)));
+  }
+
+  /**
+   * Revert a change where it was made: a journal id a host's last change has goes to that host;
+   * no id reverts the window's last change, on its host when it was remote.
+   */
+  private async undo(journalId: string | undefined): Promise<Res<'undo'>> {
+    const host = journalId ? this.hubInstance?.journalHost(journalId) : this.lastChangeHost;
+    if (!host) return this.plans.undo(journalId);
+    const id = journalId ?? this.hub.lastJournal(host) ?? undefined;
+    const r = await this.hub.request(host, 'undo', id ? { journalId: id } : {});
+    if (r.ok !== false && host === this.lastChangeHost) this.lastChangeHost = null;
+    return r;
+  }
+
+  /** The remote hosts: nothing is read or connected until the first host request. */
+  private remoteHosts(): RemoteHosts | null {
+    this.hubInstance ??= makeRemoteHosts((event, data) => this.host.emit(event, data));
+    return this.hubInstance;
+  }
+
+  private get hub(): RemoteHosts {
+    const hub = this.remoteHosts();
+    if (!hub) throw new ContractError('remote hosts are not available here');
+    return hub;
+  }
+
+  /** A `host:path` top of a known host (its agent plans there); null for a local one. */
+  private hubRoute(top: string): { host: string; path: string } | null {
+    return top.startsWith('/') ? null : (this.remoteHosts()?.route(top) ?? null);
   }
 
   private mustBeOpen(top: string): void {
@@ -226,6 +287,7 @@ export class Session {
   }
 
   async close(): Promise<void> {
+    await this.hubInstance?.close();
     this.forest.close();
     await this.recovering.catch(() => undefined);
     await this.worker.close();

@@ -7,7 +7,7 @@ import type { AccessProfile, AccessReport } from '../../../shared/access.js';
 import type { DomainReport } from '../../../shared/domain.js';
 import type { Disk, OpenResult, ProfileInput } from '../../../shared/ipc.js';
 import type { Action, Plan, VmProfile } from '../../../shared/plan.js';
-import type { ForestChange, ForestSnapshot } from '../../../shared/scan.js';
+import type { ForestChange, ForestSnapshot, ScannedFile } from '../../../shared/scan.js';
 import type { Denial } from '../../../shared/verdict.js';
 import type { ExportOptions } from '../libvirt/export.js';
 import type { OpenDomainInput } from '../libvirt/index.js';
@@ -42,7 +42,11 @@ export interface WorkerContract {
   open: { args: [path: string, foldersOnly: boolean]; result: OpenedPath };
   /** Preview a change; `profile` comes from the relabel form or from a domain the owner resolved. */
   plan: { args: [action: Action, top: string, profile: ProfileInput | VmProfile, openedFolders: string[]]; result: Plan };
-  /** Scan folders as forest `id`; `cancel` is shared memory set to 1 to stop between two files. Reports progress. */
+  /**
+   * Scan folders as forest `id`; `cancel` is shared memory set to 1 to stop between two files.
+   * Reports progress, with whole trees as they are known: the files reported, merged by path in
+   * order, are the answer's.
+   */
   scan: { args: [id: string, roots: string[], cancel: Int32Array]; result: ScanDone };
   /** Read the changed paths of forest `id` again; null when the worker holds no such forest. */
   updateForest: { args: [id: string, paths: string[]]; result: ForestUpdate | null };
@@ -60,8 +64,8 @@ export type WorkerOp = keyof WorkerContract;
 export type WorkerArgs<K extends WorkerOp> = WorkerContract[K]['args'];
 export type WorkerResult<K extends WorkerOp> = WorkerContract[K]['result'];
 
-/** A long op's progress while it runs. */
-export type Report = (done: number, total: number) => void;
+/** A long op's progress while it runs; a scan gives its forest's files so far too (see forest-ops.ts). */
+export type Report = (done: number, total: number, files?: ScannedFile[]) => void;
 
 /** What the worker implements: every op, taking its arguments after the progress callback. */
 export type WorkerTable = {
@@ -78,4 +82,4 @@ export type WorkerRequest = { [K in WorkerOp]: RequestOf<K> }[WorkerOp];
 export type WorkerReply =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: string }
-  | { id: number; progress: [done: number, total: number] };
+  | { id: number; progress: [done: number, total: number]; files?: ScannedFile[] };

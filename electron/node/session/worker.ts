@@ -1,22 +1,20 @@
 // The inspection worker, seen from the owning process: typed calls, one thread, restarted if it
 // dies. Works from source (tsx) and from the esbuild bundle (dist/electron/inspect-worker.js).
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerScript } from '../core/scan/worker-script.js';
 import type { Report, RequestOf, WorkerArgs, WorkerOp, WorkerReply, WorkerResult } from './worker-contract.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; progress?: Report };
 
 /** The worker's script: the bundle's inspect-worker.js, or from source the .ts through tsx. */
-function workerScript(): URL {
-  if (!import.meta.url.endsWith('.ts')) return new URL('./inspect-worker.js', import.meta.url);
-  // Node 20 does not apply --import to workers: register tsx inside the worker, then load it.
-  const req = createRequire(import.meta.url);
-  const api = pathToFileURL(path.join(path.dirname(req.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  const script = new URL('./inspect-worker.ts', import.meta.url).href;
-  const code = `import { register } from ${JSON.stringify(api)}; register(); await import(${JSON.stringify(script)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+function script(): URL {
+  const url = workerScript(
+    import.meta.url,
+    new URL('./inspect-worker.ts', import.meta.url),
+    new URL('./inspect-worker.js', import.meta.url),
+  );
+  if (!url) throw new Error('this build holds no inspection worker (inspect-worker.js)');
+  return url;
 }
 
 export class InspectWorker {
@@ -27,13 +25,13 @@ export class InspectWorker {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(workerScript());
+    const w = new Worker(script());
     w.unref();
     w.on('message', (m: WorkerReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       if ('progress' in m) {
-        p.progress?.(m.progress[0], m.progress[1]);
+        p.progress?.(m.progress[0], m.progress[1], m.files);
         return;
       }
       this.pending.delete(m.id);
@@ -55,7 +53,12 @@ export class InspectWorker {
 
   /** Start the thread now (it loads the parsers), so the first request does not wait for it. */
   warm(): void {
-    if (!this.closed) this.start().unref();
+    if (this.closed) return;
+    try {
+      this.start().unref();
+    } catch {
+      // No script to start: the first call says so.
+    }
   }
 
   call<K extends WorkerOp>(op: K, ...args: WorkerArgs<K>): Promise<WorkerResult<K>> {
@@ -65,7 +68,13 @@ export class InspectWorker {
   /** A call whose op reports progress while it runs. */
   callWithProgress<K extends WorkerOp>(op: K, progress: Report | undefined, ...args: WorkerArgs<K>): Promise<WorkerResult<K>> {
     if (this.closed) return Promise.reject(new Error('the inspection worker is closed'));
-    const w = this.start();
+    let w: Worker;
+    try {
+      w = this.start();
+    } catch (e) {
+      // A build without the worker's script: the call fails, as when the thread dies.
+      return Promise.reject(e as Error);
+    }
     const id = this.next++;
     w.ref();
     return new Promise((resolve, reject) => {

@@ -10,6 +10,7 @@ import type { FormatModule } from '../../../electron/node/core/formats/types.js'
 import { HeaderError, READ_BUDGET, bufferSource } from '../../../electron/node/core/source.js';
 import { tempDir } from '../../support/qemu.js';
 import { qemuImg } from './fixtures.js';
+import { prng } from '../../fuzz/diff/mutate.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -29,18 +30,6 @@ beforeAll(() => {
   }
 });
 afterAll(() => cleanup());
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(seed: Buffer, rnd: () => number): Buffer {
   const b = Buffer.from(seed);

@@ -2,6 +2,7 @@
 // report what qemu-img info -f raw reports: the file size rounded up to 512-byte sectors, no
 // cluster size, no format-specific data. The volume descriptors only feed `fields`.
 import { HeaderError, type ImageSource } from '../source.js';
+import { bdrvLength } from './common/block-reads.js';
 import { standalone, type FormatModule, type ParsedImage } from './types.js';
 
 const SECTOR = 2048;
@@ -68,7 +69,7 @@ export const iso: FormatModule = {
     fields.primary_descriptor = fields.volume_id !== undefined;
     return standalone({
       format: 'iso',
-      virtualSize: Math.ceil(src.size / 512) * 512,
+      virtualSize: bdrvLength(src.size),
       fields,
     });
   },

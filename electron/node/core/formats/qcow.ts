@@ -8,7 +8,7 @@ import type { ChildName, FormatModule, ParsedImage } from './types.js';
 import { headBytes } from './common/block-reads.js';
 import { backingExtra, childFromName, namePastEof } from './common/child-name.js';
 import { INT_MAX, U64 } from './common/limits.js';
-import { exact, safeSize } from './common/numbers.js';
+import { exact } from './common/numbers.js';
 import { QCOW_MAGIC } from './common/qcow-magic.js';
 import { ZeroFillReader } from './common/zero-fill-reader.js';
 
@@ -58,7 +58,7 @@ function parse(src: ImageSource): ParsedImage {
     problems.push(...b.problems);
   }
 
-  const virtualSize = safeSize((size / 512n) * 512n, 'The virtual size');
+  const virtualSize = exact((size / 512n) * 512n);
   const clusterSize = 2 ** clusterBits;
   const fields: HeaderInfo['fields'] = {
     version,

@@ -6,10 +6,10 @@
 import type { HeaderInfo, Problem } from '../../../../shared/model.js';
 import { HeaderError, type ImageSource } from '../source.js';
 import type { ChildName, FormatModule, ParsedImage } from './types.js';
-import { headBytes } from './common/block-reads.js';
+import { bdrvLength, headBytes, refuseTooLarge } from './common/block-reads.js';
 import { backingExtra, childFromName, namePastEof } from './common/child-name.js';
 import { U64 } from './common/limits.js';
-import { exact, isPow2, safeSize } from './common/numbers.js';
+import { exact, isPow2 } from './common/numbers.js';
 import { ZeroFillReader } from './common/zero-fill-reader.js';
 
 const QED_MAGIC = 0x00444551; // "QED\0" read little-endian
@@ -50,8 +50,8 @@ function parse(src: ImageSource): ParsedImage {
     throw new HeaderError('QED cluster size is invalid');
   }
   const cs = BigInt(clusterSize);
-  // The file size rounded down to a cluster: table offsets must lie below it.
-  const fileSize = (BigInt(src.size) / cs) * cs;
+  // bdrv_getlength() (whole sectors) rounded down to a cluster: table offsets must lie below it.
+  const fileSize = (BigInt(bdrvLength(src.size)) / cs) * cs;
   if (tableSize < QED_MIN_TABLE_SIZE || tableSize > QED_MAX_TABLE_SIZE || !isPow2(tableSize)) {
     throw new HeaderError('QED table size is invalid');
   }
@@ -90,6 +90,8 @@ function parse(src: ImageSource): ParsedImage {
     });
   }
 
+  // The image size is a multiple of 512 (checked above), so it is the sector-rounded length.
+  refuseTooLarge(imageSize);
   const fields: HeaderInfo['fields'] = {
     cluster_size: clusterSize,
     table_size: tableSize,
@@ -107,7 +109,7 @@ function parse(src: ImageSource): ParsedImage {
   };
   const header: HeaderInfo = {
     format: 'qed',
-    virtualSize: safeSize(imageSize, 'The virtual size'),
+    virtualSize: exact(imageSize),
     clusterSize,
     encrypted: false,
     // qemu-img 7.2 reports "dirty-flag": false for QED even with the need-check bit set.

@@ -62,7 +62,7 @@ export interface FormatModule {
 /** What a header of a format without extensions, dirty bit or children says (the common case). */
 export interface StandaloneHeader {
   format: FormatName;
-  virtualSize: number;
+  virtualSize: HeaderInfo['virtualSize'];
   fields: HeaderInfo['fields'];
   clusterSize?: number | null;
   encrypted?: boolean;

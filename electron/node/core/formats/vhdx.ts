@@ -4,7 +4,7 @@
 // replaying makes qemu refuse, as it does for qemu-img info). qemu cannot open differencing
 // VHDX files at all: a parent locator makes it fail with "Operation not supported".
 import { HeaderError, READ_BUDGET, type ImageSource } from '../source.js';
-import { bdrvRefuses, preadZ as bdrvPread } from './common/block-reads.js';
+import { bdrvLength, bdrvRefuses, preadZ as bdrvPread } from './common/block-reads.js';
 import { BDRV_MAX_LENGTH, INT64_MAX, U64 } from './common/limits.js';
 import { exact as n } from './common/numbers.js';
 import { standalone, type FormatModule, type ParsedImage } from './types.js';
@@ -329,9 +329,6 @@ export const vhdx: FormatModule = {
     const totalSectors = vds >> lssBits;
     if (totalSectors * 512n > BDRV_MAX_LENGTH) throw new HeaderError('Could not refresh total sector count: File too large');
     const virtualSize = totalSectors * 512n;
-    if (virtualSize > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new HeaderError(`virtual size ${virtualSize} is too large to show exactly`, 'unsupported-feature');
-    }
 
     // BAT entries (uint32 arithmetic, as in vhdx_calc_bat_entries()).
     const dataBlocks = Number((((vds + BigInt(blockSize) - 1n) & U64) / BigInt(blockSize)) & 0xffffffffn);
@@ -345,7 +342,7 @@ export const vhdx: FormatModule = {
 
     // vhdx_check_bat_entries(): fully present payload blocks must lie inside the file and clear
     // of the registered regions. Entries past the end of the file are zero (not present).
-    const fileSize = BigInt(src.size);
+    const fileSize = BigInt(bdrvLength(src.size));
     const batInFile = bat.offset >= fileSize ? 0 : Math.min(batEntries * 8, Number(fileSize - bat.offset));
     if (batInFile > READ_BUDGET - src.bytesRead - MiB) {
       throw new HeaderError(`the VHDX BAT (${batEntries} entries) is too large to check`, 'unsupported-feature');
@@ -381,7 +378,7 @@ export const vhdx: FormatModule = {
     const h = cur;
     return standalone({
       format: 'vhdx',
-      virtualSize: Number(virtualSize),
+      virtualSize: n(virtualSize),
       clusterSize: blockSize,
       fields: {
         creator: sig.length

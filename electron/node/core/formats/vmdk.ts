@@ -11,7 +11,7 @@
 import { qemuJoin } from '../names.js';
 import type { HeaderInfo } from '../../../../shared/model.js';
 import { HeaderError, type ImageSource } from '../source.js';
-import { bdrvRefuses, headBytes, preadZ as bdrvPread } from './common/block-reads.js';
+import { bdrvLength, bdrvRefuses, headBytes, preadZ as bdrvPread } from './common/block-reads.js';
 import { BDRV_MAX_LENGTH, INT64_MAX, U64 } from './common/limits.js';
 import { exact as num } from './common/numbers.js';
 import type { FormatModule, ParsedImage } from './types.js';
@@ -190,8 +190,7 @@ function checkSparseTables(
 
 /** vmdk_read_desc(): the first min(size, 1 MiB - 1) bytes at `offset`, as a C string. */
 function readDesc(src: ImageSource, offset: bigint): Buffer {
-  // bdrv_getlength(): the file size rounded up to whole sectors.
-  const length = Math.ceil(src.size / 512) * 512;
+  const length = bdrvLength(src.size);
   if (length < 4) throw new HeaderError('File is too small, not a valid image');
   const size = Math.min(length, MAX_DESC);
   let buf: Buffer;
@@ -233,7 +232,7 @@ function openVmdk4(file: ImageSource, st: State, self: boolean, name: string, im
   if (h.gdOffset === VMDK4_GD_AT_END) {
     // The footer takes precedence: 1536 bytes ending 512 bytes before the end (rounded up).
     // qemu takes "the end" from the image it opened (the descriptor, for an extent of one).
-    const totalBytes = BigInt(Math.ceil(imageSize / 512) * 512);
+    const totalBytes = BigInt(bdrvLength(imageSize));
     let f: Buffer;
     try {
       f = preadZ(file, totalBytes - 1536n, 1536, 'Failed to read footer');
@@ -607,9 +606,6 @@ function build(st: State, cid: number, parentCid: number, parent: Buffer | null)
   // qemu opens it, but bdrv_getlength() fails, and with it qemu-img info.
   if (total < 0n || total > INT64_MAX / 512n) throw new HeaderError("Can't get image size: File too large");
   const bytes = total * 512n;
-  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new HeaderError(`virtual size ${bytes} is too large to show exactly`, 'unsupported-feature');
-  }
   const e0 = st.extents[0]!;
   const sameKind = st.extents.every(
     (e) => e.flat === e0.flat && e.compressed === e0.compressed && (e0.flat || e.clusterSectors === e0.clusterSectors),
@@ -626,7 +622,7 @@ function build(st: State, cid: number, parentCid: number, parent: Buffer | null)
   };
   const header: HeaderInfo = {
     format: 'vmdk',
-    virtualSize: Number(bytes),
+    virtualSize: num(bytes),
     clusterSize: sameKind && !e0.flat ? Number(e0.clusterSectors * 512n) : null,
     encrypted: false,
     dirty: false,
@@ -695,7 +691,7 @@ function extentsOf(parsed: ParsedImage): Array<{
   name: string;
   raw: Buffer;
   type: string | null;
-  sectors: number;
+  sectors: bigint;
   flat: boolean;
   compressed: boolean;
   clusterSectors: number;
@@ -711,7 +707,7 @@ function extentsOf(parsed: ParsedImage): Array<{
       name: typeof f[`${k}filename`] === 'string' ? (f[`${k}filename`] as string) : '',
       raw: typeof hex === 'string' ? Buffer.from(hex, 'hex') : Buffer.alloc(0),
       type: typeof f[`${k}type`] === 'string' ? (f[`${k}type`] as string) : null,
-      sectors: Number(f[`${k}sectors`]),
+      sectors: BigInt(String(f[`${k}sectors`] ?? 0)),
       flat: f[`${k}flat`] === true,
       compressed: f[`${k}compressed`] === true,
       clusterSectors: Number(f[`${k}cluster_sectors`]),
@@ -756,7 +752,8 @@ export function vmdkFormatSpecific(parsed: ParsedImage, filename: string): unkno
   const f = parsed.header.fields;
   const extents = extentsOf(parsed).map((e) => {
     const info: Record<string, unknown> = {
-      'virtual-size': e.sectors * 512,
+      // int64 virtual_size = sectors * BDRV_SECTOR_SIZE, an unsigned product (exact past 2^53).
+      'virtual-size': num(toInt64((e.sectors * 512n) & U64)),
       filename: e.self ? filename : qemuJoin(filename, e.name),
       format: e.type ?? '',
     };

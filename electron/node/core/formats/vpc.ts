@@ -2,7 +2,7 @@
 // differencing disks, only at the end for fixed ones. Follows qemu 7.2's vpc_probe() (offset 0
 // only: a fixed VHD probes as raw) and vpc_open(). qemu does not follow VHD parent locators.
 import { HeaderError, MAX_READ, READ_BUDGET, type ImageSource } from '../source.js';
-import { bdrvRefuses, preadZ as bdrvPread } from './common/block-reads.js';
+import { bdrvLength, bdrvRefuses, preadZ as bdrvPread } from './common/block-reads.js';
 import { INT_MAX, U64 } from './common/limits.js';
 import { exact, isPow2 } from './common/numbers.js';
 import { standalone, type FormatModule, type ParsedImage } from './types.js';
@@ -59,11 +59,13 @@ export const vpc: FormatModule = {
     if (!strnEq(footer, 0, 'conectix', 8)) {
       // A fixed disk has its footer only at the end of the file; qemu takes the file length
       // rounded up to whole sectors (so a short file's "footer" is its first sector, zero-padded).
-      const length = Math.ceil(src.size / 512) * 512;
+      const length = bdrvLength(src.size);
       if (length < HEADER_SIZE) throw new HeaderError('File too small for a VHD header');
       footerAt = length - HEADER_SIZE;
       footer = preadZ(src, BigInt(footerAt), HEADER_SIZE, 'Unable to read VHD footer');
-      if (!strnEq(footer, 0, 'conectix', 8)) throw new HeaderError('invalid VPC image');
+      // Since qemu 6.2 a footer found only at the end must also say "fixed": a dynamic disk
+      // whose copy at offset 0 is gone has lost its header and is refused.
+      if (!strnEq(footer, 0, 'conectix', 8) || footer.readUInt32BE(60) !== VHD_FIXED) throw new HeaderError('invalid VPC image');
       diskType = VHD_FIXED;
     }
 
@@ -143,7 +145,7 @@ export const vpc: FormatModule = {
       // further; it must not be past the end of the file. The BAT is read (entries past the end
       // of the file are zero there too).
       let free = (batOffset + BigInt(pagetableSize) + 511n) & ~511n;
-      if (free > BigInt(src.size)) {
+      if (free > BigInt(bdrvLength(src.size))) {
         throw new HeaderError('block-vpc: free_data_block_offset points after the end of file. The image has been truncated.');
       }
       const inFile = pagetableSize; // inside the file: checked just above
@@ -163,7 +165,7 @@ export const vpc: FormatModule = {
           if (next > free) free = next;
         }
       }
-      if (free > BigInt(src.size)) {
+      if (free > BigInt(bdrvLength(src.size))) {
         throw new HeaderError('block-vpc: free_data_block_offset points after the end of file. The image has been truncated.');
       }
       Object.assign(fields, {
@@ -178,8 +180,9 @@ export const vpc: FormatModule = {
           .toString('utf16le')
           .replace(/\0[\s\S]*$/, ''),
       });
-      // vpc_get_info(): the block size is the cluster size unless the footer says "fixed".
-      if (type !== VHD_FIXED) clusterSize = blockSize;
+      // vpc_get_info(): the block size is the cluster size unless the footer says "fixed"; it is
+      // an int there, so qemu-img prints a block size of 2^31 as -2147483648.
+      if (type !== VHD_FIXED) clusterSize = blockSize | 0;
     }
 
     return standalone({

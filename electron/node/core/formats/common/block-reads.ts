@@ -2,11 +2,14 @@
 // the file are zeros, and a request reaching past BDRV_MAX_LENGTH is refused before any I/O.
 import { HeaderError, MAX_READ, type ImageSource } from '../../source.js';
 import { BDRV_MAX_LENGTH } from './limits.js';
+import { big, type Wide } from './numbers.js';
 
 /** Whether bdrv_check_request() refuses [offset, offset + length). */
-export function bdrvRefuses(offset: bigint, length: bigint | number): boolean {
-  const len = BigInt(length);
-  return offset < 0n || offset > BDRV_MAX_LENGTH || len > BDRV_MAX_LENGTH - offset;
+export function bdrvRefuses(offset: Wide, length: Wide): boolean {
+  // Two safe non-negative numbers end below 2^54, far inside BDRV_MAX_LENGTH (about 2^63).
+  if (typeof offset === 'number' && typeof length === 'number' && offset >= 0 && length >= 0) return false;
+  const off = big(offset);
+  return off < 0n || off > BDRV_MAX_LENGTH || big(length) > BDRV_MAX_LENGTH - off;
 }
 
 /**
@@ -14,10 +17,10 @@ export function bdrvRefuses(offset: bigint, length: bigint | number): boolean {
  * whole message for a request the block layer refuses (each driver words its EIO its own way);
  * `what` names the read for the source's own limits.
  */
-export function preadZ(src: ImageSource, offset: bigint, length: number, what: string, refusal: string): Buffer {
+export function preadZ(src: ImageSource, offset: Wide, length: number, what: string, refusal: string): Buffer {
   if (bdrvRefuses(offset, length)) throw new HeaderError(refusal);
   const out = Buffer.alloc(length);
-  if (offset >= BigInt(src.size) || length === 0) return out;
+  if (offset >= src.size || length === 0) return out;
   const off = Number(offset);
   const n = Math.min(length, src.size - off);
   for (let done = 0; done < n; done += MAX_READ) {
@@ -26,6 +29,22 @@ export function preadZ(src: ImageSource, offset: bigint, length: number, what: s
     else src.read(off + done, len, what).copy(out, done);
   }
   return out;
+}
+
+/**
+ * bdrv_refresh_total_sectors() after a driver opened the image: total_sectors * 512, an unsigned
+ * product, must not pass BDRV_MAX_LENGTH. `bytes` is the size already rounded down to sectors.
+ */
+export function refuseTooLarge(bytes: Wide): void {
+  if (bytes > BDRV_MAX_LENGTH) throw new HeaderError('Could not refresh total sector count: File too large');
+}
+
+/**
+ * bdrv_getlength() of a regular file: its size rounded up to whole 512-byte sectors, which is the
+ * length every driver's "past the end of the file" checks compare against.
+ */
+export function bdrvLength(size: number): number {
+  return Math.ceil(size / 512) * 512;
 }
 
 /** The first `n` bytes of the file (n <= HEAD_SIZE), zero-padded as a probe buffer is. */

@@ -2,6 +2,7 @@
 // parsers share. A truncated header is judged on zeros, exactly as qemu judges it.
 import { HeaderError, MAX_READ, type ImageSource } from '../../source.js';
 import { bdrvRefuses } from './block-reads.js';
+import type { Wide } from './numbers.js';
 
 const CHUNK = 4096;
 
@@ -18,20 +19,19 @@ export class ZeroFillReader {
   }
 
   /** Throws as qemu does for a request it refuses before doing any I/O. */
-  check(offset: bigint, length: number, ioMessage: string): void {
+  check(offset: Wide, length: number, ioMessage: string): void {
     if (bdrvRefuses(offset, length)) {
       throw new HeaderError(`${ioMessage}: Input/output error`);
     }
   }
 
-  read(offset: bigint | number, length: number, ioMessage: string): Buffer {
+  read(offset: Wide, length: number, ioMessage: string): Buffer {
     if (!Number.isSafeInteger(length) || length < 0) throw new HeaderError(`${ioMessage}: invalid length ${length}`);
-    const off = BigInt(offset);
-    this.check(off, length, ioMessage);
+    this.check(offset, length, ioMessage);
     if (length > MAX_READ) throw new HeaderError(`${ioMessage}: ${length} bytes is larger than ${MAX_READ}`, 'unsupported-feature');
     const out = Buffer.alloc(length);
-    if (length === 0 || off >= BigInt(this.src.size)) return out;
-    const start = Number(off);
+    if (length === 0 || offset >= this.src.size) return out;
+    const start = Number(offset);
     const end = Math.min(start + length, this.src.size);
     this.load(start, end, ioMessage);
     let pos = start;

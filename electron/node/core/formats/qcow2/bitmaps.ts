@@ -1,6 +1,7 @@
 // qcow2 persistent dirty bitmaps (qcow2-bitmap.c): the extension, the bitmap directory and the
 // checks qemu makes when it loads the bitmaps at open, and the list qemu-img shows.
 import { HeaderError, MAX_READ } from '../../source.js';
+import { hasBit } from '../common/numbers.js';
 import { cString, qemuText } from '../common/text.js';
 import type { ZeroFillReader } from '../common/zero-fill-reader.js';
 import type { ExtContext } from './ext-context.js';
@@ -41,7 +42,7 @@ export function readBitmapsExt(r: ZeroFillReader, offset: number, len: number, c
   if (len !== 24) throw new HeaderError('bitmaps_ext: Invalid extension length');
   // Without the autoclear bit, qemu warns that a program without bitmap support touched the
   // image and ignores the extension.
-  if ((ctx.autoclear & AUTOCLEAR_BITMAPS) === 0n) return null;
+  if (!hasBit(ctx.autoclear, AUTOCLEAR_BITMAPS)) return null;
   const d = r.read(offset, 24, 'bitmaps_ext: Could not read ext header');
   const nbBitmaps = d.readUInt32BE(0);
   const reserved = d.readUInt32BE(4);

@@ -4,6 +4,7 @@
 import type { Problem } from '../../../../../shared/model.js';
 import { HeaderError } from '../../source.js';
 import { childFromName, namePastEof } from '../common/child-name.js';
+import { hasBit } from '../common/numbers.js';
 import { qemuText } from '../common/text.js';
 import type { ZeroFillReader } from '../common/zero-fill-reader.js';
 import type { ChildName } from '../types.js';
@@ -18,7 +19,7 @@ export interface BackingName {
 
 /** The backing file name as qemu reads it at open; null when the header names none. */
 export function readBackingName(r: ZeroFillReader, h: Qcow2Header, fileSize: number): BackingName | null {
-  if (h.backingFileOffset === 0n) return null;
+  if (h.backingFileOffset === 0) return null;
   const bfo = Number(h.backingFileOffset);
   const size = h.backingFileSize;
   if (size > Math.min(1023, h.clusterSize - bfo) || size >= 1024) throw new HeaderError('Backing file name too long');
@@ -50,7 +51,7 @@ export function children(h: Qcow2Header, ext: ExtState, name: BackingName | null
     problems.push(...b.problems);
   }
 
-  const hasDataFileBit = (h.incompat & INCOMPAT_DATA_FILE) !== 0n;
+  const hasDataFileBit = hasBit(h.incompat, INCOMPAT_DATA_FILE);
   let dataFile: ChildName | null = null;
   if (hasDataFileBit && ext.dataFileName) {
     const d = childFromName(ext.dataFileName, null, 'data file', { emptyIsProblem: true });
@@ -68,7 +69,7 @@ export function children(h: Qcow2Header, ext: ExtState, name: BackingName | null
       message: `A data-file name extension ("${qemuText(ext.dataFileName)}") is present but incompatible feature bit 2 is clear: qemu ignores the name and reads guest data from this file`,
     });
   }
-  if ((h.autoclear & AUTOCLEAR_DATA_FILE_RAW) !== 0n && backing) {
+  if (hasBit(h.autoclear, AUTOCLEAR_DATA_FILE_RAW) && backing) {
     problems.push({
       code: 'raw-data-file-with-backing',
       message:

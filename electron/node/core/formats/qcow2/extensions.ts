@@ -2,6 +2,7 @@
 // it refuses unknown incompatible features.
 import type { Qcow2Extension } from '../../../../../shared/model.js';
 import { HeaderError } from '../../source.js';
+import { big } from '../common/numbers.js';
 import { qemuText } from '../common/text.js';
 import type { ZeroFillReader } from '../common/zero-fill-reader.js';
 import { readBitmapsExt, type BitmapsExt } from './bitmaps.js';
@@ -107,8 +108,8 @@ function unsupportedFeatureMessage(table: Buffer | null, mask: bigint): string {
 
 /** Incompatible feature bits qemu does not know make it refuse, naming them from the table. */
 export function refuseUnknownFeatures(r: ZeroFillReader, h: Qcow2Header): void {
-  const unknown = h.incompat & ~INCOMPAT_MASK;
-  if (unknown === 0n) return;
+  if (typeof h.incompat === 'number' && h.incompat <= INCOMPAT_MASK) return;
+  const unknown = big(h.incompat) & ~BigInt(INCOMPAT_MASK);
   // qemu walks the extensions once more only for the feature-name table, ignoring errors; at
   // that point its crypt method is still 0.
   const ctx: ExtContext = { cryptMethod: CRYPT_NONE, clusterSize: h.clusterSize, autoclear: h.autoclear };

@@ -1,7 +1,7 @@
 // What a qcow2 header says, for the app (`fields`) and for qemu-img (`format-specific`, as
 // qcow2_get_specific_info() builds it).
 import type { HeaderInfo, Snapshot } from '../../../../../shared/model.js';
-import { exact } from '../common/numbers.js';
+import { exact, hasBit } from '../common/numbers.js';
 import { cString, qemuText } from '../common/text.js';
 import { bitmapInfo, type Bitmap } from './bitmaps.js';
 import type { ExtState } from './extensions.js';
@@ -18,7 +18,7 @@ import {
   type Qcow2Header,
 } from './header.js';
 
-const bit = (v: bigint, mask: bigint): boolean => (v & mask) !== 0n;
+const bit = hasBit;
 
 /** qemu-img's format-specific data; `encrypt` is the object for the crypt method in use. */
 export function specificData(

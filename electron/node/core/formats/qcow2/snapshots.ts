@@ -2,6 +2,7 @@
 // hold; what it keeps of each entry is what `qemu-img info` lists.
 import { HeaderError } from '../../source.js';
 import { INT_MAX } from '../common/limits.js';
+import { big, type Wide } from '../common/numbers.js';
 import type { ZeroFillReader } from '../common/zero-fill-reader.js';
 
 const QCOW_MAX_SNAPSHOT_EXTRA_DATA = 1024;
@@ -33,9 +34,10 @@ export interface SnapshotEntry {
 }
 
 /** qcow2_read_snapshots(): qemu's sizes, reads and refusals, keeping what it keeps. */
-export function readSnapshotTable(r: ZeroFillReader, offset0: bigint, nb: number): SnapshotEntry[] {
+export function readSnapshotTable(r: ZeroFillReader, offset0: Wide, nb: number): SnapshotEntry[] {
   const out: SnapshotEntry[] = [];
-  let offset = offset0;
+  const start = big(offset0);
+  let offset = start;
   let tableLength = 0;
   for (let i = 0; i < nb; i++) {
     tableLength = Math.ceil(tableLength / 8) * 8;
@@ -64,7 +66,7 @@ export function readSnapshotTable(r: ZeroFillReader, offset0: bigint, nb: number
     const name = r.read(offset, Math.min(nameSize, SNAPSHOT_NAME_KEEP), 'Failed to read snapshot table');
     offset += BigInt(nameSize);
     tableLength += 40 + extraDataSize + idSize + nameSize;
-    if (tableLength > QCOW_MAX_SNAPSHOTS_SIZE || offset - offset0 > BigInt(INT_MAX)) {
+    if (tableLength > QCOW_MAX_SNAPSHOTS_SIZE || offset - start > BigInt(INT_MAX)) {
       throw new HeaderError(
         `Snapshot table is too big\nYou can force-remove all ${nb - i} overhanging snapshots with qemu-img check -r all`,
       );
