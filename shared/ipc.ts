@@ -263,6 +263,11 @@ export const channels = {
   },
   /** Connect (or try again); answers once the handshake ends either way. */
   hostConnect: { req: z.strictObject({ host: HostIdSchema }), res: z.custom<HostStatus>() },
+  /** The user's answer to a `host-prompt` (null: Cancel); `answered` is false when it no longer waits. */
+  hostPromptAnswer: {
+    req: z.strictObject({ promptId: z.string().min(1).max(64), answer: z.string().max(4096).nullable() }),
+    res: z.object({ answered: z.boolean() }),
+  },
 } as const;
 
 export type Channel = keyof typeof channels;
@@ -273,6 +278,10 @@ export type Res<C extends Channel> = z.output<(typeof channels)[C]['res']>;
 
 // ---------------------------------------------------------------------------------------------
 // Events: owner → renderer
+
+/** Who asks in a `host-prompt`: ssh for a key's passphrase or a password, the host's sudo, or other. */
+export const HOST_PROMPT_KINDS = ['passphrase', 'password', 'sudo', 'other'] as const;
+export type HostPromptKind = (typeof HOST_PROMPT_KINDS)[number];
 
 export const COMMANDS = [
   'open-image',
@@ -325,6 +334,18 @@ export const events = {
     const x = d as { host?: unknown; forest?: unknown } | null;
     return !!x && typeof x.host === 'string' && !!x.forest;
   }),
+  /**
+   * A host's ssh (a key's passphrase, a password) or its sudo asks the user: one at a time, answered
+   * with `hostPromptAnswer`. `text` is the asker's own words, escaped (it comes from the host).
+   */
+  'host-prompt': z.object({
+    promptId: z.string(),
+    host: z.string(),
+    kind: z.enum(HOST_PROMPT_KINDS),
+    text: z.string(),
+  }),
+  /** The prompt no longer waits (answered, cancelled, timed out or its host went away): close it. */
+  'host-prompt-closed': z.object({ promptId: z.string() }),
 } as const;
 
 export type EventName = keyof typeof events;

@@ -30,6 +30,7 @@ import { Shortcuts, showShortcuts } from './Shortcuts.js';
 import { Sidebar } from './Sidebar.js';
 import { Toolbar } from './Toolbar.js';
 import { AddHostDialog } from '../hosts/AddHostDialog.js';
+import { PromptDialog } from '../hosts/PromptDialog.js';
 import { HostsBar } from '../hosts/HostsBar.js';
 import { SameFileHint } from '../hosts/SameFileHint.js';
 import './a11y.css';
@@ -261,6 +262,7 @@ function Main() {
       <HistoryPanel />
       <DomainDialog />
       <AddHostDialog />
+      <PromptDialog />
       <Shortcuts />
     </div>
   );

@@ -9,6 +9,7 @@ import { applyDelta, onScanProgress } from './forest.js';
 import { useHost } from './host.js';
 import { loadHosts, onHostBatch, onHostDelta, onHostForest, onHostProgress, onHostState } from './hosts.js';
 import { errorText, notify } from './notices.js';
+import { onHostPrompt, onHostPromptClosed } from './prompts.js';
 import { focusOpenPath, openDialog, openPaths, refreshRecent, reloadAll } from './open.js';
 import { onApplyProgress, openPanel, undoLast, usePanel } from './panel.js';
 import { toggleTheme } from './theme.js';
@@ -55,6 +56,8 @@ export async function start(): Promise<void> {
   api.on('scan-progress', onHostProgress);
   api.on('host-state', onHostState);
   api.on('host-forest', onHostForest);
+  api.on('host-prompt', onHostPrompt);
+  api.on('host-prompt-closed', onHostPromptClosed);
   api.on('notice', (d) => notify('error', d.text));
   const statusApi = api as { onStatus?: (fn: (up: boolean) => void) => void };
   statusApi.onStatus?.((up) => useHost.setState({ connected: up }));

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CLI, type CliResult } from '../support/cli.js';
+import { letUidReach } from '../support/reach.js';
 
 export interface TestUser {
   name: string;
@@ -52,24 +53,9 @@ export function removeUser(u: TestUser | undefined): void {
   spawnSync('groupdel', [u.vmGroup], { encoding: 'utf8' });
 }
 
-/**
- * Let `u` reach `dir` (the checkout, whose dist/ and node_modules/ it runs): each folder on the
- * way that others may not search gets a `u:UID:--x` ACL entry, as a person would give one. A
- * clone in `mktemp -d` (0700) is such a folder. Returns what takes the entries away again.
- */
+/** Let `u` reach `dir` (the checkout it runs): see letUidReach. Returns what undoes it. */
 export function letUserReach(u: TestUser, dir: string): () => void {
-  const opened: string[] = [];
-  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
-    const st = fs.statSync(p);
-    if (!(st.mode & 0o001) && st.uid !== u.uid) {
-      run('setfacl', ['-m', `u:${u.uid}:--x`, p]);
-      opened.push(p);
-    }
-    if (p === '/') break;
-  }
-  return () => {
-    for (const p of opened) spawnSync('setfacl', ['-x', `u:${u.uid}`, p]);
-  };
+  return letUidReach(u.uid, dir);
 }
 
 /** A folder in the user's home that the user owns (0755), for its images. */

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { letUidReach } from './reach.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -65,6 +66,8 @@ export function installSourceAgent(user: { name: string; home: string; uid: numb
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'diskchain.mjs'), sourceLauncher(env));
   execFileSync('chown', ['-R', `${user.uid}:${user.uid}`, path.join(user.home, '.local')]);
+  // The launcher runs this checkout's sources: a clone in `mktemp -d` (0700) must let the user in.
+  if (user.uid !== 0) process.once('exit', letUidReach(user.uid, ROOT));
 }
 
 export function removeSourceAgent(user: { home: string }): void {

@@ -3,6 +3,7 @@
 // inode and stops here), and only then opened for reading, without blocking.
 import * as fs from 'node:fs';
 import type { FileStat } from '../../../shared/model.js';
+import { escapeBytes, isValidUtf8 } from '../../../shared/escape.js';
 import { holdForReading, openHeld } from '../native/walk.js';
 import { HeaderError, fdSource, type ImageSource } from './source.js';
 
@@ -37,8 +38,24 @@ export function refuseType(type: FileStat['type']): { code: 'device' | 'not-regu
 
 export class FileChangedError extends Error {}
 
+/**
+ * A path as the kernel takes it: text (UTF-8), or the very bytes of a name that is not valid
+ * UTF-8 (a header may name one; qemu and libvirt open it by those bytes).
+ */
+export type FsPath = string | Buffer;
+
+/** `bytes` as a path: text when it is valid UTF-8 (so the folder cache serves it), else the bytes. */
+export function fsPath(bytes: Buffer): FsPath {
+  return isValidUtf8(bytes) ? bytes.toString('utf8') : bytes;
+}
+
+/** A path for messages: the bytes that are not UTF-8 shown as `\xNN`. */
+export function pathText(p: FsPath): string {
+  return typeof p === 'string' ? p : escapeBytes(p);
+}
+
 /** Open `real` (lstat'ed as `st`) and hand its bounded source to `fn`; the descriptor is always closed. */
-export function withImage<T>(real: string, st: fs.Stats, fn: (src: ImageSource) => T): T {
+export function withImage<T>(real: FsPath, st: fs.Stats, fn: (src: ImageSource) => T): T {
   const { fd, size } = openRegular(real, st);
   return readFd(fd, size, fn);
 }
@@ -65,38 +82,45 @@ export function openRegularFile(name: string): { fd: number; size: number } {
 }
 
 /** Open `real` for reading when it is still the regular file `st` (lstat) saw; else FileChangedError. */
-function openRegular(real: string, st: fs.Stats): { fd: number; size: number } {
+function openRegular(real: FsPath, st: fs.Stats): { fd: number; size: number } {
+  const what = pathText(real);
   let held;
   try {
-    held = holdForReading(real);
+    // A byte path is held here with walk.ts's flags (O_PATH | O_NOFOLLOW): walk.ts takes text.
+    held = typeof real === 'string' ? holdForReading(real) : holdPath(real);
   } catch (e) {
-    throw new FileChangedError(`${real} changed while it was being read (${(e as Error).message})`);
+    throw new FileChangedError(`${what} changed while it was being read (${(e as Error).message})`);
   }
   if (held.st.dev !== st.dev || held.st.ino !== st.ino || !held.st.isFile()) {
     fs.closeSync(held.fd);
-    throw new FileChangedError(`${real} changed while it was being read`);
+    throw new FileChangedError(`${what} changed while it was being read`);
   }
   const size = held.st.size;
-  return { fd: openHeld(held, real), size };
+  return { fd: openHeld(held, what), size };
 }
 
 /**
  * Open a file a header names for reading (a VMDK extent) with the same care as an image: resolve
  * it, lstat it, refuse what is not a regular file. Null when it does not exist. The caller closes.
  */
-export function openNamed(name: string): { src: ImageSource; close: () => void } | null {
-  let real: string;
+export function openNamed(name: FsPath): { src: ImageSource; close: () => void } | null {
+  let real: FsPath;
   try {
-    real = fs.realpathSync.native(name);
+    real = realPath(name);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
   const st = fs.lstatSync(real);
   const refused = refuseType(fileType(st));
-  if (refused) throw new HeaderError(`Could not open '${name}': it is ${refused.what}; diskchain never opens one`);
+  if (refused) throw new HeaderError(`Could not open '${pathText(name)}': it is ${refused.what}; diskchain never opens one`);
   const { fd, size } = openRegular(real, st);
   return { src: fdSource(fd, size), close: () => fs.closeSync(fd) };
+}
+
+/** realpath(3) of a text or byte path, in the same form. */
+function realPath(p: FsPath): FsPath {
+  return typeof p === 'string' ? fs.realpathSync.native(p) : fs.realpathSync.native(p, { encoding: 'buffer' });
 }
 
 /**
@@ -123,13 +147,16 @@ function viaRealFolder(joined: string, dirs: Map<string, string>): string | null
  * back to a full realpath when the last component is a link or `.`/`..`.
  * Throws the errno errors realpath and lstat throw.
  */
-export function resolveFile(joined: string, dirs: Map<string, string>): { real: string; st: fs.Stats } {
-  const candidate = viaRealFolder(joined, dirs);
+export function resolveFile(joined: string, dirs: Map<string, string>): { real: string; st: fs.Stats };
+export function resolveFile(joined: FsPath, dirs: Map<string, string>): { real: FsPath; st: fs.Stats };
+export function resolveFile(joined: FsPath, dirs: Map<string, string>): { real: FsPath; st: fs.Stats } {
+  // Names that are not UTF-8 are rare: they take the full realpath, uncached.
+  const candidate = typeof joined === 'string' ? viaRealFolder(joined, dirs) : null;
   if (candidate !== null) {
     const st = fs.lstatSync(candidate);
     if (!st.isSymbolicLink()) return { real: candidate, st };
   }
-  const real = fs.realpathSync.native(joined);
+  const real = realPath(joined);
   return { real, st: fs.lstatSync(real) };
 }
 
@@ -165,7 +192,7 @@ export interface HeldFile {
   fd: number;
 }
 
-function holdPath(real: string): HeldFile {
+function holdPath<P extends FsPath>(real: P): { real: P; st: fs.Stats; fd: number } {
   const fd = fs.openSync(real, HOLD);
   try {
     return { real, st: fs.fstatSync(fd), fd };

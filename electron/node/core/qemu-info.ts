@@ -1,14 +1,14 @@
-// `qemu-img info --backing-chain --output=json`, reproduced: qemu's names (plain string joins,
-// followed as typed), qemu's probing (every backing without a recorded format is probed), and
-// qemu's loop check (exact filename strings). Unlike qemu-img it never blocks on a FIFO and
+// `qemu-img info --backing-chain --output=json`, reproduced: qemu's names (plain byte joins,
+// opened by their bytes, printed as its JSON writer decodes them), qemu's probing (every backing
+// without a recorded format is probed), and qemu's loop check (exact name bytes). Unlike qemu-img it never blocks on a FIFO and
 // stops on an inode loop instead of recursing until the name is too long.
 import * as fs from 'node:fs';
 import type { FormatName } from '../../../shared/model.js';
-import { qemuText } from './formats/common/text.js';
+import { cString, qemuText } from './formats/common/text.js';
 import { formatModule, probeFormat } from './formats/index.js';
 import type { FormatModule, ParsedImage } from './formats/types.js';
 import { protocolOf, qemuJoin } from './names.js';
-import { FileChangedError, fileType, openNamed, refuseType, resolveFile, withImage } from './open.js';
+import { FileChangedError, fileType, fsPath, openNamed, refuseType, resolveFile, withImage } from './open.js';
 import { HeaderError } from './source.js';
 import { errorText } from '../../../shared/error-text.js';
 import { atLeast, selectQemuVersion, type QemuVersion } from './qemu-version.js';
@@ -31,12 +31,20 @@ function describe(e: unknown): string {
   return errorText(e);
 }
 
+/**
+ * qemu's path_combine() on bytes: `name` (a C string) joined to the folder of `base`. latin1 keeps
+ * one character per byte, so qemuJoin's text rules apply to the bytes unchanged.
+ */
+function joinBytes(base: Buffer, name: Buffer): Buffer {
+  return Buffer.from(qemuJoin(base.toString('latin1'), cString(name).toString('latin1')), 'latin1');
+}
+
 /** Allocated bytes qemu reports: the file's own blocks, plus those of the files opened with it. */
-function actualSize(filename: string, st: fs.Stats, mod: FormatModule, parsed: ParsedImage): number {
+function actualSize(st: fs.Stats, extents: Buffer[]): number {
   let total = st.blocks * 512;
-  for (const extent of (mod.extentNames?.(parsed) ?? []).map((n) => qemuJoin(filename, n))) {
+  for (const extent of extents) {
     try {
-      const est = fs.statSync(extent);
+      const est = fs.statSync(fsPath(extent));
       if (est.isFile() && !(est.dev === st.dev && est.ino === st.ino)) total += est.blocks * 512;
     } catch {
       // qemu fails to open an image with a missing extent; parse already said so where it matters.
@@ -68,12 +76,11 @@ function fileEntry(filename: string, st: fs.Stats, v: QemuVersion): QemuImageInf
  * qemu 8's `children`: the image's own file, and a vmdk's extent files, newest attached first
  * (qemu inserts each child at the head of its list). A data file is not listed.
  */
-function childrenOf(filename: string, st: fs.Stats, mod: FormatModule, parsed: ParsedImage, v: QemuVersion): QemuImageInfo[] {
+function childrenOf(filename: string, st: fs.Stats, extents: Buffer[], v: QemuVersion): QemuImageInfo[] {
   const children: QemuImageInfo[] = [{ name: 'file', info: fileEntry(filename, st, v) }];
-  (mod.extentNames?.(parsed) ?? []).forEach((name, i) => {
-    const extent = qemuJoin(filename, name);
+  extents.forEach((extent, i) => {
     try {
-      children.unshift({ name: `extents.${i}`, info: fileEntry(extent, fs.statSync(extent), v) });
+      children.unshift({ name: `extents.${i}`, info: fileEntry(qemuText(extent), fs.statSync(fsPath(extent)), v) });
     } catch {
       // Not reached for an image qemu opens: a missing extent fails the open first.
     }
@@ -122,7 +129,17 @@ function withExactSizes(value: unknown, depth = 0): unknown {
   return out;
 }
 
-function entryFor(filename: string, mod: FormatModule, st: fs.Stats, parsed: ParsedImage, v: QemuVersion): QemuImageInfo {
+/** An image as qemu names it: the bytes it opens, and the text its JSON writer prints for them. */
+interface Named {
+  raw: Buffer;
+  text: string;
+}
+
+const named = (raw: Buffer): Named => ({ raw, text: qemuText(raw) });
+
+function entryFor(image: Named, mod: FormatModule, st: fs.Stats, opened: Opened, v: QemuVersion): QemuImageInfo {
+  const { parsed, extents } = opened;
+  const filename = image.text;
   const h = parsed.header;
   const e: QemuImageInfo = {};
   // qemu's JSON writer decodes names as modified UTF-8; the names are opened as their bytes.
@@ -134,32 +151,42 @@ function entryFor(filename: string, mod: FormatModule, st: fs.Stats, parsed: Par
   e['filename'] = filename;
   if (h.clusterSize) e['cluster-size'] = h.clusterSize;
   e['format'] = mod.qemuDriver ?? mod.name;
-  e['actual-size'] = actualSize(filename, st, mod, parsed);
+  e['actual-size'] = actualSize(st, extents);
   if (h.encrypted) e['encrypted'] = true;
   const specific = specificFor(mod.specificInfo ? mod.specificInfo(parsed, filename) : h.formatSpecific, v);
   if (specific != null) e['format-specific'] = specific;
-  if (backing) {
-    e['full-backing-filename'] = qemuJoin(filename, backing);
+  if (backing && parsed.backing) {
+    e['full-backing-filename'] = qemuText(joinBytes(image.raw, parsed.backing.raw));
     e['backing-filename'] = backing;
   }
   e['dirty-flag'] = h.dirty;
   Object.assign(e, parsed.qemuExtra ?? {});
   // Last, as in BlockGraphInfo: it shares a hash bucket with backing-filename-format.
-  if (atLeast(v, 8)) e['children'] = childrenOf(filename, st, mod, parsed, v);
+  if (atLeast(v, 8)) e['children'] = childrenOf(filename, st, extents, v);
   return e;
 }
 
-/** The files the image names opened as qemu opens them (names joined to the image's). */
-function withExtents(filename: string, mod: FormatModule, parsed: ParsedImage): ParsedImage {
-  if (!mod.openExtents) return parsed;
+/** A parsed image and the joined names of the extent files opened with it, one per reference. */
+interface Opened {
+  parsed: ParsedImage;
+  extents: Buffer[];
+}
+
+/** The files the image names opened as qemu opens them (their bytes joined to the image's). */
+function withExtents(image: Named, mod: FormatModule, parsed: ParsedImage): Opened {
+  const extents: Buffer[] = [];
+  if (!mod.openExtents) return { parsed, extents };
   const open: Array<() => void> = [];
   try {
-    return mod.openExtents(parsed, (name) => {
-      const f = openNamed(qemuJoin(filename, name));
+    const refined = mod.openExtents(parsed, (_name, raw) => {
+      const joined = joinBytes(image.raw, raw);
+      extents.push(joined);
+      const f = openNamed(fsPath(joined));
       if (!f) return null;
       open.push(f.close);
       return f.src;
     });
+    return { parsed: refined, extents };
   } finally {
     for (const close of open) close();
   }
@@ -172,60 +199,64 @@ export function qemuInfoChain(
   // Unless told, the qemu-img that would run here: the one a user compares with.
   const v = opts.qemuVersion ?? selectQemuVersion(undefined);
   const entries: QemuImageInfo[] = [];
+  // qemu's loop check compares the names' bytes (latin1: one character per byte).
   const names = new Set<string>();
   const inodes = new Map<string, string>();
   const dirs = new Map<string, string>();
   const maxDepth = opts.maxDepth ?? 10_000;
-  let filename: string | null = top;
+  let image: Named | null = named(Buffer.from(top));
   let format: string | null = opts.format ?? null;
   const fail = (error: string): QemuChainResult => ({ entries, error });
 
-  while (filename !== null) {
-    if (names.has(filename)) return fail(`Backing file '${filename}' creates an infinite loop.`);
+  while (image !== null) {
+    const current: Named = image;
+    const filename = current.text;
+    const key = current.raw.toString('latin1');
+    if (names.has(key)) return fail(`Backing file '${filename}' creates an infinite loop.`);
     if (entries.length >= maxDepth) return fail(`Could not open '${filename}': the chain is deeper than ${maxDepth} images`);
-    names.add(filename);
+    names.add(key);
     if (protocolOf(filename) !== null) {
       return fail(`Could not open '${filename}': protocol names are not opened by diskchain`);
     }
-    let real: string;
-    let st: fs.Stats;
+    let resolved: ReturnType<typeof resolveFile>;
     try {
-      ({ real, st } = resolveFile(filename, dirs));
+      resolved = resolveFile(fsPath(current.raw), dirs);
     } catch (e) {
       return fail(`Could not open '${filename}': Could not open '${filename}': ${describe(e)}`);
     }
+    const { real, st } = resolved;
     const refused = refuseType(fileType(st));
     if (refused) return fail(`Could not open '${filename}': it is ${refused.what}; diskchain never opens one`);
-    const key = `${st.dev}:${st.ino}`;
-    const again = inodes.get(key);
+    const inode = `${st.dev}:${st.ino}`;
+    const again = inodes.get(inode);
     if (again !== undefined) return fail(`Backing file '${filename}' is '${again}' again (same device and inode): the chain loops`);
-    inodes.set(key, filename);
+    inodes.set(inode, filename);
 
-    const current: string = filename;
     if (format === 'file') {
       // A backing format of `file`: qemu opens the file node itself, which names no backing.
-      entries.push(fileEntry(current, st, v));
+      entries.push(fileEntry(filename, st, v));
       break;
     }
-    let parsed: ParsedImage;
+    let opened: Opened;
     let mod: FormatModule;
     try {
-      [mod, parsed] = withImage(real, st, (src) => {
+      [mod, opened] = withImage(real, st, (src) => {
         const name = format ?? probeFormat(src);
         const m = formatModule(name);
         if (!m) throw new HeaderError(`Unknown driver '${name}'`);
         return [m, withExtents(current, m, m.parse(src))] as const;
       });
     } catch (e) {
-      if (e instanceof HeaderError || e instanceof FileChangedError) return fail(`Could not open '${current}': ${e.message}`);
-      return fail(`Could not open '${current}': Could not open '${current}': ${describe(e)}`);
+      if (e instanceof HeaderError || e instanceof FileChangedError) return fail(`Could not open '${filename}': ${e.message}`);
+      return fail(`Could not open '${filename}': Could not open '${filename}': ${describe(e)}`);
     }
-    const entry = entryFor(current, mod, st, parsed, v);
+    const entry = entryFor(current, mod, st, opened, v);
     entries.push(entry);
-    filename = typeof entry['full-backing-filename'] === 'string' ? entry['full-backing-filename'] : null;
+    const backing = opened.parsed.backing;
+    image = typeof entry['full-backing-filename'] === 'string' && backing ? named(joinBytes(current.raw, backing.raw)) : null;
     // The format qemu prints is the one it opens the backing with (a vmdk's parent is a vmdk).
-    const named = entry['backing-filename-format'];
-    format = typeof named === 'string' ? named : (parsed.backing?.format ?? null);
+    const recorded = entry['backing-filename-format'];
+    format = typeof recorded === 'string' ? recorded : (backing?.format ?? null);
   }
   const exact = opts.exactIntegers ? withExactSizes : (e: unknown) => e;
   return { entries: entries.map((e) => exact(qemuKeyOrder(e)) as QemuImageInfo), error: null };

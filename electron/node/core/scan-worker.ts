@@ -2,7 +2,7 @@
 // their records. The scanning thread blocks on `signal` meanwhile (scan() stays synchronous).
 import { workerData } from 'node:worker_threads';
 import { topPending } from './chain.js';
-import type { BatchReply, BatchRequest, ScanWorkerData } from './scan/protocol.js';
+import { encodeRecords, type BatchReply, type BatchRequest, type ScanWorkerData } from './scan/protocol.js';
 import { readRecord } from './scan/record.js';
 import { errorText } from '../../../shared/error-text.js';
 
@@ -17,7 +17,7 @@ port.on('message', (req: BatchRequest) => {
   }
   let reply: BatchReply;
   try {
-    reply = { scan: req.scan, batch: req.batch, records: req.paths.map((p) => readRecord(topPending(p), dirs, false)) };
+    reply = { scan: req.scan, batch: req.batch, records: encodeRecords(req.paths.map((p) => readRecord(topPending(p), dirs, false))) };
   } catch (e) {
     reply = { scan: req.scan, batch: req.batch, error: errorText(e) };
   }

@@ -34,7 +34,7 @@ import { BATCH_FILES, defaultWorkers, scanPool } from './scan/pool.js';
 import { childName, Interner, readRecord, ROLES, type FileRecord, type Role } from './scan/record.js';
 import { summarize } from './scan/summarize.js';
 
-export { listFiles, listTree } from './scan/list.js';
+export { listFiles, listTree, type ListReached } from './scan/list.js';
 export { summarize } from './scan/summarize.js';
 export { BATCH_FILES } from './scan/pool.js';
 
@@ -80,6 +80,8 @@ interface Entry {
   own: Problem[];
   /** `own` and the reference problems: all but a loop's, which depends on the other files. */
   resolved: Problem[];
+  /** The last walk of `markLoops` that reached it. */
+  walked: number;
 }
 
 /** The problem of a file on a backing loop, `loop` holding the loop's files in backing order. */
@@ -118,6 +120,8 @@ export class ForestIndex {
   private readonly listed = new Map<string, string>();
   private dirs = new Map<string, string>();
   private readonly readNow: string[] = [];
+  /** Walks `markLoops` made so far (each entry keeps the last that reached it). */
+  private walks = 0;
 
   constructor(roots: string[]) {
     this.roots = roots.map((r) => path.resolve(r));
@@ -150,11 +154,16 @@ export class ForestIndex {
 
   /** List and read everything below the roots. Returns the folders entered (for a watcher). */
   scanAll(opts: ScanOptions = {}): string[] {
-    const { files: names, dirs } = listTree(this.roots);
+    // The threads start as soon as the listing shows they will be used: they boot while it goes on.
+    let pool = null as ReturnType<typeof scanPool>;
+    const startPool = (workers: number) => (pool = workers > 0 ? scanPool(workers) : null);
+    const { files: names, dirs } = listTree(
+      this.roots,
+      opts.workers === undefined ? { files: PARALLEL_FROM, then: () => startPool(defaultWorkers()) } : undefined,
+    );
     const total = names.length;
     const cancelled = (done: number) => opts.progress?.(done, total) === false;
-    const workers = opts.workers ?? (total >= PARALLEL_FROM ? defaultWorkers() : 0);
-    const pool = workers > 0 ? scanPool(workers) : null;
+    if (opts.workers !== undefined) startPool(opts.workers);
     const { onRead, onTrees } = opts;
     const listedNames = onTrees ? new Set(names) : null;
     const early = listedNames ? new EarlyTrees<Entry>((e) => this.earlyRefs(e, listedNames)) : null;
@@ -260,7 +269,7 @@ export class ForestIndex {
     // What the old record named may lose a user.
     if (old) this.touchRefs(old);
     file.external = external && !(old && !old.file.external);
-    const entry: Entry = { file, joinedFrom, names: r.names, own: file.problems, resolved: file.problems };
+    const entry: Entry = { file, joinedFrom, names: r.names, own: file.problems, resolved: file.problems, walked: 0 };
     this.byPath.set(file.path, entry);
     return entry;
   }
@@ -303,6 +312,12 @@ export class ForestIndex {
 
   /** Point an entry's backing and data file at the files they name, reading outside ones once. */
   private resolve(entry: Entry): void {
+    if (!entry.names.backing && !entry.names.dataFile) {
+      // Names nothing (a base, a raw file): no reference, no problem to add.
+      entry.file.backing = entry.file.dataFile = null;
+      entry.resolved = entry.file.problems = entry.own;
+      return;
+    }
     const r = this.refsOf(entry, (cp) => {
       const target = this.knownTarget(cp.joined) ?? resolveTarget(cp.joined, this.dirs);
       return target ? (this.byPath.get(target) ?? this.read(cp, true)) : null;
@@ -344,23 +359,25 @@ export class ForestIndex {
    */
   private markLoops(): void {
     const inLoop = new Map<string, string[]>();
-    const done = new Set<string>();
-    for (const start of this.byPath.keys()) {
-      const walk: string[] = [];
-      const at = new Map<string, number>();
-      for (let cur: string | null = start; cur && !done.has(cur);) {
-        const i = at.get(cur);
-        if (i !== undefined) {
-          const loop = walk.slice(i);
+    // Each entry is stamped with the walk that reached it (no set or map per walk): a stamp from
+    // this call but another walk is a file seen before; this walk's own stamp closes a loop.
+    const first = this.walks + 1;
+    const walk: Entry[] = [];
+    for (const start of this.byPath.values()) {
+      if (start.walked >= first) continue;
+      const id = ++this.walks;
+      walk.length = 0;
+      for (let cur: Entry | undefined = start; cur && (cur.walked < first || cur.walked === id);) {
+        if (cur.walked === id) {
+          const loop = walk.slice(walk.indexOf(cur)).map((e) => e.file.path);
           for (const p of loop) inLoop.set(p, loop);
           break;
         }
-        at.set(cur, walk.length);
+        cur.walked = id;
         walk.push(cur);
-        const next: string | null = this.byPath.get(cur)!.file.backing;
-        cur = next !== null && this.byPath.has(next) ? next : null;
+        const next: string | null = cur.file.backing;
+        cur = next !== null ? this.byPath.get(next) : undefined;
       }
-      for (const p of walk) done.add(p);
     }
     for (const e of this.byPath.values()) {
       const loop = inLoop.get(e.file.path);

@@ -15,7 +15,10 @@ import {
 } from '../../../shared/ipc.js';
 import type { Emit } from '../session/host.js';
 import { AgentConnection, RemoteError, type ConnectOptions } from './connection.js';
+import { SudoPromptSchema, SUDO_PROMPT_EVENT } from '../../../shared/agent.js';
+import type { Prompt } from './askpass.js';
 import { Gate } from './hub-gate.js';
+import { HubPrompts, promptKindFor } from './hub-prompts.js';
 import { connectionState, failureState } from './hub-state.js';
 import { parseHostSpec, type HostSpec } from './host-spec.js';
 import { scanHostKeys, trustHostKeys } from './hostkey.js';
@@ -29,6 +32,9 @@ const FORWARDED = new Set(['progress', 'scan-progress', 'forest-batch', 'forest-
 
 /** Plans remembered per host for `apply`, oldest dropped first. */
 const MAX_PLANS = 256;
+
+/** Sudo questions a host announced that the askpass queue has not brought yet, oldest dropped first. */
+const MAX_SUDO_ASKED = 8;
 
 interface Entry {
   spec: HostSpec;
@@ -45,12 +51,16 @@ interface Entry {
   privilege?: HostStatus['privilege'];
   /** The connection was ready once: a later `ready` is a reconnect. */
   wasReady: boolean;
+  /** The words of the host's sudo questions on their way through the askpass queue. */
+  sudoAsked: string[];
 }
 
 export interface HubOptions {
   emit: Emit;
   connect?: ConnectOptions;
   maxHandshakes?: number;
+  /** How long a question to the user waits before it is cancelled (default 5 min). */
+  promptWaitMs?: number;
 }
 
 export class Hub implements RemoteHosts {
@@ -59,9 +69,11 @@ export class Hub implements RemoteHosts {
   /** planId → the host that made it (apply goes there). */
   private readonly planHosts = new Map<string, string>();
   private closed = false;
+  private readonly prompts: HubPrompts;
 
   constructor(private readonly opts: HubOptions) {
     this.gate = new Gate(opts.maxHandshakes ?? MAX_HANDSHAKES);
+    this.prompts = new HubPrompts(opts.emit, opts.promptWaitMs);
   }
 
   /** Handshakes running now (the bench and tests check the bound). */
@@ -93,6 +105,7 @@ export class Hub implements RemoteHosts {
       folders: new Set(folders),
       lastJournal: null,
       wasReady: false,
+      sudoAsked: [],
     };
     this.all().set(spec.id, e);
     return e;
@@ -138,6 +151,7 @@ export class Hub implements RemoteHosts {
   async remove(host: string): Promise<boolean> {
     const e = this.all().get(host);
     this.all().delete(host);
+    this.prompts.cancelHost(host);
     for (const [plan, h] of this.planHosts) if (h === host) this.planHosts.delete(plan);
     const conn = e?.conn;
     if (e) e.conn = null;
@@ -180,7 +194,7 @@ export class Hub implements RemoteHosts {
   private async handshake(e: Entry): Promise<void> {
     if (this.closed || this.all().get(e.spec.id) !== e) return;
     this.setState(e, 'connecting');
-    const conn = new AgentConnection(e.spec, this.opts.connect);
+    const conn = new AgentConnection(e.spec, { prompt: (p) => this.ask(e, p), ...this.opts.connect });
     conn.on('event', (name: string, data: unknown) => this.forward(e, name, data));
     try {
       await conn.connect();
@@ -235,7 +249,25 @@ export class Hub implements RemoteHosts {
     }
   }
 
+  /** A question of the host's ssh or sudo, for the user (the askpass queue brings one at a time). */
+  private ask(e: Entry, p: Prompt): Promise<string | null> {
+    const i = e.sudoAsked.indexOf(p.text);
+    if (i >= 0) e.sudoAsked.splice(i, 1);
+    return this.prompts.ask(p, promptKindFor(p, i >= 0));
+  }
+
+  /** The user's answer to a `host-prompt` (null: cancelled); false when it no longer waits. */
+  answerPrompt(promptId: string, answer: string | null): boolean {
+    return this.prompts.answer(promptId, answer);
+  }
+
   private forward(e: Entry, name: string, data: unknown): void {
+    if (name === SUDO_PROMPT_EVENT) {
+      const q = SudoPromptSchema.safeParse(data);
+      // The words as the askpass queue passes them on (ask-queue.ts bounds them the same way).
+      if (q.success) e.sudoAsked = [...e.sudoAsked, q.data.text.slice(0, 4096)].slice(-MAX_SUDO_ASKED);
+      return;
+    }
     if (!FORWARDED.has(name) || !isEvent(name)) return;
     const parsed = events[name].safeParse(data);
     if (!parsed.success) return;
@@ -328,6 +360,7 @@ export class Hub implements RemoteHosts {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.prompts.close();
     const conns = [...(this.entries?.values() ?? [])].map((e) => e.conn).filter((c): c is AgentConnection => !!c);
     await Promise.all(conns.map((c) => c.close()));
   }

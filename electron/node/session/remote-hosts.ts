@@ -10,6 +10,8 @@ export interface RemoteHosts {
   remove(host: string): Promise<boolean>;
   trustKey(host: string, shown: string[]): Promise<HostStatus>;
   connect(host: string): Promise<HostStatus>;
+  /** The user's answer to a `host-prompt` (null: cancelled); false when it no longer waits. */
+  answerPrompt(promptId: string, answer: string | null): boolean;
   request<C extends Channel>(host: string, channel: C, payload: Req<C>): Promise<Res<C>>;
   /** A `host:path` id of a known host, split; null otherwise. */
   route(id: string): { host: string; path: string } | null;

@@ -150,6 +150,7 @@ export class Session {
     hostRemove: async (req) => ({ removed: await this.hub.remove(req.host) }),
     hostTrustKey: async (req) => this.hub.trustKey(req.host, req.fingerprints),
     hostConnect: async (req) => this.hub.connect(req.host),
+    hostPromptAnswer: async (req) => ({ answered: this.hub.answerPrompt(req.promptId, req.answer) }),
   };
 
   constructor(

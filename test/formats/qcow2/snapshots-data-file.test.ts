@@ -71,6 +71,18 @@ describe('qcow2 with a data file and internal snapshots', () => {
     expectSameQemuJson(inspectCli(['--qemu-json', '--qemu-version', '10.0']), expected);
   });
 
+  it('the data-file bit decides, even where the data-file extension is not found (fuzz seed 105)', () => {
+    // header_length 224 puts the extension area past the real extensions: no data-file name is
+    // read, yet qemu still lists no snapshots while the incompatible bit is set.
+    fs.copyFileSync(path.join(dir, 'dd.qcow2'), path.join(dir, 'noext.qcow2'));
+    patchFile(path.join(dir, 'noext.qcow2'), 100, be32(224));
+    const r = diskchain(['inspect', '--qemu-json', 'noext.qcow2'], { cwd: dir, env: { DISKCHAIN_QEMU_IMG: '' } });
+    expect(r.stderr).toBe('');
+    const expected = qemuChainInfo('qemu-img', dir, 'noext.qcow2');
+    expect(expected[0]).not.toHaveProperty('snapshots');
+    expectSameQemuJson(JSON.parse(r.stdout), expected);
+  });
+
   it('without the data file the same table is listed by qemu-img (the control)', () => {
     const listed = qemuChainInfo('qemu-img', dir, 'snap.qcow2')[0] as { snapshots?: { name: string }[] };
     expect(listed.snapshots?.map((s) => s.name)).toEqual(SNAPSHOTS);

@@ -7,8 +7,14 @@ const MAX_FOLDER_DEPTH = 32;
 /** A scan stops listing after this many entries (a safety net against runaway trees). */
 const MAX_ENTRIES = 2_000_000;
 
+/** Called once, as soon as the listing holds `files` files (a scan starts its threads then). */
+export interface ListReached {
+  files: number;
+  then: () => void;
+}
+
 /** Every regular file (or symlink to one) below the roots, and the folders entered. */
-export function listTree(roots: string[]): { files: string[]; dirs: string[] } {
+export function listTree(roots: string[], reached?: ListReached): { files: string[]; dirs: string[] } {
   const files: string[] = [];
   const dirs: string[] = [];
   const stack: Array<[string, number]> = roots.map((r) => [path.resolve(r), 0]);
@@ -28,7 +34,7 @@ export function listTree(roots: string[]): { files: string[]; dirs: string[] } {
       if (e.isDirectory()) {
         if (depth < MAX_FOLDER_DEPTH) stack.push([p, depth + 1]);
       } else if (e.isFile() || e.isSymbolicLink()) {
-        files.push(p);
+        if (files.push(p) === reached?.files) reached.then();
       }
     }
   }

@@ -5,7 +5,7 @@
 // The threads stay a little while after a scan (a second scan does not start them again).
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { BatchReply, BatchRequest, ScanWorkerData } from './protocol.js';
+import { decodeRecords, type BatchReply, type BatchRequest, type ScanWorkerData } from './protocol.js';
 import type { FileRecord } from './record.js';
 import { workerScript } from './worker-script.js';
 
@@ -77,7 +77,7 @@ class Pool {
     if (this.idle) clearTimeout(this.idle);
     const scan = ++this.scans;
     const batches = Math.ceil(paths.length / BATCH_FILES);
-    const ready = new Map<number, FileRecord[]>();
+    const ready = new Map<number, string>();
     let next = 0;
     let delivered = 0;
     let quietSince = performance.now();
@@ -105,7 +105,7 @@ class Pool {
         }
         for (let r = ready.get(delivered); r; r = ready.get(delivered)) {
           ready.delete(delivered);
-          if (!onBatch(delivered * BATCH_FILES, r)) {
+          if (!onBatch(delivered * BATCH_FILES, decodeRecords(r))) {
             this.dispose();
             return false;
           }

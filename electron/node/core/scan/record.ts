@@ -1,5 +1,5 @@
 // One file as a scan reads it: its record and the names its header gives. Made by the scan's
-// worker threads (or in-thread), so it is plain data that survives a structured clone. A name's
+// worker threads (or in-thread), so it is plain data that survives JSON (scan/protocol.ts). A name's
 // bytes are kept as a latin1 string: a Buffer costs far more memory than its bytes (110,000 of
 // them stay in the index), and a view into the header would carry the whole header to the thread.
 import type { ChainNode, Owner, Remembered } from '../../../../shared/model.js';
@@ -63,17 +63,24 @@ export function readRecord(p: Pending, dirs: Map<string, string>, external: bool
 export class Interner {
   private readonly owners = new Map<string, Owner>();
   private readonly noLabels: Remembered = { dac: null, selinux: null };
+  private last: Owner | null = null;
 
   revive(r: FileRecord): FileRecord {
     const f = r.file;
-    if (f.owner) {
-      const o = f.owner;
-      const key = `${o.uid}:${o.gid}:${o.mode}:${o.user}:${o.group}`;
-      const known = this.owners.get(key);
-      if (known) f.owner = known;
-      else this.owners.set(key, o);
-    }
+    if (f.owner) f.owner = this.owner(f.owner);
     if (f.remembered.dac === null && f.remembered.selinux === null) f.remembered = this.noLabels;
     return r;
+  }
+
+  private owner(o: Owner): Owner {
+    // Files of a pool mostly share one owner: matching the last one builds no key.
+    const last = this.last;
+    if (last && o.uid === last.uid && o.gid === last.gid && o.mode === last.mode && o.user === last.user && o.group === last.group) {
+      return last;
+    }
+    const key = `${o.uid}:${o.gid}:${o.mode}:${o.user}:${o.group}`;
+    const known = this.owners.get(key);
+    if (!known) this.owners.set(key, o);
+    return (this.last = known ?? o);
   }
 }

@@ -2,6 +2,33 @@
 import * as path from 'node:path';
 import { BREAKING, type ScanResult, type ScannedChain, type ScannedFile } from '../../../../shared/scan.js';
 
+/** Chains longer than this are checked for loops with a set; shorter ones with a list. */
+const SET_FROM = 32;
+
+/**
+ * The files of the chain being walked, reused from chain to chain: most chains are a few files
+ * long, and a set per top is 90,000 short-lived sets on a large pool.
+ */
+class Walked {
+  private readonly list: string[] = [];
+  private set: Set<string> | null = null;
+
+  reset(): this {
+    this.list.length = 0;
+    this.set = null;
+    return this;
+  }
+
+  has(p: string): boolean {
+    return this.set ? this.set.has(p) : this.list.includes(p);
+  }
+
+  add(p: string): void {
+    if (this.set) this.set.add(p);
+    else if (this.list.push(p) > SET_FROM) this.set = new Set(this.list);
+  }
+}
+
 /**
  * Tops, shared bases, orphans and chains, from the files' references alone (no file is read).
  * `by` finds a file by path; an index passes its own, so 110,000 files are not mapped twice.
@@ -22,9 +49,10 @@ export function summarize(
     .sort();
   const orphans = files.filter((f) => !f.isImage && f.usedBy.length === 0 && !f.external).map((f) => f.path);
 
+  const walked = new Walked();
   const chains: ScannedChain[] = tops.map((top) => {
     const list: string[] = [];
-    const visited = new Set<string>();
+    const visited = walked.reset();
     let allocated = 0;
     let broken = false;
     for (

@@ -1,11 +1,16 @@
 // Reads as qemu's block layer does them over a regular file (bdrv_pread): bytes past the end of
 // the file are zeros, and a request reaching past BDRV_MAX_LENGTH is refused before any I/O.
 import { HeaderError, MAX_READ, type ImageSource } from '../../source.js';
-import { BDRV_MAX_LENGTH } from './limits.js';
+import { BDRV_MAX_LENGTH, BDRV_REQUEST_MAX_BYTES } from './limits.js';
 import { big, type Wide } from './numbers.js';
 
-/** Whether bdrv_check_request() refuses [offset, offset + length). */
+/**
+ * Whether the block layer refuses a read of [offset, offset + length) with EIO: bdrv_pread()
+ * checks it with bdrv_check_request32(), which also caps one request at BDRV_REQUEST_MAX_BYTES
+ * (a vhdx BAT region of 4 GiB - 1 is refused so, found by the differential fuzzer).
+ */
 export function bdrvRefuses(offset: Wide, length: Wide): boolean {
+  if (Number(length) > BDRV_REQUEST_MAX_BYTES) return true; // exact enough: the cap is far below 2^53
   // Two safe non-negative numbers end below 2^54, far inside BDRV_MAX_LENGTH (about 2^63).
   if (typeof offset === 'number' && typeof length === 'number' && offset >= 0 && length >= 0) return false;
   const off = big(offset);

@@ -15,7 +15,16 @@ import type { FormatModule, ParsedImage } from '../types.js';
 import { loadBitmapList, loadDirtyBitmaps, type Bitmap } from './bitmaps.js';
 import { children, readBackingName } from './children.js';
 import { readExtensions, refuseUnknownFeatures } from './extensions.js';
-import { CRYPT_AES, CRYPT_LUKS, CRYPT_NONE, INCOMPAT_CORRUPT, INCOMPAT_DIRTY, checkTables, readHeader } from './header.js';
+import {
+  CRYPT_AES,
+  CRYPT_LUKS,
+  CRYPT_NONE,
+  INCOMPAT_CORRUPT,
+  INCOMPAT_DATA_FILE,
+  INCOMPAT_DIRTY,
+  checkTables,
+  readHeader,
+} from './header.js';
 import { headerFields, snapshotInfo, snapshotModel, specificData } from './info.js';
 import { readSnapshotTable } from './snapshots.js';
 
@@ -81,8 +90,9 @@ function parse(src: ImageSource): ParsedImage {
     header.snapshots = snapshots.map(snapshotModel);
     // qemu lists no internal snapshots of an image with an external data file (measured with
     // qemu-img 7.2 and 10.0: neither `info` nor `snapshot -l` shows them), though the table is
-    // still checked (test/formats/qcow2/snapshots-data-file.test.ts).
-    if (!dataFile) qemuExtra.snapshots = snapshotInfo(snapshots);
+    // still checked (test/formats/qcow2/snapshots-data-file.test.ts). The incompatible bit decides,
+    // not whether the data-file extension was found (the differential fuzzer's seeds 104 and 105).
+    if (!hasBit(h.incompat, INCOMPAT_DATA_FILE)) qemuExtra.snapshots = snapshotInfo(snapshots);
   }
   return { header, backing, dataFile, problems, qemuExtra };
 }
