@@ -92,8 +92,13 @@ describe('agent over a real sshd', () => {
   it('reconnects after the ssh session is killed and re-sends an idempotent request', async () => {
     const states: string[] = [];
     conn.on('state', (s: string) => states.push(s));
+    const noticed = new Promise<void>((resolve) => conn.on('state', (s: string) => s === 'reconnecting' && resolve()));
     process.kill(conn.sshPid!, 'SIGKILL');
-    const info = (await conn.request('info', {})) as { version: string };
+    // Asked right after the kill: answered once the connection is back, whether the request went
+    // out on the dying session (then re-sent) or waited for the new one.
+    const asked = conn.request('info', {}) as Promise<{ version: string }>;
+    await noticed;
+    const info = await asked;
     expect(info.version).toBeTruthy();
     expect(states).toEqual(['reconnecting', 'ready']);
   });

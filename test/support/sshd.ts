@@ -43,6 +43,8 @@ export function sshUser(name: string): { name: string; home: string; uid: number
   const home = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).split(':')[5]!;
   fs.mkdirSync(home, { recursive: true });
   const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+  // The agent stand-in runs this checkout's sources: a clone in `mktemp -d` (0700) must let it in.
+  process.once('exit', letUidReach(uid, ROOT));
   return { name, home, uid };
 }
 
@@ -66,8 +68,6 @@ export function installSourceAgent(user: { name: string; home: string; uid: numb
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'diskchain.mjs'), sourceLauncher(env));
   execFileSync('chown', ['-R', `${user.uid}:${user.uid}`, path.join(user.home, '.local')]);
-  // The launcher runs this checkout's sources: a clone in `mktemp -d` (0700) must let the user in.
-  if (user.uid !== 0) process.once('exit', letUidReach(user.uid, ROOT));
 }
 
 export function removeSourceAgent(user: { home: string }): void {

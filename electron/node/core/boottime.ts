@@ -9,7 +9,9 @@
 // depends on the fraction of a second the daemon started at. So, in order:
 // - a running libvirtd/virqemud: the utmp it sees (under its /proc/PID/root), else its procfs
 //   value predicted from its start time;
-// - no daemon: this host's utmp, else libvirt's formula evaluated now (what a daemon started now gets).
+// - no daemon: this host's utmp, else the kernel's btime. Not libvirt's formula evaluated now: that
+//   can differ by a second between two of our processes (the helper and its client), and a daemon
+//   started later computes its own value anyway; the records then meet within the tolerance below.
 // A record one second either way of this boot's time (or of the kernel's btime) is this boot's:
 // purging a record libvirtd wrote a second off would lose the file's original owner.
 import * as fs from 'node:fs';
@@ -170,7 +172,7 @@ let hostCache: number | null = null;
 export function hostBootTime(): string {
   const d = daemonBootTime();
   if (d !== null) return String(d);
-  hostCache ??= utmpBootTime() ?? libvirtProcfsBootTime(Date.now() / 1000, uptime());
+  hostCache ??= utmpBootTime() ?? kernelBootTime() ?? libvirtProcfsBootTime(Date.now() / 1000, uptime());
   return String(hostCache);
 }
 
