@@ -92,13 +92,12 @@ describe('agent over a real sshd', () => {
   it('reconnects after the ssh session is killed and re-sends an idempotent request', async () => {
     const states: string[] = [];
     conn.on('state', (s: string) => states.push(s));
-    const noticed = new Promise<void>((resolve) => conn.on('state', (s: string) => s === 'reconnecting' && resolve()));
+    const back = new Promise<void>((resolve) => conn.on('state', (s: string) => s === 'ready' && resolve()));
     process.kill(conn.sshPid!, 'SIGKILL');
     // Asked right after the kill: answered once the connection is back, whether the request went
     // out on the dying session (then re-sent) or waited for the new one.
-    const asked = conn.request('info', {}) as Promise<{ version: string }>;
-    await noticed;
-    const info = await asked;
+    const info = (await conn.request('info', {})) as { version: string };
+    await back;
     expect(info.version).toBeTruthy();
     expect(states).toEqual(['reconnecting', 'ready']);
   });
