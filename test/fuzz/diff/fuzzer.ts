@@ -140,6 +140,9 @@ function writeSparse(file: string, bytes: Buffer): void {
       if (!block.equals(zero.subarray(0, block.length))) fs.writeSync(fd, block, 0, block.length, off);
     }
     fs.ftruncateSync(fd, bytes.length);
+    // Written back now: ext4 allocates extent-tree blocks at writeback, and st_blocks (qemu's
+    // actual-size) grows by one block if that lands between diskchain's stat and qemu-img's.
+    fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
