@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { exactJson } from '../../electron/node/core/exact-json.js';
 import { alignDown, big, exact, hasBit, isMultiple, u64BE, u64LE, wide } from '../../electron/node/core/formats/common/numbers.js';
 import { bdrvRefuses } from '../../electron/node/core/formats/common/block-reads.js';
-import { BDRV_MAX_LENGTH } from '../../electron/node/core/formats/common/limits.js';
+import { BDRV_MAX_LENGTH, BDRV_REQUEST_MAX_BYTES } from '../../electron/node/core/formats/common/limits.js';
 
 const MAX = BigInt(Number.MAX_SAFE_INTEGER); // 2^53 - 1
 
@@ -54,13 +54,17 @@ describe('hasBit / isMultiple / alignDown on both representations', () => {
 
 describe('bdrvRefuses', () => {
   it('takes the number path only where it cannot refuse, and stays exact at the limit', () => {
-    expect(bdrvRefuses(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).toBe(false);
+    expect(bdrvRefuses(Number.MAX_SAFE_INTEGER, BDRV_REQUEST_MAX_BYTES)).toBe(false);
+    // One read is capped as bdrv_check_request32() caps it, whatever the offset.
+    expect(bdrvRefuses(0, BDRV_REQUEST_MAX_BYTES + 1)).toBe(true);
+    expect(bdrvRefuses(0n, BigInt(BDRV_REQUEST_MAX_BYTES) + 1n)).toBe(true);
     expect(bdrvRefuses(-1, 0)).toBe(true);
     expect(bdrvRefuses(BDRV_MAX_LENGTH, 0)).toBe(false);
     expect(bdrvRefuses(BDRV_MAX_LENGTH, 1)).toBe(true);
     expect(bdrvRefuses(BDRV_MAX_LENGTH + 1n, 0)).toBe(true);
-    expect(bdrvRefuses(BDRV_MAX_LENGTH - MAX, Number.MAX_SAFE_INTEGER)).toBe(false);
-    expect(bdrvRefuses(BDRV_MAX_LENGTH - MAX + 1n, Number.MAX_SAFE_INTEGER)).toBe(true);
+    const cap = BigInt(BDRV_REQUEST_MAX_BYTES);
+    expect(bdrvRefuses(BDRV_MAX_LENGTH - cap, BDRV_REQUEST_MAX_BYTES)).toBe(false);
+    expect(bdrvRefuses(BDRV_MAX_LENGTH - cap + 1n, BDRV_REQUEST_MAX_BYTES)).toBe(true);
   });
 });
 
