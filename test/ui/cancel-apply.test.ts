@@ -32,7 +32,8 @@ describe('Cancel during apply', () => {
     serve = await startServe(['--port', '0', chain.top], {
       DISKCHAIN_RENDERER_DIR: rendererDir(),
       DISKCHAIN_STATE_DIR: stateDir(),
-      DISKCHAIN_TEST_FILE_DELAY_MS: '700',
+      // Long enough that Cancel lands while files still wait their turn, even on a loaded machine.
+      DISKCHAIN_TEST_FILE_DELAY_MS: '3000',
     });
     browser = await launchChromium();
     page = await watchedPage(browser, problems);
