@@ -40,12 +40,7 @@ export interface FormatModule {
 
   /** The driver qemu-img names, when it is not `name` (qemu opens an ISO with its raw driver). */
   qemuDriver?: string;
-  /**
-   * The files qemu opens together with the image, as its header names them (a vmdk descriptor's
-   * extents), one entry per reference; qemu's actual-size adds what they allocate.
-   */
-  extentNames?(parsed: ParsedImage): string[];
-  /** The same files as the header's bytes, each file once: what a chain lists and relabels. */
+  /** The files qemu opens with the image (a vmdk's extents), as the header's bytes, each once. */
   extentFiles?(parsed: ParsedImage): Buffer[];
   /**
    * Opens those files as qemu does (`open` returns null for a missing one) and returns the parse

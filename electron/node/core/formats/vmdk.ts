@@ -680,7 +680,6 @@ export const vmdk: FormatModule = {
     const { st, cid, parentCid, parent } = stateFromFile(src);
     return build(st, cid, parentCid, parent);
   },
-  extentNames: vmdkExtents,
   extentFiles: vmdkExtentFiles,
   openExtents: vmdkResolveExtents,
   specificInfo: vmdkFormatSpecific,
