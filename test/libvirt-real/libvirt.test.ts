@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findLibvirtDaemon, hostBootTime, predictDaemonBootTime } from '../../electron/node/core/boottime.js';
 import { diskchain } from '../support/bin.js';
+import { xattr } from '../support/chain.js';
 import { tempDir } from '../support/qemu.js';
 import { stateDir } from '../support/state.js';
 import { ensureRoot, startDaemon, type Daemon } from './daemon.js';
@@ -92,6 +94,18 @@ describe.skipIf('skip' in built)('real libvirtd 11.3 and qemu 10 (TCG) against d
       else if (!flag) expect.soft(ours[f], `${where} ${f}`).toBe(libvirt[f]);
     }
   }
+
+  it("diskchain's boot time is the one this libvirtd writes, whichever second its start rounded to", async () => {
+    const p = prepare('source-only', 'boottime');
+    let written: string | null = null;
+    const r = await daemon.start(p.xml, p.name, () => (written = xattr(p.disks.files[0]!, 'trusted.libvirt.security.timestamp_dac')));
+    if (r.status === 0) stop(p.name);
+    expect(written, r.stderr).not.toBeNull();
+    const d = findLibvirtDaemon()!;
+    const predicted = predictDaemonBootTime(d.startTicks, Date.now() / 1000, Number(fs.readFileSync('/proc/uptime', 'latin1').split(' ')[0]));
+    report.push(`boot time: libvirt wrote ${written}, diskchain uses ${hostBootTime()}, predicted from the start tick ${predicted}`);
+    expect(hostBootTime()).toBe(written);
+  }, 300_000);
 
   for (const scenario of Object.keys(SCENARIOS)) {
     it(`${scenario}: diskchain alone, diskchain then libvirt, libvirt then diskchain`, async () => {

@@ -7,8 +7,8 @@
 // llround(floor(now_ms / 1000) - uptime) from /proc/uptime (virHostGetBootTimeProcfs). Measured
 // against real libvirt 11.3 that is one second off the kernel's btime at times, and which way
 // depends on the fraction of a second the daemon started at. So, in order:
-// - a running libvirtd/virqemud: the utmp it sees (under its /proc/PID/root), else its procfs
-//   value predicted from its start time;
+// - a running libvirtd/virtqemud: the utmp it sees (under its /proc/PID/root), else the value in
+//   its memory (root only, daemon-memory.ts), else its procfs value predicted from its start time;
 // - no daemon: this host's utmp, else the kernel's btime. Not libvirt's formula evaluated now: that
 //   can differ by a second between two of our processes (the helper and its client), and a daemon
 //   started later computes its own value anyway; the records then meet within the tolerance below.
@@ -16,6 +16,8 @@
 // purging a record libvirtd wrote a second off would lose the file's original owner.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { daemonMemoryBootTime } from './daemon-memory.js';
+import { readSmall } from './small-file.js';
 
 const UTMP_RECORD = 384; // glibc x86_64/aarch64 struct utmpx
 const UT_TYPE_BOOT_TIME = 2;
@@ -33,29 +35,6 @@ const MAX_PROCS = 100_000;
 const STAT_MAX = 4096;
 /** How long a found daemon (or its absence) is trusted: a restarted daemon computes anew. */
 const DAEMON_TTL_MS = 5000;
-
-/** A regular file of at most `max` bytes, read without following a final link or blocking. */
-function readSmall(file: string, max: number): Buffer | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    // /proc files report size 0: read up to `max` and refuse anything longer.
-    if (!st.isFile() || st.size > max) return null;
-    const buf = Buffer.alloc(max + 1);
-    let n = 0;
-    for (let r = 1; r > 0 && n <= max; n += r) r = fs.readSync(fd, buf, n, buf.length - n, null);
-    return n > max ? null : buf.subarray(0, n);
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** utmp's BOOT_TIME under `root`, as glibc's getutxid(BOOT_TIME) finds it. */
 export function utmpBootTime(root = '/'): number | null {
@@ -133,8 +112,11 @@ export interface Daemon {
   startTicks: number;
 }
 
-/** The earliest-started libvirtd or virtqemud on this host, by /proc. */
-export function findLibvirtDaemon(procDir = '/proc'): Daemon | null {
+/**
+ * The earliest-started libvirtd or virtqemud run by `owner` (root) on this host, by /proc. Any
+ * user can name a process libvirtd, so others' are not the daemon.
+ */
+export function findLibvirtDaemon(procDir = '/proc', owner = 0): Daemon | null {
   let names: string[];
   try {
     names = fs.readdirSync(procDir);
@@ -146,6 +128,11 @@ export function findLibvirtDaemon(procDir = '/proc'): Daemon | null {
     if (!/^\d{1,10}$/.test(name)) continue;
     const s = statStartTicks(readSmall(path.join(procDir, name, 'stat'), STAT_MAX)?.toString('latin1') ?? '');
     if (!s || !DAEMONS.has(s.comm)) continue;
+    try {
+      if (fs.lstatSync(path.join(procDir, name)).uid !== owner) continue;
+    } catch {
+      continue;
+    }
     if (!found || s.start < found.startTicks) found = { pid: Number(name), startTicks: s.start };
   }
   return found;
@@ -161,7 +148,13 @@ function daemonBootTime(): number | null {
   const id = d ? `${d.pid}:${d.startTicks}` : null;
   // The same daemon keeps its value: predicting again could land on the other side of the edge.
   let value = daemonCache?.daemon === id ? daemonCache.value : null;
-  if (d && value === null) value = utmpBootTime(`/proc/${d.pid}/root`) ?? predictDaemonBootTime(d.startTicks, now / 1000, uptime());
+  if (d && value === null) {
+    const kernel = kernelBootTime();
+    value =
+      utmpBootTime(`/proc/${d.pid}/root`) ??
+      (kernel === null ? null : daemonMemoryBootTime(d.pid, kernel)) ??
+      predictDaemonBootTime(d.startTicks, now / 1000, uptime());
+  }
   daemonCache = { at: now, daemon: id, value };
   return value;
 }
