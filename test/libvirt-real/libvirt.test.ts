@@ -102,7 +102,11 @@ describe.skipIf('skip' in built)('real libvirtd 11.3 and qemu 10 (TCG) against d
     if (r.status === 0) stop(p.name);
     expect(written, r.stderr).not.toBeNull();
     const d = findLibvirtDaemon()!;
-    const predicted = predictDaemonBootTime(d.startTicks, Date.now() / 1000, Number(fs.readFileSync('/proc/uptime', 'latin1').split(' ')[0]));
+    const predicted = predictDaemonBootTime(
+      d.startTicks,
+      Date.now() / 1000,
+      Number(fs.readFileSync('/proc/uptime', 'latin1').split(' ')[0]),
+    );
     report.push(`boot time: libvirt wrote ${written}, diskchain uses ${hostBootTime()}, predicted from the start tick ${predicted}`);
     expect(hostBootTime()).toBe(written);
   }, 300_000);
