@@ -121,6 +121,13 @@ export async function benchHosts(): Promise<void> {
     const before = agentWrites(home);
     for (const h of hosts) await page.locator(`[data-testid="host-row"][data-host="${h.id}"] [data-testid="host-folder"]`).fill(pool);
     await recordFrames(page);
+    // DISKCHAIN_BENCH_PROFILE=file.cpuprofile: the renderer's CPU profile while the hosts stream in.
+    const profileTo = process.env.DISKCHAIN_BENCH_PROFILE;
+    const profiler = profileTo ? await page.context().newCDPSession(page) : null;
+    if (profiler) {
+      await profiler.send('Profiler.enable');
+      await profiler.send('Profiler.start');
+    }
     const start = await page.evaluate(() => performance.now());
     for (const h of hosts) await page.locator(`[data-testid="host-row"][data-host="${h.id}"] [data-testid="host-scan"]`).click();
     const first = await page.evaluate(
@@ -146,6 +153,7 @@ export async function benchHosts(): Promise<void> {
     );
     const all = (await page.evaluate(() => performance.now())) - start;
     const work = await stopFrames(page);
+    if (profiler && profileTo) fs.writeFileSync(profileTo, JSON.stringify((await profiler.send('Profiler.stop')).profile));
     const after = agentWrites(home);
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('HeapProfiler.collectGarbage');

@@ -6,6 +6,9 @@ import { z } from 'zod';
 /** Bumped on any change a peer of the other number could misread. */
 export const AGENT_PROTOCOL = 1;
 
+/** Capability: a `scan` with `drawn` is answered with what differs from its batches (`sinceBatches`). */
+export const SCAN_SINCE_BATCHES = 'scan-since-batches';
+
 /** Results and events whose JSON text is longer than this travel gzipped (base64). */
 export const GZ_THRESHOLD = 64 * 1024;
 

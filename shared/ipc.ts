@@ -173,6 +173,8 @@ export const channels = {
       paths: z.array(PathSchema).min(1, 'no folder to scan').max(64, 'at most 64 folders at once'),
       /** Scan on this remote host (its agent); the local files when absent. */
       host: HostIdSchema.optional(),
+      /** The caller draws the `forest-batch` events: answer with what differs from them (`sinceBatches`). */
+      drawn: z.boolean().optional(),
     }),
     res: z.custom<ScanOutcome>(),
   },

@@ -105,4 +105,16 @@ export interface ForestDelta extends Omit<ForestChange, 'newDirs'> {
   totalReads: number;
 }
 
-export type ScanOutcome = { status: 'done'; forest: ForestSnapshot } | { status: 'cancelled'; id: string; done: number; total: number };
+export type ScanOutcome =
+  | {
+      status: 'done';
+      forest: ForestSnapshot;
+      /**
+       * Present when the caller drew the `forest-batch` events (`drawn`): `forest.files` then holds
+       * only the files that differ from what the batches sent, and `removed` the paths the batches
+       * sent that the scan did not keep. The batches plus this are the whole forest, which is not
+       * sent twice. `sent`: how many files the batches sent (0: this answer is whole).
+       */
+      sinceBatches?: { removed: string[]; sent: number };
+    }
+  | { status: 'cancelled'; id: string; done: number; total: number };

@@ -224,7 +224,11 @@ function differences(
 
 const isLocal = (p: string) => splitRemoteId(p) === null;
 
-function setSnapshot(f: ForestSnapshot): void {
+/**
+ * A scan's answer into the forest. `removed` (the answer was `sinceBatches`): `f.files` are only
+ * what differs from the batches, which must have been drawn; false when they were not.
+ */
+function setSnapshot(f: ForestSnapshot, removed?: string[]): boolean {
   const meta = {
     id: f.id,
     roots: f.roots,
@@ -239,17 +243,19 @@ function setSnapshot(f: ForestSnapshot): void {
   if (streamed.id === f.id && get().id === f.id) {
     streamed.id = null;
     flushForest();
-    const d = differences(index.files, f.files, isLocal);
+    const d = removed ? { upsert: f.files, remove: removed } : differences(index.files, f.files, isLocal);
     patch(d.upsert, d.remove);
     flushForest(meta);
-    return;
+    return true;
   }
+  if (removed) return false;
   const files = withRemote(new Map(f.files.map((x) => [x.path, x])));
   // Another scan's trees do not keep their layouts.
   layoutCache.clear();
   streamed.id = null;
   const s = get();
   set({ ...meta, ...derive(files, s.filter, s.expanded, s.selected) });
+  return true;
 }
 
 /** Scan folders into the forest (with those scanned already), with progress and Cancel. */
@@ -262,10 +268,14 @@ export async function scanFolders(paths: string[]): Promise<void> {
   const off = api.on('forest-batch', onForestBatch);
   let done = false;
   try {
-    const r = await api.invoke('scan', { paths });
+    const r = await api.invoke('scan', { paths, drawn: true });
     if (r.status === 'done') {
       done = true;
-      setSnapshot(r.forest);
+      // Batches not drawn here (another scan's took over): only a whole answer can be shown.
+      if (!setSnapshot(r.forest, r.sinceBatches?.sent ? r.sinceBatches.removed : undefined)) {
+        const whole = await api.invoke('scan', { paths });
+        if (whole.status === 'done') setSnapshot(whole.forest);
+      }
     } else notify('info', `Scan cancelled after ${r.done} of ${r.total} files; nothing was changed.`);
   } catch (e) {
     notify('error', errorText(e));

@@ -125,16 +125,18 @@ export function onHostState(h: EventData<'host-state'>): void {
   if (get().hosts.some((x) => x.id === h.id)) upsert(h);
 }
 
+/** The ids a host scan started here has drawn from its batches: what it kept of the host's files. */
+const batchSeen = new Map<string, Set<string>>();
+
 /** A running scan's batches on a host: drawn as they come (the answer then adds what differs). */
 export function onHostBatch(d: EventData<'forest-batch'>): void {
   if (!d.host || !get().hosts.some((h) => h.id === d.host)) return;
   const host = d.host;
   set({ scanning: { ...get().scanning, [host]: { done: d.done, total: d.total } } });
-  patchFiles(
-    host,
-    d.files.map((f) => tagFile(host, f)),
-    [],
-  );
+  const files = d.files.map((f) => tagFile(host, f));
+  const seen = batchSeen.get(host);
+  if (seen) for (const f of files) seen.add(f.path);
+  patchFiles(host, files, []);
 }
 
 export function onHostProgress(d: EventData<'scan-progress'>): void {
@@ -219,13 +221,24 @@ export async function removeHost(id: string): Promise<void> {
 export async function scanOnHost(id: string, paths: string[]): Promise<void> {
   set({ scanning: { ...get().scanning, [id]: { done: 0, total: 0 } } });
   try {
-    const r = await getApi().invoke('scan', { paths, host: id });
-    if (r.status === 'done') putForest(id, r.forest);
+    const seen = new Set<string>();
+    batchSeen.set(id, seen);
+    const r = await getApi().invoke('scan', { paths, host: id, drawn: true });
+    // The batches drew the host's files already (onHostBatch): the answer holds what differs, and
+    // files of the host's forest that neither brought are gone from its folders.
+    if (r.status === 'done' && r.sinceBatches?.sent) {
+      const upsert = r.forest.files.map((f) => tagFile(id, f));
+      const removed = new Set(r.sinceBatches.removed.map((p) => remoteId(id, p)));
+      for (const f of upsert) seen.add(f.path);
+      for (const p of hostFiles.get(id)?.keys() ?? []) if (!seen.has(p)) removed.add(p);
+      patchFiles(id, upsert, [...removed]);
+    } else if (r.status === 'done') putForest(id, r.forest);
     const h = get().hosts.find((x) => x.id === id);
     if (h && r.status === 'done') upsert({ ...h, folders: [...new Set([...h.folders, ...r.forest.roots])] });
   } catch (e) {
     notify('error', errorText(e));
   } finally {
+    batchSeen.delete(id);
     const { [id]: _, ...rest } = get().scanning;
     set({ scanning: rest });
   }

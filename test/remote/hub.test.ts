@@ -75,6 +75,10 @@ describe('the hub of remote hosts', () => {
     // Not a known host, or a local path: not routed.
     expect(hub.route(`root@127.0.0.9:22:${pool}`)).toBeNull();
     expect(hub.route(pool)).toBeNull();
+    // A window that drew the batches gets only what differs from them: nothing, here.
+    const drawn = await hub.request(host, 'scan', { paths: [pool], drawn: true });
+    expect(drawn.status === 'done' && drawn.sinceBatches).toEqual({ removed: [], sent: 2 });
+    expect(drawn.status === 'done' && drawn.forest.files).toEqual([]);
   }, 60_000);
 
   it('remembers which host made a plan, for apply', async () => {

@@ -9,6 +9,7 @@ import {
   AGENT_PROTOCOL,
   AgentRequestSchema,
   MAX_LINE,
+  SCAN_SINCE_BATCHES,
   SUDO_ANSWER_METHOD,
   SUDO_PROMPT_EVENT,
   SUDO_RELAY_METHOD,
@@ -62,7 +63,12 @@ export function hello(version: string): Hello {
     bootTime: Number.isSafeInteger(boot) ? boot : null,
     selinux: selinuxEnabled(),
     apparmor: appArmorPresent(loadAppArmor()),
-    capabilities: ['session', ...(sudoAllowsHelper() ? ['helper-sudo'] : []), ...(nativeXattrs() ? ['xattr-native'] : [])],
+    capabilities: [
+      'session',
+      SCAN_SINCE_BATCHES,
+      ...(sudoAllowsHelper() ? ['helper-sudo'] : []),
+      ...(nativeXattrs() ? ['xattr-native'] : []),
+    ],
   };
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../../../shared/ipc.js';
 import type { Emit } from '../session/host.js';
 import { AgentConnection, RemoteError, type ConnectOptions } from './connection.js';
-import { SudoPromptSchema, SUDO_PROMPT_EVENT } from '../../../shared/agent.js';
+import { SCAN_SINCE_BATCHES, SudoPromptSchema, SUDO_PROMPT_EVENT } from '../../../shared/agent.js';
 import type { Prompt } from './askpass.js';
 import { Gate } from './hub-gate.js';
 import { HubPrompts, promptKindFor } from './hub-prompts.js';
@@ -26,6 +26,13 @@ import { addHosts, listHosts, removeHost, setHostFolders } from './hosts-store.j
 import type { RemoteHosts } from '../session/remote-hosts.js';
 
 export const MAX_HANDSHAKES = 4;
+
+/** The request as the host's agent understands it: an agent without SCAN_SINCE_BATCHES answers a scan whole. */
+export function forAgent<C extends Channel>(conn: AgentConnection, channel: C, payload: Req<C>): Req<C> {
+  if (channel !== 'scan' || !(payload as Req<'scan'>).drawn || conn.hello?.capabilities.includes(SCAN_SINCE_BATCHES)) return payload;
+  const { drawn: _, ...rest } = payload as Req<'scan'>;
+  return rest as Req<C>;
+}
 
 /** Events a host may send on to the window: never commands, never paths to open here. */
 const FORWARDED = new Set(['progress', 'scan-progress', 'forest-batch', 'forest-delta', 'notice']);
@@ -286,7 +293,7 @@ export class Hub implements RemoteHosts {
     if (!e.conn) throw new Error(e.message ?? `${host} is not connected`);
     let res: Res<C>;
     try {
-      res = (await e.conn.request(channel, payload)) as Res<C>;
+      res = (await e.conn.request(channel, forAgent(e.conn, channel, payload))) as Res<C>;
     } catch (err) {
       // Reading still works there; changes need sudo: the host's row says why and what to run.
       if (err instanceof RemoteError && err.code === 'no-sudo') {

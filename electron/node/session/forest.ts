@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { ContractError } from '../../../shared/ipc.js';
 import type { ScannedFile, ScanOutcome } from '../../../shared/scan.js';
+import { BatchLedger } from './batch-ledger.js';
 import type { Emit } from './host.js';
 import { userPath } from './user-path.js';
 import { FolderWatcher } from './watch.js';
@@ -72,8 +73,11 @@ export class Forest {
     return !!flag;
   }
 
-  /** Scan real folders (with those scanned already) into the forest, then watch them. */
-  async scan(given: string[]): Promise<ScanOutcome> {
+  /**
+   * Scan real folders (with those scanned already) into the forest, then watch them. `drawn`: the
+   * caller drew the batches, so the answer holds only what differs from them.
+   */
+  async scan(given: string[], drawn = false): Promise<ScanOutcome> {
     // Folders inside another scanned folder are scanned with it.
     const all = [...new Set([...this.roots, ...given])].sort();
     const roots = all.filter((r) => !all.some((o) => o !== r && r.startsWith(o.endsWith('/') ? o : `${o}/`)));
@@ -81,6 +85,7 @@ export class Forest {
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     this.scans.set(id, cancel);
     let last = { done: 0, total: 0 };
+    const ledger = drawn ? new BatchLedger() : null;
     this.emit('scan-progress', { id, ...last });
     let r;
     try {
@@ -89,8 +94,10 @@ export class Forest {
         (done, total, files) => {
           last = { done, total };
           // Whole trees as the worker knows them: the renderer draws them while the scan reads on.
-          if (files) this.emit('forest-batch', { id, files, done, total });
-          else this.emit('scan-progress', { id, done, total });
+          if (files) {
+            ledger?.record(files);
+            this.emit('forest-batch', { id, files, done, total });
+          } else this.emit('scan-progress', { id, done, total });
         },
         id,
         roots,
@@ -108,7 +115,9 @@ export class Forest {
     const tops = new Set<string>();
     for (const f of r.forest.files) if (isTop(f)) tops.add(f.path);
     this.current = { id, roots, watcher, tops, updating: Promise.resolve(), told: false };
-    return { status: 'done', forest: r.forest };
+    if (!ledger) return { status: 'done', forest: r.forest };
+    const since = ledger.since(r.forest);
+    return { status: 'done', forest: since.forest, sinceBatches: { removed: since.removed, sent: since.sent } };
   }
 
   /** Files changed under the scanned folders: re-read those, send the renderer what changed. */

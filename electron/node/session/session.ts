@@ -65,9 +65,9 @@ export class Session {
     },
     open: async (req) => this.open(req.paths, !!req.reload, !!req.scanFolders),
     scan: async (req) => {
-      if (req.host) return this.hub.request(req.host, 'scan', { paths: req.paths });
+      if (req.host) return this.hub.request(req.host, 'scan', { paths: req.paths, ...(req.drawn ? { drawn: true } : {}) });
       const given = req.paths.map(scannableFolder);
-      const r = await this.forest.scan(given);
+      const r = await this.forest.scan(given, !!req.drawn);
       if (r.status === 'done') {
         for (const root of this.forest.roots) {
           this.folders.add(root);
