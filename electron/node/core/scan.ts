@@ -36,7 +36,7 @@ import { summarize } from './scan/summarize.js';
 
 export { listFiles, listTree, type ListReached } from './scan/list.js';
 export { summarize } from './scan/summarize.js';
-export { BATCH_FILES } from './scan/pool.js';
+export { BATCH_FILES, warmScanPool } from './scan/pool.js';
 
 /** Progress is reported (and cancellation checked) every this many files. */
 const PROGRESS_EVERY = 128;

@@ -87,6 +87,8 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       write(frameLine({ event }, 'data', data));
     },
   });
+  // A window connects to a host to scan it: the scan threads start loading now.
+  session.warmScan();
   const refuse = (id: number, code: AgentErrorCode, message: string) =>
     write(`${JSON.stringify({ id, ok: false, error: { code, message } })}\n`);
   const relay = new SudoRelay((prompt) => write(frameLine({ event: SUDO_PROMPT_EVENT }, 'data', prompt)));

@@ -2,6 +2,7 @@
 // here, off the event loop that answers the window (Electron main, or `diskchain serve`).
 // Requests and answers are worker-contract.ts's; a long op may post its progress before its answer.
 import { parentPort } from 'node:worker_threads';
+import { warmScanPool } from '../core/scan.js';
 import * as forest from './forest-ops.js';
 import * as libvirt from './libvirt-ops.js';
 import * as ops from './ops.js';
@@ -15,6 +16,7 @@ const table: WorkerTable = {
   scan: (report, id, roots, cancel) => forest.scanForest(id, roots, cancel, report),
   updateForest: (_, id, paths) => forest.updateForest(id, paths),
   dropForest: (_, id) => forest.dropForest(id),
+  warmScan: () => warmScanPool(),
   domain: (_, input) => libvirt.domain(input),
   access: (_, ...args) => libvirt.access(...args),
   exportChain: (_, ...args) => libvirt.exportChain(...args),

@@ -170,6 +170,11 @@ export class Session {
     this.recovering = opts.recover === false ? Promise.resolve() : this.plans.recover().then((n) => n.forEach((t) => this.notify(t)));
   }
 
+  /** Start the scan threads ahead of a scan that is likely soon (see warmScanPool). */
+  warmScan(): void {
+    this.worker.call('warmScan').catch(() => undefined);
+  }
+
   /**
    * Revert a change where it was made: a journal id a host's last change has goes to that host;
    * no id reverts the window's last change, on its host when it was remote.

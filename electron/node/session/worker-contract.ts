@@ -51,6 +51,8 @@ export interface WorkerContract {
   /** Read the changed paths of forest `id` again; null when the worker holds no such forest. */
   updateForest: { args: [id: string, paths: string[]]; result: ForestUpdate | null };
   dropForest: { args: [id: string]; result: void };
+  /** Start the scan threads now: a remote host's agent does on connect, so its first scan streams at once. */
+  warmScan: { args: []; result: void };
   domain: { args: [input: DomainInput]; result: { report: DomainReport } };
   /** Check the chain at `top` for the VM's user, and preview the fix when something blocks. */
   access: { args: [top: string, profile: AccessProfile]; result: AccessResult };

@@ -21,6 +21,8 @@ const STALL_MS = 30_000;
 const YOUNG_MB = 2;
 /** Idle threads are stopped after this long. */
 const IDLE_MS = 10_000;
+/** Threads started ahead of a scan wait longer: the user still has to pick a folder. */
+const WARM_IDLE_MS = 120_000;
 
 interface Thread {
   worker: Worker;
@@ -60,6 +62,12 @@ class Pool {
 
   get size(): number {
     return this.threads.length;
+  }
+
+  /** Stopped after WARM_IDLE_MS unless a scan comes first (a pool started ahead of any scan). */
+  expireWhenIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.dispose(), WARM_IDLE_MS).unref();
   }
 
   dispose(): void {
@@ -127,6 +135,14 @@ class Pool {
 }
 
 let pool: Pool | null = null;
+
+/**
+ * Start the threads ahead of a scan that is likely soon (a remote host just connected): they take
+ * hundreds of milliseconds to load, which would otherwise delay the first trees of the first scan.
+ */
+export function warmScanPool(): void {
+  scanPool(defaultWorkers())?.expireWhenIdle();
+}
 
 /** The threads for a scan, started now if need be; null when this build holds no worker script. */
 export function scanPool(workers: number): Pool | null {
