@@ -1,6 +1,7 @@
 // Open a libvirt domain: a domain XML file, the text of `virsh dumpxml` pasted, or a domain name
 // for the owning process to ask virsh about.
 import { openDomain, setDomainInput, showDomainDialog, useDomain, type DomainSource } from '../state/domain.js';
+import { FormFoot } from './FormFoot.js';
 import { Modal } from './Modal.js';
 import './domain.css';
 
@@ -72,14 +73,15 @@ function DomainDialogBody() {
             {error}
           </div>
         )}
-        <footer className="panel-foot">
-          <button type="submit" className="primary" data-testid="domain-open" disabled={loading}>
-            {loading ? 'Reading…' : 'Open'}
-          </button>
-          <button type="button" onClick={close}>
-            Cancel
-          </button>
-        </footer>
+        <FormFoot
+          testId="domain-open"
+          label="Open"
+          busyLabel="Reading…"
+          busy={loading}
+          disabled={loading}
+          dismiss="Cancel"
+          onDismiss={close}
+        />
       </form>
     </Modal>
   );

@@ -10,6 +10,7 @@ import { errorText } from '../state/notices.js';
 import { openChain } from '../state/open.js';
 import { openPanel, updateForm } from '../state/panel.js';
 import { Breakable } from './ChainNodeCard.js';
+import { FormFoot } from './FormFoot.js';
 import './domain.css';
 
 const HINT = [
@@ -158,14 +159,15 @@ function ExplainDialog({ close }: { close: () => void }) {
             {result.skippedLines > 0 && <p className="muted">{result.skippedLines} line(s) too long to read were skipped.</p>}
           </section>
         )}
-        <footer className="panel-foot">
-          <button type="submit" className="primary" data-testid="explain-go" disabled={busy || !text.trim()}>
-            {busy ? 'Reading…' : 'Explain'}
-          </button>
-          <button type="button" onClick={close}>
-            Close
-          </button>
-        </footer>
+        <FormFoot
+          testId="explain-go"
+          label="Explain"
+          busyLabel="Reading…"
+          busy={busy}
+          disabled={busy || !text.trim()}
+          dismiss="Close"
+          onDismiss={close}
+        />
       </form>
     </div>
   );

@@ -1,6 +1,7 @@
 // "Add host…": an ssh:// URL, then (for a host whose key ssh does not know) the trust step with
 // the key's fingerprints; a changed key is refused in plain words, never offered to trust.
 import { useState } from 'react';
+import { FormFoot } from '../components/FormFoot.js';
 import { Modal } from '../components/Modal.js';
 import { addHost, showAddHost, trustHost, useHosts } from '../state/hosts.js';
 import './hosts.css';
@@ -77,14 +78,15 @@ function AddHostBody() {
               {add.error}
             </div>
           )}
-          <footer className="panel-foot">
-            <button type="submit" className="primary" data-testid="add-host-go" disabled={add.busy || !spec.trim()}>
-              {add.busy ? 'Connecting…' : 'Add'}
-            </button>
-            <button type="button" onClick={close}>
-              Cancel
-            </button>
-          </footer>
+          <FormFoot
+            testId="add-host-go"
+            label="Add"
+            busyLabel="Connecting…"
+            busy={add.busy}
+            disabled={add.busy || !spec.trim()}
+            dismiss="Cancel"
+            onDismiss={close}
+          />
         </form>
       )}
     </Modal>
