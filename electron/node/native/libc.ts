@@ -90,10 +90,16 @@ const ENOTSUP = os.constants.errno.ENOTSUP ?? 95;
 
 /** Xattr values we read are labels and counters; 64 KiB is the kernel's own limit. */
 const XATTR_MAX = 65536;
+/**
+ * Asked first: the kernel allocates the size asked for on every get (a 64 KiB ask cost about
+ * 2 us a call here, a 1 KiB one nothing), and labels and counters fit; ERANGE asks again in full.
+ */
+const XATTR_USUAL = 1024;
 const scratch = Buffer.alloc(XATTR_MAX);
 
 function readAttr(call: (buf: Buffer, size: number) => number, what: string, target: string): Buffer | null {
-  const n = call(scratch, XATTR_MAX);
+  let n = call(scratch, XATTR_USUAL);
+  if (n < 0 && errno() === ERANGE) n = call(scratch, XATTR_MAX);
   if (n >= 0) return Buffer.from(scratch.subarray(0, n));
   const e = errno();
   if (e === ENODATA || e === ENOTSUP) return null;

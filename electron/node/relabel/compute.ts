@@ -19,7 +19,7 @@ import { ConsentError } from '../change/consent.js';
 import { diskFiles } from '../core/disk-files.js';
 import { insideAny } from '../change/consent.js';
 import { sameBoot, writtenBootTime } from '../core/boottime.js';
-import { findOriginal, readOriginals, type Original } from '../change/originals.js';
+import { findOriginal, indexOriginals, readOriginals, type Original } from '../change/originals.js';
 import { parseGroup, parseOwnership, parseUser } from '../libvirt/owner.js';
 import {
   LIBVIRT_PREFIX,
@@ -242,7 +242,7 @@ export function computePlan(action: Action, roots: ChainNode[], profile: VmProfi
   if (action === 'relabel' && selinux && !imageLabel) throw new Error('the profile has no image label');
   // remember_owner = 0: no records written on start, none read on stop.
   const rememberOwner = profile.rememberOwner !== false;
-  const originals = action === 'restore' ? (ctx.originals ?? originalsOrNote(notes)) : [];
+  const originals = indexOriginals(action === 'restore' ? (ctx.originals ?? originalsOrNote(notes)) : []);
 
   for (const root of roots) {
     const disk = root.path;
