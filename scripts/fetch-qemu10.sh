@@ -15,8 +15,9 @@ list=/etc/apt/sources.list.d/backports.list
 if ! grep -qxF "$line" "$list" 2>/dev/null; then
   echo "$line" >>"$list"
 fi
-# The index is fetched only when apt does not know the backport yet.
-if ! apt-cache show qemu-utils/bookworm-backports >/dev/null 2>&1; then
+# The index is fetched only when apt does not know the backport yet. `apt-cache show pkg/release`
+# exits 0 for a release it does not know (it shows the default version), so ask madison.
+if ! apt-cache madison qemu-utils 2>/dev/null | grep -q 'bookworm-backports'; then
   apt-get update -qq >&2
 fi
 
