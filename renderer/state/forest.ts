@@ -268,13 +268,17 @@ export async function scanFolders(paths: string[]): Promise<void> {
   const off = api.on('forest-batch', onForestBatch);
   let done = false;
   try {
+    const closesBefore = closes;
     const r = await api.invoke('scan', { paths, drawn: true });
-    if (r.status === 'done') {
+    // Closed while it ran: the user is done with this forest, and its answer must not reopen it.
+    if (closes !== closesBefore) {
+      done = true;
+    } else if (r.status === 'done') {
       done = true;
       // Batches not drawn here (another scan's took over): only a whole answer can be shown.
       if (!setSnapshot(r.forest, r.sinceBatches?.sent ? r.sinceBatches.removed : undefined)) {
         const whole = await api.invoke('scan', { paths });
-        if (whole.status === 'done') setSnapshot(whole.forest);
+        if (whole.status === 'done' && closes === closesBefore) setSnapshot(whole.forest);
       }
     } else notify('info', `Scan cancelled after ${r.done} of ${r.total} files; nothing was changed.`);
   } catch (e) {
@@ -401,7 +405,11 @@ export function forestTop(): string | null {
   return tops[0] ?? null;
 }
 
+/** Forests closed so far: a scan's answer that arrives after a close is the closed forest's. */
+let closes = 0;
+
 export async function closeForest(): Promise<void> {
+  closes++;
   // Two tasks, each short: React Flow's cards unsubscribe from its store before the chain view
   // mounts on that same store (in one task, each of its updates ran every card's selector).
   set({ closing: true });
