@@ -141,6 +141,15 @@ class Hooks {
   private readonly fail = parseHook(process.env.DISKCHAIN_TEST_FAIL_AT);
   /** A pause before each file, so a test can cancel a run half-way on a small pool. */
   private readonly delayMs = Math.min(Number(process.env.DISKCHAIN_TEST_FILE_DELAY_MS) || 0, 1000);
+  /** The file before which the run waits for a cancel (at most a minute), so a test's cancel never races the end. */
+  private readonly holdAt = /^\d+$/.test(process.env.DISKCHAIN_TEST_HOLD_AT ?? '') ? Number(process.env.DISKCHAIN_TEST_HOLD_AT) : -1;
+
+  /** Before the `file`-th changed file is looked at for a cancel. */
+  hold(file: number, cancelled: (() => boolean) | undefined): void {
+    if (file !== this.holdAt || !cancelled) return;
+    const tick = new Int32Array(new SharedArrayBuffer(4));
+    for (let waited = 0; waited < 60_000 && !cancelled(); waited += 20) Atomics.wait(tick, 0, 0, 20);
+  }
 
   /** Called before op `op` of the `file`-th changed file (0-based, over the whole run). */
   at(file: number, op: number): void {
@@ -406,6 +415,7 @@ function executeWith(changes: EngineChange[], opts: ExecuteOptions, consent: Con
           if (now.uid !== c.from.uid || now.gid !== c.from.gid || now.mode !== c.from.mode) {
             throw new Refused({ path: c.path, message: 'changed while being applied' });
           }
+          hooks.hold(fileIndex, opts.cancelled);
           if (opts.cancelled?.()) throw new Refused({ path: c.path, message: CANCELLED });
           touched.push(recs[i]!);
           const n = fileIndex++;
