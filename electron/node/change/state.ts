@@ -75,19 +75,38 @@ export function captureFd(fd: number, known?: fs.Stats): RawState {
 /** Text of an xattr value: without the trailing NUL that libselinux and the kernel store. */
 export function xattrText(hex: string | undefined): string | null {
   if (hex === undefined) return null;
-  const b = Buffer.from(hex, 'hex');
-  const end = b.indexOf(0);
-  return b.subarray(0, end < 0 ? b.length : end).toString('utf8');
+  return remembered(textOfHex, hex, () => {
+    const b = Buffer.from(hex, 'hex');
+    const end = b.indexOf(0);
+    return b.subarray(0, end < 0 ? b.length : end).toString('utf8');
+  });
 }
 
 /** What libselinux's setfilecon_raw stores: the context and its NUL. */
 export function selinuxHex(context: string): string {
-  return Buffer.from(context + '\0', 'utf8').toString('hex');
+  return remembered(selinuxHexOf, context, () => Buffer.from(context + '\0', 'utf8').toString('hex'));
 }
 
 /** What libvirt's virFileSetXAttr stores: the text, no NUL. */
 export function textHex(value: string): string {
-  return Buffer.from(value, 'utf8').toString('hex');
+  return remembered(hexOfText, value, () => Buffer.from(value, 'utf8').toString('hex'));
+}
+
+// A plan converts the same few labels, counts and boot times tens of thousands of times: each
+// conversion is kept, and the maps emptied when they grow past a few thousand values.
+const textOfHex = new Map<string, string>();
+const selinuxHexOf = new Map<string, string>();
+const hexOfText = new Map<string, string>();
+const REMEMBERED_MAX = 4096;
+
+function remembered(map: Map<string, string>, key: string, make: () => string): string {
+  let v = map.get(key);
+  if (v === undefined) {
+    if (map.size >= REMEMBERED_MAX) map.clear();
+    v = make();
+    map.set(key, v);
+  }
+  return v;
 }
 
 /** An ACL xattr in the kernel's canonical form (hex), or the bytes as they are when they do not parse. */
@@ -127,10 +146,12 @@ export function sameIdentity(a: { dev: number; ino: number }, b: { dev: number; 
 }
 
 /** The plan's view of a raw state. */
+const LIBVIRT_NAMES = LIBVIRT_SHORT_NAMES.map((n) => [n, LIBVIRT_PREFIX + n] as const);
+
 export function toFileState(s: RawState): FileState {
   const libvirt: Record<string, string> = {};
-  for (const n of LIBVIRT_SHORT_NAMES) {
-    const t = xattrText(s.xattrs[LIBVIRT_PREFIX + n]);
+  for (const [n, full] of LIBVIRT_NAMES) {
+    const t = xattrText(s.xattrs[full]);
     if (t !== null) libvirt[n] = t;
   }
   return {

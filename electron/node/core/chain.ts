@@ -9,6 +9,7 @@ import { formatModule, probeFormat } from './formats/index.js';
 import type { ChildName, ParsedImage } from './formats/types.js';
 import { describeName, isUnsafePath } from './names.js';
 import { holdFile, readHeldFile, refuseType, releaseFile, type HeldFile } from './open.js';
+import { keepSubtrees, reuseSubtree, subtreeKey, type SubtreeMemo } from './chain-memo.js';
 import { HeaderError, type ImageSource } from './source.js';
 import { errorText } from '../../../shared/error-text.js';
 
@@ -37,6 +38,8 @@ export interface InspectCache {
   labels: Map<string, Labels>;
   /** Folder → its real path (resolveFile's), shared by the batch's walks. */
   dirs: Map<string, string>;
+  /** Backing subtrees walked once and linked into every chain naming them alike (the nodes are shared: read-only). */
+  subtrees?: SubtreeMemo;
 }
 
 /** A cache for one batch of inspections. */
@@ -133,11 +136,20 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
   let root: ChainNode | null = null;
   let next: Pending | null = topPending(topPath, opts.format);
   let extentBudget = MAX_CHAIN_EXTENTS;
+  const memo = opts.cache?.subtrees;
+  const walked: { key: string; node: ChainNode }[] = [];
 
   while (next) {
     const p: Pending = next;
     next = null;
+    const key = memo && p.role === 'backing' && !p.extent ? subtreeKey(p, maxDepth) : null;
+    const shared = key === null ? null : reuseSubtree(memo!, key, ctx.seen);
+    if (shared) {
+      p.parent!.backing = shared;
+      break;
+    }
     const { node, parsed } = visit(p, ctx);
+    if (key !== null) walked.push({ key, node });
     if (p.parent) p.parent.backing = node;
     root ??= node;
     if (p.depth === LIBVIRT_MAX_DEPTH) {
@@ -165,6 +177,7 @@ export function inspect(topPath: string, opts: InspectOptions = {}): ChainNode {
       next = child;
     }
   }
+  if (memo) keepSubtrees(memo, walked);
   return root!;
 }
 

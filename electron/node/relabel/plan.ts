@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Action, Plan, Refusal, VmProfile } from '../../../shared/plan.js';
 import { inspect, inspectCache } from '../core/chain.js';
+import { subtreeMemo } from '../core/chain-memo.js';
 import { hostBootTime } from '../core/boottime.js';
 import { selabelLookup, selinuxPolicyAvailable } from '../native/libc.js';
 import { RootSet, insideAny, throughPkexec } from '../change/consent.js';
@@ -135,7 +136,7 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
     return { plan, changes: [] };
   }
   // One batch: a base shared by many overlays is read once (headers keyed by identity and times).
-  const cache = inspectCache();
+  const cache = { ...inspectCache(), subtrees: subtreeMemo() };
   const resolve = opts.resolve ?? ((p: string) => inspect(p, { cache, ...(statedRaw(profile, p) ? { format: 'raw' as const } : {}) }));
   const roots = topPaths.map((p) => resolve(p));
   plan.top = roots[0]!.path;
