@@ -8,7 +8,7 @@ import { AgentResponseSchema, GZ_THRESHOLD, MAX_LINE } from '../../shared/agent.
 import { runAgent } from '../../electron/node/remote/agent.js';
 import { frameLine, inflate } from '../../electron/node/remote/frames.js';
 import { parseHostSpec } from '../../electron/node/remote/host-spec.js';
-import { LineSplitter, LineTooLong } from '../../electron/node/remote/lines.js';
+import { LineSplitter, LineTooLong } from '../../electron/node/core/lines.js';
 import { MAX_SESSIONS_PER_MASTER, masterSlots } from '../../electron/node/remote/slots.js';
 import { remoteCommand, shellQuote, sshArgs } from '../../electron/node/remote/ssh.js';
 import { diskchain } from '../support/bin.js';

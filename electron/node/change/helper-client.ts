@@ -8,10 +8,13 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ApplyProgress, CancelLine, HelperVerb, RequestOf, ResultOf } from './contract.js';
 import { INSTALLED_LAUNCHER, helperRoute, sudoInvocation, type HelperInvocation } from './helper-launch.js';
+import { LineSplitter } from '../core/lines.js';
 
 export { INSTALLED_LAUNCHER, type HelperInvocation } from './helper-launch.js';
 
 const here = fileURLToPath(import.meta.url);
+/** The longest answer taken from the helper (a plan of 110,000 files is about 160 MB; V8 strings end near 512 MB). */
+const ANSWER_MAX = 400 << 20;
 
 /** The helper script: electron/node/helper/main.ts from source, helper.js next to the bundle otherwise. */
 export function helperScript(): string {
@@ -83,7 +86,8 @@ export class HelperClient {
   private readonly child: ChildProcessWithoutNullStreams | null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private buffer = '';
+  /** Answers are split where they end, not searched from their start per chunk: a 16 MB plan took seconds so. */
+  private readonly lines = new LineSplitter(ANSWER_MAX);
   private stderr = '';
   private exited: Error | null = null;
 
@@ -98,8 +102,7 @@ export class HelperClient {
       return;
     }
     this.child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (d: string) => this.onData(d));
+    this.child.stdout.on('data', (d: Buffer) => this.onData(d));
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (d: string) => {
       this.stderr = (this.stderr + d).slice(-4000);
@@ -137,30 +140,35 @@ export class HelperClient {
     this.pending.clear();
   }
 
-  private onData(d: string): void {
-    this.buffer += d;
-    for (;;) {
-      const nl = this.buffer.indexOf('\n');
-      if (nl < 0) break;
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      let msg: { id: number | null; ok: boolean; result?: unknown; error?: string; progress?: ApplyProgress };
-      try {
-        msg = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (msg.progress !== undefined && msg.ok === undefined) {
-        if (msg.id !== null) this.pending.get(msg.id)?.onProgress?.(msg.progress);
-        continue;
-      }
-      const p = msg.id === null ? this.pending.values().next().value : this.pending.get(msg.id);
-      if (!p) continue;
-      this.pending.delete(msg.id ?? [...this.pending.keys()][0]!);
-      if (msg.ok) p.resolve(msg.result);
-      else p.reject(new Error(msg.error ?? 'helper error'));
+  private onData(d: Buffer): void {
+    let lines: string[];
+    try {
+      lines = this.lines.push(d);
+    } catch (e) {
+      this.child?.kill('SIGKILL');
+      this.fail(new Error(`the privileged helper sent ${(e as Error).message}`));
+      return;
     }
+    for (const line of lines) this.onLine(line);
     this.idle();
+  }
+
+  private onLine(line: string): void {
+    let msg: { id: number | null; ok: boolean; result?: unknown; error?: string; progress?: ApplyProgress };
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (msg.progress !== undefined && msg.ok === undefined) {
+      if (msg.id !== null) this.pending.get(msg.id)?.onProgress?.(msg.progress);
+      return;
+    }
+    const p = msg.id === null ? this.pending.values().next().value : this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id ?? [...this.pending.keys()][0]!);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new Error(msg.error ?? 'helper error'));
   }
 
   /** Let the process exit while nothing is asked of the helper. */

@@ -40,6 +40,8 @@ export interface InspectCache {
   dirs: Map<string, string>;
   /** Backing subtrees walked once and linked into every chain naming them alike (the nodes are shared: read-only). */
   subtrees?: SubtreeMemo;
+  /** Leave the nodes' labels unread (a planner captures each file's state itself, once). */
+  noLabels?: boolean;
 }
 
 /** A cache for one batch of inspections. */
@@ -317,6 +319,7 @@ function visitHeld(node: ChainNode, p: Pending, file: HeldFile, ctx: VisitContex
   node.path = real;
   node.stat = toFileStat(st);
   node.owner = ownerOf(st);
+  if (ctx.cache?.noLabels) return checkAndRead(node, p, file, ctx, parse, null);
   const labelKey = ctx.cache ? `${st.dev}:${st.ino}:${st.ctimeMs}` : '';
   const cached = ctx.cache?.labels.get(labelKey);
   let labels = cached;

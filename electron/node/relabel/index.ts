@@ -3,3 +3,4 @@
 export { planChange, planChanges, planChangesDetailed } from './plan.js';
 export { defaultOwner } from '../libvirt/owner.js';
 export { randomImageLabel } from '../libvirt/image-label.js';
+export { profileProblems } from './profile.js';

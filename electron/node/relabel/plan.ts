@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Action, Plan, Refusal, VmProfile } from '../../../shared/plan.js';
-import { inspect, inspectCache } from '../core/chain.js';
+import { inspect, inspectCache, type HeaderCache } from '../core/chain.js';
 import { subtreeMemo } from '../core/chain-memo.js';
 import { hostBootTime } from '../core/boottime.js';
 import { selabelLookup, selinuxPolicyAvailable } from '../native/libc.js';
@@ -47,6 +47,15 @@ export function liveContext(bootTime: string, roots?: RootSet): PlanContext {
   };
 }
 
+const keptHeaderCache: HeaderCache = new Map();
+/** About 100 MB of parsed headers at most, dropped whole between plans. */
+const KEPT_HEADERS_MAX = 60_000;
+
+function keptHeaders(): HeaderCache {
+  if (keptHeaderCache.size > KEPT_HEADERS_MAX) keptHeaderCache.clear();
+  return keptHeaderCache;
+}
+
 function captureThrough(roots: RootSet, p: string): RawState {
   const { fd, st } = roots.openFileWithStat(p);
   try {
@@ -85,6 +94,7 @@ function withRealDiskPaths(p: VmProfile): VmProfile {
  * never probes, so it reads no backing or data file from the header and labels the top alone.
  */
 function statedRaw(profile: VmProfile, top: string): boolean {
+  if (!profile.disks?.length) return false;
   const real = resolveTop(top);
   const d = profile.disks?.find((x) => x.path === real);
   return d?.format === null || d?.format === 'raw';
@@ -135,8 +145,9 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
     plan.refusals.push(...owners);
     return { plan, changes: [] };
   }
-  // One batch: a base shared by many overlays is read once (headers keyed by identity and times).
-  const cache = { ...inspectCache(), subtrees: subtreeMemo() };
+  // One batch: a base shared by many overlays is walked once. Headers are keyed by identity and
+  // times, and kept between plans: the helper re-makes the plan it previewed without reading them again.
+  const cache = { ...inspectCache(), headers: keptHeaders(), subtrees: subtreeMemo(), noLabels: true };
   const resolve = opts.resolve ?? ((p: string) => inspect(p, { cache, ...(statedRaw(profile, p) ? { format: 'raw' as const } : {}) }));
   const roots = topPaths.map((p) => resolve(p));
   plan.top = roots[0]!.path;

@@ -25,7 +25,7 @@ import { selinuxEnabled } from '../session/hostinfo.js';
 import { MemoryRecent } from '../session/recent.js';
 import { Session } from '../session/session.js';
 import { frameLine } from './frames.js';
-import { LineSplitter, LineTooLong } from './lines.js';
+import { LineSplitter, LineTooLong } from '../core/lines.js';
 import { SudoRelay } from './sudo-relay.js';
 
 export interface AgentOptions {

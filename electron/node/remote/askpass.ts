@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineSplitter, LineTooLong } from './lines.js';
+import { LineSplitter, LineTooLong } from '../core/lines.js';
 import { controlDir, shellQuote } from './ssh.js';
 
 export type PromptKind = 'passphrase' | 'password' | 'host-key' | 'other';

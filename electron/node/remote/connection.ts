@@ -23,7 +23,7 @@ import { askpassFor, type AskpassLease, type PromptHandler } from './askpass.js'
 import { classifySshFailure, RemoteError } from './errors.js';
 import { inflate } from './frames.js';
 import type { HostSpec } from './host-spec.js';
-import { LineSplitter } from './lines.js';
+import { LineSplitter } from '../core/lines.js';
 import { masterSlots } from './slots.js';
 import { remoteCommand, sshArgs, type SshMode } from './ssh.js';
 

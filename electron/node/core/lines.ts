@@ -1,5 +1,5 @@
-// Splitting a byte stream into lines with a bound: the agent reads its client, the client reads
-// the agent, and neither may make the other buffer without limit.
+// Splitting a byte stream into lines with a bound: the agent and its client read each other, the
+// helper's client reads the helper, and none may make the other buffer without limit.
 import { StringDecoder } from 'node:string_decoder';
 
 export class LineTooLong extends Error {}
