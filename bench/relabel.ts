@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { VmProfile } from '../shared/plan.js';
-import { applyPlan, closeHelper, previewChange, probeHelper } from '../electron/node/helper/api.js';
-import { planChangesDetailed } from '../electron/node/relabel/index.js';
+import { applyPlan, closeHelper, probeHelper } from '../electron/node/helper/api.js';
+import { planChanges, planChangesDetailed } from '../electron/node/relabel/index.js';
 import { MANAGED_XATTRS, type RawChange } from '../electron/node/change/state.js';
 import type { Corpus } from './corpus.js';
 import { fmt, median } from './stats.js';
@@ -89,8 +89,7 @@ export async function benchRelabel(c: Corpus): Promise<void> {
     for (let pair = 0; pair < PAIRS; pair++)
       for (const action of ['relabel', 'restore'] as const) {
         let t0 = performance.now();
-        // Previewed by the helper, as the CLI and the app do: the plan it applies is its own.
-        const plan = await previewChange(action, tops, profile);
+        const plan = planChanges(action, tops, profile);
         const planMs = performance.now() - t0;
         if (plan.refusals.length) throw new Error(`${action} refused: ${plan.refusals[0]!.message}`);
         const files = new Set(plan.entries.filter((e) => e.changes.length > 0).map((e) => e.path)).size;

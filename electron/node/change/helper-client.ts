@@ -145,8 +145,12 @@ export class HelperClient {
     try {
       lines = this.lines.push(d);
     } catch (e) {
-      this.child?.kill('SIGKILL');
+      // Out of step from here: read nothing more (pkexec's child may not be ours to kill, but it
+      // stops at its next write once the pipe is closed).
       this.fail(new Error(`the privileged helper sent ${(e as Error).message}`));
+      this.child?.stdout.destroy();
+      this.child?.kill('SIGKILL');
+      this.idle();
       return;
     }
     for (const line of lines) this.onLine(line);

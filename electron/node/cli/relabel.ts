@@ -187,9 +187,9 @@ async function runChangeInner(action: Action, pathsIn: string[], o: ChangeOpts):
   }
   const withSources = <T extends object>(x: T) =>
     sources ? { ...x, profileSources: sources.resolved, libvirtDifferences: sources.libvirtDifferences } : x;
-  // The helper makes the plan that is printed and applied (a dry run stays in this process, and
-  // without privileges says what it cannot see; bad options are named here, as the plan's refusals).
-  const viaHelper = o.helper && !o.dryRun && profileProblems(profile, action).length === 0;
+  // Without privileges the helper makes the plan that is printed and applied (a dry run stays
+  // unprivileged and says what it cannot see; bad options are named here, with no prompt).
+  const viaHelper = o.helper && !o.dryRun && process.getuid?.() !== 0 && profileProblems(profile, action).length === 0;
   const plan = viaHelper ? await previewChange(action, paths, profile) : planChanges(action, paths, profile);
   if (plan.refusals.length) {
     if (o.json) out(JSON.stringify(withSources({ plan, result: null }), null, 2));

@@ -50,14 +50,13 @@ function ask<V extends HelperVerb>(verb: V, body: RequestOf<V>, opts: ChangeOpti
 }
 
 /**
- * The plan to preview, made by the helper that will apply it: without privileges libvirt's
- * trusted.* records are visible to it only (and files may be unreadable here), and it keeps the
- * headers it read, so re-making the plan to apply it reads none again. Starts the helper, which
- * may ask for authentication.
+ * The plan to preview, exactly as the helper will re-make it. As root it is made here; without
+ * privileges the helper makes it (libvirt's trusted.* records are visible to root only, and
+ * files may be unreadable), which starts the helper and may ask for authentication.
  */
 export function previewChange(action: Action, tops: string | string[], profile: VmProfile, opts: ChangeOptions = {}): Promise<Plan> {
   const list = (Array.isArray(tops) ? tops : [tops]).map((t) => path.resolve(t));
-  return ask('plan', { action, tops: list, profile }, { inProcess: opts.inProcess === true });
+  return ask('plan', { action, tops: list, profile }, { inProcess: opts.inProcess || process.getuid?.() === 0 });
 }
 
 /**

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Action, Plan, Refusal, VmProfile } from '../../../shared/plan.js';
-import { inspect, inspectCache, type HeaderCache } from '../core/chain.js';
+import { inspect, inspectCache } from '../core/chain.js';
 import { subtreeMemo } from '../core/chain-memo.js';
 import { hostBootTime } from '../core/boottime.js';
 import { selabelLookup, selinuxPolicyAvailable } from '../native/libc.js';
@@ -45,15 +45,6 @@ export function liveContext(bootTime: string, roots?: RootSet): PlanContext {
       return contexts.get(key)!;
     },
   };
-}
-
-const keptHeaderCache: HeaderCache = new Map();
-/** About 100 MB of parsed headers at most, dropped whole between plans. */
-const KEPT_HEADERS_MAX = 60_000;
-
-function keptHeaders(): HeaderCache {
-  if (keptHeaderCache.size > KEPT_HEADERS_MAX) keptHeaderCache.clear();
-  return keptHeaderCache;
 }
 
 function captureThrough(roots: RootSet, p: string): RawState {
@@ -145,9 +136,10 @@ export function planChangesDetailed(action: Action, topPaths: string[], profileI
     plan.refusals.push(...owners);
     return { plan, changes: [] };
   }
-  // One batch: a base shared by many overlays is walked once. Headers are keyed by identity and
-  // times, and kept between plans: the helper re-makes the plan it previewed without reading them again.
-  const cache = { ...inspectCache(), headers: keptHeaders(), subtrees: subtreeMemo(), noLabels: true };
+  // One batch: a base shared by many overlays is walked once (headers keyed by identity and
+  // times). Never kept between plans: file times can move in steps of a tick or a second, so the
+  // re-plan before applying reads every header again to see the disks name what they named.
+  const cache = { ...inspectCache(), subtrees: subtreeMemo(), noLabels: true };
   const resolve = opts.resolve ?? ((p: string) => inspect(p, { cache, ...(statedRaw(profile, p) ? { format: 'raw' as const } : {}) }));
   const roots = topPaths.map((p) => resolve(p));
   plan.top = roots[0]!.path;
