@@ -52,8 +52,9 @@ export function bdrvLength(size: number): number {
   return Math.ceil(size / 512) * 512;
 }
 
-/** The first `n` bytes of the file (n <= HEAD_SIZE), zero-padded as a probe buffer is. */
+/** The first `n` bytes of the file (n <= HEAD_SIZE), zero-padded as a probe buffer is. Read-only: may be a view of the head. */
 export function headBytes(src: ImageSource, n: number): Buffer {
+  if (src.head.length >= n) return src.head.subarray(0, n);
   const b = Buffer.alloc(n);
   src.head.copy(b, 0, 0, Math.min(n, src.head.length));
   return b;

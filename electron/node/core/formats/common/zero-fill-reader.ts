@@ -25,15 +25,20 @@ export class ZeroFillReader {
     }
   }
 
+  /** Read-only: a read inside one loaded chunk is a view of it (most of a header's reads are). */
   read(offset: Wide, length: number, ioMessage: string): Buffer {
     if (!Number.isSafeInteger(length) || length < 0) throw new HeaderError(`${ioMessage}: invalid length ${length}`);
     this.check(offset, length, ioMessage);
     if (length > MAX_READ) throw new HeaderError(`${ioMessage}: ${length} bytes is larger than ${MAX_READ}`, 'unsupported-feature');
-    const out = Buffer.alloc(length);
-    if (length === 0 || offset >= this.src.size) return out;
+    if (length === 0 || offset >= this.src.size) return Buffer.alloc(length);
     const start = Number(offset);
     const end = Math.min(start + length, this.src.size);
     this.load(start, end, ioMessage);
+    const idx = Math.floor(start / CHUNK);
+    const inChunk = start - idx * CHUNK;
+    const only = this.chunks.get(idx);
+    if (only && end - start === length && inChunk + length <= only.length) return only.subarray(inChunk, inChunk + length);
+    const out = Buffer.alloc(length);
     let pos = start;
     while (pos < end) {
       const idx = Math.floor(pos / CHUNK);
