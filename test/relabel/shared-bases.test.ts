@@ -1,5 +1,5 @@
 // One plan walks a base shared by many overlays once (core/chain-memo.ts): the plan is the same
-// as when every chain is walked on its own, problems, loops and relative names included.
+// as when every chain is walked on its own, problems, loops, depth limits and relative names included.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,9 @@ beforeAll(() => {
   overlay(d, 'broken.qcow2', 'gone.qcow2');
   overlay(d, 'loop-a.qcow2', 'loop-b.qcow2');
   overlay(d, 'loop-b.qcow2', 'loop-a.qcow2');
+  // A chain past libvirt's 200 layers: its too-deep problem sits inside the shared part.
+  qemuImg(d, 'create', '-q', '-f', 'qcow2', 'deep0.qcow2', '1M');
+  for (let i = 1; i <= 201; i++) overlay(d, `deep${i}.qcow2`, `deep${i - 1}.qcow2`);
   tops = [
     overlay(d, 'vm1.qcow2', 'mid.qcow2'),
     overlay(d, 'vm2.qcow2', 'mid.qcow2'),
@@ -41,6 +44,8 @@ beforeAll(() => {
     overlay(d, 'vm7.qcow2', 'broken.qcow2'),
     overlay(d, 'vm8.qcow2', 'loop-a.qcow2'),
     overlay(d, 'vm9.qcow2', 'loop-a.qcow2'),
+    overlay(d, 'vm10.qcow2', 'deep201.qcow2'),
+    overlay(d, 'vm11.qcow2', 'deep201.qcow2'),
     // A top that is a base of the disks before it.
     path.join(d, 'mid.qcow2'),
   ];
@@ -86,7 +91,9 @@ describe('a plan over shared bases', () => {
       expect(JSON.stringify(s)).toBe(JSON.stringify(o));
       expect(shared.changes).toEqual(alone.changes);
       // Relabel targets the backing images: their problems are refusals naming each chain's files.
-      if (action === 'relabel')
+      if (action === 'relabel') {
         expect(shared.plan.refusals.map((r) => path.basename(r.path))).toEqual(expect.arrayContaining(['gone.qcow2', 'loop-a.qcow2']));
+        expect(shared.plan.refusals.some((r) => /more than 200 images/.test(r.message))).toBe(true);
+      }
     });
 });

@@ -145,9 +145,9 @@ export function sameIdentity(a: { dev: number; ino: number }, b: { dev: number; 
   return a.dev === b.dev && a.ino === b.ino;
 }
 
-/** The plan's view of a raw state. */
 const LIBVIRT_NAMES = LIBVIRT_SHORT_NAMES.map((n) => [n, LIBVIRT_PREFIX + n] as const);
 
+/** The plan's view of a raw state. */
 export function toFileState(s: RawState): FileState {
   const libvirt: Record<string, string> = {};
   for (const [n, full] of LIBVIRT_NAMES) {

@@ -3,8 +3,8 @@
 // subtree that walk built instead of opening, reading and labelling it all again.
 //
 // A subtree is kept only when its top node has no problem (the message names the parent it was
-// met through), and no node in it has extent files (they draw on a per-chain budget) or a loop
-// (that depends on the chain above). A reuse still checks every file of the subtree against
+// met through), and no node in it has extent files or a depth limit reached (extents draw on a
+// per-chain budget) or a loop (that depends on the chain above). A reuse still checks every file of the subtree against
 // the chain's own, so a loop through it is found as the walk finds it.
 import type { ChainNode } from '../../../shared/model.js';
 
@@ -58,7 +58,7 @@ export function reuseSubtree(memo: SubtreeMemo, key: string, seen: Map<string, s
 function ownFiles(node: ChainNode): [string, string][] | null {
   const files: [string, string][] = [];
   for (const n of node.dataFile ? [node, node.dataFile] : [node]) {
-    if (n.extents || n.problems.some((x) => x.code === 'loop')) return null;
+    if (n.extents || n.problems.some((x) => x.code === 'loop' || x.code === 'too-deep')) return null;
     if (n.stat) files.push([`${n.stat.dev}:${n.stat.ino}`, n.path]);
   }
   return files;
