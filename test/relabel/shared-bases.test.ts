@@ -8,6 +8,7 @@ import { subtreeMemo } from '../../electron/node/core/chain-memo.js';
 import { planChangesDetailed } from '../../electron/node/relabel/plan.js';
 import type { Action, VmProfile } from '../../shared/plan.js';
 import { qemuImg, tempDir } from '../support/qemu.js';
+import { profile } from '../support/chain.js';
 import { stateDir } from '../support/state.js';
 
 let tmp: { dir: string; cleanup: () => void };
@@ -56,15 +57,7 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-const profile = (): VmProfile => ({
-  drivers: ['dac', 'selinux'],
-  user: '+107',
-  group: '+107',
-  readonly: false,
-  shareable: false,
-  imageLabel: 'system_u:object_r:svirt_image_t:s0:c10,c20',
-  allowRoots: [tmp.dir],
-});
+const poolProfile = (): VmProfile => profile({ allowRoots: [tmp.dir] });
 
 describe('a plan over shared bases', () => {
   it('walks a base named alike once: its nodes are shared between the chains', () => {
@@ -84,8 +77,8 @@ describe('a plan over shared bases', () => {
   for (const action of ['relabel', 'restore'] as Action[])
     it(`plans ${action} exactly as walking each chain on its own does`, () => {
       const opts = { id: 'x', bootTime: '1' };
-      const shared = planChangesDetailed(action, tops, profile(), opts);
-      const alone = planChangesDetailed(action, tops, profile(), { ...opts, resolve: (p) => inspect(p) });
+      const shared = planChangesDetailed(action, tops, poolProfile(), opts);
+      const alone = planChangesDetailed(action, tops, poolProfile(), { ...opts, resolve: (p) => inspect(p) });
       const { createdMs: _a, ...s } = shared.plan;
       const { createdMs: _b, ...o } = alone.plan;
       expect(JSON.stringify(s)).toBe(JSON.stringify(o));

@@ -87,7 +87,7 @@ function withRealDiskPaths(p: VmProfile): VmProfile {
 function statedRaw(profile: VmProfile, top: string): boolean {
   if (!profile.disks?.length) return false;
   const real = resolveTop(top);
-  const d = profile.disks?.find((x) => x.path === real);
+  const d = profile.disks.find((x) => x.path === real);
   return d?.format === null || d?.format === 'raw';
 }
 
