@@ -3,9 +3,10 @@
 // `diskchain serve` and scanned there from Debian's chromium. Reports, each as a ratio to its
 // goal (at most 1 meets it): Scan → the first host's trees painted, the window's heaps, each
 // frame's main-thread work while the hosts stream in, and the bytes each agent wrote to its ssh
-// session (compressed frames: what crosses the wire, before ssh's own framing). The hosts run at
-// nice 19, as other machines would not take this one's CPU.
-// Run: node --import tsx bench/hosts.ts (as root: sshd and the agents log in as root).
+// session (compressed frames: what crosses the wire, before ssh's own framing). The hosts run
+// the built agent bundle at nice 19 (their sessions' scheduling groups too), as other machines
+// would not take this one's CPU.
+// Run: npm run build, then node --import tsx bench/hosts.ts (as root: sshd and the agents log in as root).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,9 +16,10 @@ import { benchCorpus } from './corpus.js';
 import { fmt } from './stats.js';
 import { CHROMIUM_ARGS, rendererDir, startServe } from '../test/ui/helpers.js';
 import { tempDir } from '../test/support/qemu.js';
-import { installSourceAgent, sshClient, startSshd, type Sshd } from '../test/support/sshd.js';
+import { sshClient, startSshd, type Sshd } from '../test/support/sshd.js';
 import { stateDir } from '../test/support/state.js';
 
+const ROOT = path.resolve(import.meta.dirname, '..');
 const HOSTS = 8;
 const GOAL_FIRST_MS = 2000;
 const GOAL_HEAP_MB = 300;
@@ -30,13 +32,23 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
-/** Bytes each agent process (found by its launcher under `home`) wrote, by the sshd address it serves. */
+/** The agent processes: those running the launcher installed under `home`. */
+function agentPids(home: string): string[] {
+  const launcher = path.join(home, '.local/share/diskchain/diskchain.mjs');
+  return fs.readdirSync('/proc').filter((pid) => {
+    try {
+      return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(launcher);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
+/** Bytes each agent process wrote, by the sshd address it serves. */
 function agentWrites(home: string): Map<string, number> {
   const out = new Map<string, number>();
-  const launcher = path.join(home, '.local/share/diskchain/diskchain.mjs');
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+  for (const pid of agentPids(home)) {
     try {
-      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(launcher)) continue;
       const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       // SSH_CONNECTION: client-ip client-port server-ip server-port.
       const server = env.find((e) => e.startsWith('SSH_CONNECTION='))?.split(' ')[2];
@@ -87,14 +99,21 @@ export async function benchHosts(): Promise<void> {
   const tmp = tempDir('diskchain-bench-hosts-');
   const home = path.join(tmp.dir, 'home');
   fs.mkdirSync(home);
-  installSourceAgent({ name: 'root', home, uid: 0 }, { DISKCHAIN_STATE_DIR: stateDir() });
+  // The hosts run the agent bundle the one-step copy installs (npm run bench builds it), as a
+  // real host would: the source agent's on-the-fly TypeScript compiling in each of 8 agents and
+  // their workers took this machine's CPU from the window while the scans streamed.
+  const bundle = path.join(ROOT, 'dist/agent');
+  if (!fs.existsSync(path.join(bundle, 'diskchain.mjs'))) throw new Error(`${bundle} is not built: run npm run build`);
+  fs.cpSync(bundle, path.join(home, '.local/share/diskchain'), { recursive: true });
   const client = sshClient();
   const servers: Sshd[] = [];
   let serve: Awaited<ReturnType<typeof startServe>> | undefined;
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     for (let i = 0; i < HOSTS; i++)
-      servers.push(await startSshd(`127.0.0.${2 + i}`, ['root'], client.keyPub, undefined, [`SetEnv HOME=${home}`]));
+      servers.push(
+        await startSshd(`127.0.0.${2 + i}`, ['root'], client.keyPub, undefined, [`SetEnv HOME=${home} DISKCHAIN_STATE_DIR=${stateDir()}`]),
+      );
     for (const s of servers) client.trust(s);
     // The 8 hosts would be 8 other machines: here they share this machine's cores with the window,
     // so their sshd (and the agents it starts) run at the lowest priority, and what is measured is
@@ -124,6 +143,15 @@ export async function benchHosts(): Promise<void> {
       polling: 250,
     });
     const connected = Date.now() - t0;
+    // Each ssh session is a scheduling group of its own (the kernel's autogroups, on by default):
+    // between groups a process's nice counts for nothing, so the agents' sessions are niced too.
+    for (const pid of agentPids(home)) {
+      try {
+        fs.writeFileSync(`/proc/${pid}/autogroup`, '19');
+      } catch {
+        // No autogroups here (nice alone then does it), or the agent is gone.
+      }
+    }
     const before = agentWrites(home);
     for (const h of hosts) await page.locator(`[data-testid="host-row"][data-host="${h.id}"] [data-testid="host-folder"]`).fill(pool);
     await recordFrames(page);

@@ -1,6 +1,5 @@
 // Above the forest: search and filter (name, owner, context, problem), what is shown, the scan's
 // summary, and the watcher's work (how many headers were read, and which files last).
-import { useMemo } from 'react';
 import { closeForest, setFilter, useForest } from '../state/forest.js';
 
 /** The free-text filter boxes, in order. */
@@ -13,7 +12,7 @@ const TEXT_FILTERS = [
 export function ForestBar() {
   const filter = useForest((s) => s.filter);
   const codes = useForest((s) => s.codes);
-  const shown = useForest((s) => s.shown);
+  const shown = useForest((s) => s.shown.length);
   const trees = useForest((s) => s.forest.trees.length);
   const matches = useForest((s) => s.matches.size);
   const summary = useForest((s) => s.summary);
@@ -22,7 +21,7 @@ export function ForestBar() {
   const reread = useForest((s) => s.lastReread);
   const updates = useForest((s) => s.updates);
   const scanMs = useForest((s) => s.scanMs);
-  const shownFiles = useMemo(() => shown.reduce((n, t) => n + t.paths.length, 0), [shown]);
+  const shownFiles = useForest((s) => s.shownFiles);
 
   return (
     <div className="forest-bar" role="search" aria-label="filter the forest">
@@ -65,10 +64,10 @@ export function ForestBar() {
         </button>
       </div>
       <div className="forest-counts muted">
-        <span data-testid="forest-count" data-trees={shown.length} data-files={shownFiles} data-matches={matches}>
-          {shown.length === trees
+        <span data-testid="forest-count" data-trees={shown} data-files={shownFiles} data-matches={matches}>
+          {shown === trees
             ? `${trees} trees, ${shownFiles} files`
-            : `${shown.length} of ${trees} trees, ${matches} matching file${matches === 1 ? '' : 's'}`}
+            : `${shown} of ${trees} trees, ${matches} matching file${matches === 1 ? '' : 's'}`}
         </span>
         {summary && (
           <span

@@ -13,14 +13,14 @@ import {
   type Edge,
   type NodeTypes,
 } from '@xyflow/react';
-import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef } from 'react';
 import { nodesIn, treeGrid } from '../forest/grid.js';
 import { CARD_H, CARD_W, DATA_H, MORE_H, type Rect } from '../forest/layout.js';
 import { roleLabel, type ForestNode } from '../forest/model.js';
-import { selectForest, toggleExpand, useForest } from '../state/forest.js';
+import { selectForest, toggleExpand, useForest, type ForestState } from '../state/forest.js';
 import { openChain } from '../state/open.js';
 import { useHosts } from '../state/hosts.js';
-import { useTheme } from '../state/theme.js';
+import { useTheme, type Theme } from '../state/theme.js';
 import { ForestBar } from './ForestBar.js';
 import { ForestNodeCard, type ForestFlowNode, type Mark } from './ForestNodeCard.js';
 
@@ -70,6 +70,53 @@ function parseRect(k: string): Rect {
   return { x, y, width, height };
 }
 
+const isFiltering = (s: ForestState) => s.matches.size > 0 || s.shown.length !== s.forest.trees.length;
+
+const onNodeClick = (_: unknown, n: ForestFlowNode) =>
+  n.data.n.kind === 'more' ? toggleExpand(n.data.n.parent!) : selectForest(n.data.n.file ? n.id : null);
+const onNodeDoubleClick = (_: unknown, n: ForestFlowNode) => {
+  if (n.data.n.file?.isImage) void openChain(n.id);
+};
+const onPaneClick = () => selectForest(null);
+
+/**
+ * React Flow and its controls, drawn again only when the cards held change: a streaming forest
+ * updates the state every few frames, mostly off screen, and each render of React Flow with new
+ * props set its store again (every card's selectors ran).
+ */
+const ForestCanvas = memo(function ForestCanvas(props: { nodes: ForestFlowNode[]; edges: Edge[]; theme: Theme; fit: () => void }) {
+  return (
+    <ReactFlow
+      nodes={props.nodes}
+      edges={props.edges}
+      nodeTypes={nodeTypes}
+      onNodeClick={onNodeClick}
+      onNodeDoubleClick={onNodeDoubleClick}
+      onPaneClick={onPaneClick}
+      nodesDraggable={false}
+      nodesConnectable={false}
+      nodesFocusable={false}
+      edgesFocusable={false}
+      elementsSelectable={false}
+      deleteKeyCode={null}
+      selectionKeyCode={null}
+      multiSelectionKeyCode={null}
+      zoomOnDoubleClick={false}
+      minZoom={0.15}
+      maxZoom={2}
+      onlyRenderVisibleElements
+      colorMode={props.theme}
+      aria-label="forest of scanned chains"
+    >
+      <Controls showInteractive={false} showFitView={false}>
+        <ControlButton onClick={props.fit} title="fit view" aria-label="fit view" data-testid="forest-fit-view">
+          ⤢
+        </ControlButton>
+      </Controls>
+    </ReactFlow>
+  );
+});
+
 export function ForestView() {
   const id = useForest((s) => s.id);
   const layout = useForest((s) => s.layout);
@@ -77,7 +124,7 @@ export function ForestView() {
   const users = useForest((s) => s.users);
   const chain = useForest((s) => s.chain);
   const matches = useForest((s) => s.matches);
-  const filtering = useForest((s) => s.matches.size > 0 || s.shown.length !== s.forest.trees.length);
+  const filtering = useForest(isFiltering);
   const theme = useTheme((s) => s.theme);
   const flow = useReactFlow();
   const low = useFlowStore(lowZoom);
@@ -99,7 +146,10 @@ export function ForestView() {
    * Node objects kept across pans and across updates that leave a card as it was (same node, same
    * place): React Flow then neither re-adopts nor re-renders it while a scan streams in.
    */
-  const made = useMemo(() => new Map<string, ForestFlowNode>(), [selected, users, chain, matches, filtering]);
+  const made = useMemo(
+    () => ({ cards: new Map<string, ForestFlowNode>(), last: [] as ForestFlowNode[] }),
+    [selected, users, chain, matches, filtering],
+  );
   const nodes = useMemo<ForestFlowNode[]>(() => {
     const out: ForestFlowNode[] = [];
     const roving = selected ?? layout.packed[0]?.tree.nodes[0]?.id;
@@ -117,9 +167,9 @@ export function ForestView() {
                 : 'none';
     const placed = nodesIn(grid, parseRect(held));
     // Forget nodes long gone (a streaming forest would otherwise keep every card it ever held).
-    if (made.size > 4 * placed.length + 1000) made.clear();
+    if (made.cards.size > 4 * placed.length + 1000) made.cards.clear();
     for (const { n, box: b } of placed) {
-      let node = made.get(n.id);
+      let node = made.cards.get(n.id);
       const tabIndex = n.id === roving ? 0 : -1;
       if (!node || node.data.n !== n || node.position.x !== b.x || node.position.y !== b.y || node.domAttributes?.tabIndex !== tabIndex) {
         const hiddenMarked = n.kind === 'more' ? n.hidden.filter((h) => users.has(h) || matches.has(h)).length : 0;
@@ -139,10 +189,15 @@ export function ForestView() {
           ariaRole: 'group',
           domAttributes: { tabIndex },
         };
-        made.set(n.id, node);
+        made.cards.set(n.id, node);
       }
       out.push(node);
     }
+    // The same cards as last time (an update elsewhere in the forest, a host's batch off screen):
+    // the same array, so React Flow is not handed new nodes and does no work at all.
+    const was = made.last;
+    if (was.length === out.length && out.every((x, i) => x === was[i])) return was;
+    made.last = out;
     return out;
   }, [grid, held, made, layout, selected, users, chain, matches, filtering]);
 
@@ -178,11 +233,14 @@ export function ForestView() {
 
   // Frame the matching cards (every card without a filter), never above life size, from the
   // layout's own absolute boxes: React Flow holds only the cards near the screen, so its
-  // fitView cannot be used for them.
+  // fitView cannot be used for them. Read when called: the callback stays the same while the
+  // forest changes, so the canvas is not drawn again for it.
   const frame = useCallback(() => {
     const el = box.current;
     const w = el?.clientWidth ?? 1000;
     const h = el?.clientHeight ?? 700;
+    const { boxes, matches } = useForest.getState();
+    const filtering = isFiltering(useForest.getState());
     let x0 = Infinity;
     let y0 = Infinity;
     let x1 = -Infinity;
@@ -197,7 +255,7 @@ export function ForestView() {
     if (x0 === Infinity) return;
     const zoom = Math.min(1, (w - 48) / Math.max(x1 - x0, 1), (h - 48) / Math.max(y1 - y0, 1));
     void flow.setViewport({ x: (w - (x1 - x0) * zoom) / 2 - x0 * zoom, y: (h - (y1 - y0) * zoom) / 2 - y0 * zoom, zoom }, { duration: 0 });
-  }, [boxes, filtering, matches, flow]);
+  }, [flow]);
 
   // The filter was applied (matches follow typing after a pause): frame what it kept.
   useEffect(() => {
@@ -242,38 +300,7 @@ export function ForestView() {
     <div className={`forest${low ? ' low-zoom' : ''}`} data-testid="forest">
       <ForestBar />
       <div className="forest-canvas" ref={box}>
-        {!closing && (
-          <ReactFlow
-            nodes={nodes}
-            edges={edges}
-            nodeTypes={nodeTypes}
-            onNodeClick={(_, n) => (n.data.n.kind === 'more' ? toggleExpand(n.data.n.parent!) : selectForest(n.data.n.file ? n.id : null))}
-            onNodeDoubleClick={(_, n) => {
-              if (n.data.n.file?.isImage) void openChain(n.id);
-            }}
-            onPaneClick={() => selectForest(null)}
-            nodesDraggable={false}
-            nodesConnectable={false}
-            nodesFocusable={false}
-            edgesFocusable={false}
-            elementsSelectable={false}
-            deleteKeyCode={null}
-            selectionKeyCode={null}
-            multiSelectionKeyCode={null}
-            zoomOnDoubleClick={false}
-            minZoom={0.15}
-            maxZoom={2}
-            onlyRenderVisibleElements
-            colorMode={theme}
-            aria-label="forest of scanned chains"
-          >
-            <Controls showInteractive={false} showFitView={false}>
-              <ControlButton onClick={frame} title="fit view" aria-label="fit view" data-testid="forest-fit-view">
-                ⤢
-              </ControlButton>
-            </Controls>
-          </ReactFlow>
-        )}
+        {!closing && <ForestCanvas nodes={nodes} edges={edges} theme={theme} fit={frame} />}
       </div>
     </div>
   );

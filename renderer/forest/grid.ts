@@ -1,49 +1,32 @@
-// Which cards lie in a rectangle of the forest, without visiting every card: each packed tree's
-// bounding box is bucketed in a coarse grid, so a viewport looks at the trees in its cells and
-// only their nodes. The forest view hands the canvas just these cards, whatever the forest's
-// size: what a frame, a pan or closing the forest costs follows the screen, not the files.
+// Which cards lie in a rectangle of the forest, without visiting every card: layout.ts packs
+// the trees in rows, in order, so their tops never decrease and a row ends before the next one
+// begins. A viewport's trees are then found by two binary searches and a look at the rows it
+// meets, and only their nodes are visited. The forest view hands the canvas just these cards,
+// whatever the forest's size: what a frame, a pan or closing the forest costs follows the
+// screen, not the files, and a new layout costs nothing to index.
 import type { ForestNode } from './model.js';
 import type { ForestLayout, PackedTree, Rect } from './layout.js';
 
-/** World pixels per grid cell: a few cards across, so a screen covers a handful of cells. */
-export const CELL = 1024;
-/** A tree wider or taller than this many cells is only bucketed along its box's edge rows. */
-const MAX_CELLS_PER_TREE = 4096;
-
 export interface TreeGrid {
+  /** The packed trees, in rows from the top (layout.ts keeps them so). */
   packed: readonly PackedTree[];
-  /** Cell key → indexes into `packed` of the trees whose box meets the cell. */
-  cells: Map<number, number[]>;
-  /** Trees too large to bucket cell by cell: always looked at (their boxes are checked). */
-  large: number[];
 }
 
-/** Cell coordinates fit in 2^20 each way (a billion world pixels): a key is one number. */
-const key = (cx: number, cy: number) => cy * 1_048_576 + cx;
-const cellOf = (v: number) => Math.max(0, Math.min(1_048_575, Math.floor(v / CELL)));
-
 export function treeGrid(layout: ForestLayout): TreeGrid {
-  const cells = new Map<number, number[]>();
-  const large: number[] = [];
-  layout.packed.forEach((p, i) => {
-    const x0 = cellOf(p.x);
-    const y0 = cellOf(p.y);
-    const x1 = cellOf(p.x + p.layout.width);
-    const y1 = cellOf(p.y + p.layout.height);
-    if ((x1 - x0 + 1) * (y1 - y0 + 1) > MAX_CELLS_PER_TREE) {
-      large.push(i);
-      return;
-    }
-    for (let cy = y0; cy <= y1; cy++) {
-      for (let cx = x0; cx <= x1; cx++) {
-        const k = key(cx, cy);
-        const list = cells.get(k);
-        if (list) list.push(i);
-        else cells.set(k, [i]);
-      }
-    }
-  });
-  return { packed: layout.packed, cells, large };
+  return { packed: layout.packed };
+}
+
+/** The first tree whose top is below `y` (or at it, with `orAt`). */
+function firstBelow(packed: readonly PackedTree[], y: number, orAt = false): number {
+  let lo = 0;
+  let hi = packed.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const t = packed[mid]!.y;
+    if (t > y || (orAt && t === y)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 export function meets(a: Rect, b: Rect): boolean {
@@ -54,19 +37,15 @@ const treeBox = (p: PackedTree): Rect => ({ x: p.x, y: p.y, width: p.layout.widt
 
 /** The trees whose bounding box meets `r`, in packing order. */
 export function treesIn(grid: TreeGrid, r: Rect): PackedTree[] {
-  const hit = new Set<number>();
-  const x0 = cellOf(r.x);
-  const y0 = cellOf(r.y);
-  const x1 = cellOf(r.x + r.width);
-  const y1 = cellOf(r.y + r.height);
-  for (let cy = y0; cy <= y1; cy++) {
-    for (let cx = x0; cx <= x1; cx++) for (const i of grid.cells.get(key(cx, cy)) ?? []) hit.add(i);
-  }
-  for (const i of grid.large) hit.add(i);
-  return [...hit]
-    .sort((a, b) => a - b)
-    .map((i) => grid.packed[i]!)
-    .filter((p) => meets(treeBox(p), r));
+  const { packed } = grid;
+  // A row ends before the next begins: rows above the last one starting at or above r's top
+  // cannot meet r.
+  const above = firstBelow(packed, r.y);
+  const from = above > 0 ? firstBelow(packed, packed[above - 1]!.y, true) : 0;
+  const to = firstBelow(packed, r.y + r.height, true);
+  const out: PackedTree[] = [];
+  for (let i = from; i < to; i++) if (meets(treeBox(packed[i]!), r)) out.push(packed[i]!);
+  return out;
 }
 
 export interface PlacedNode {

@@ -17,8 +17,11 @@ export class ForestIndex {
   private readonly trees = new Map<string, Map<string, ForestTree>>();
   /** Path → the files naming it as their backing or data file (the links no record lists upward). */
   private readonly refs = new Map<string, Set<string>>();
-  /** Files the last update rebuilt trees for (the cost of the update). */
+  /** Files the last update rebuilt trees for (the cost of the update), and those trees. */
   rebuilt = 0;
+  built: readonly ForestTree[] = [];
+  /** Files in the trees (what the forest shows unfiltered), kept as trees come and go. */
+  shownFiles = 0;
 
   constructor(
     readonly expanded: ReadonlySet<string> = new Set(),
@@ -104,8 +107,10 @@ export class ForestIndex {
     }
     this.rebuilt = sub.size;
     const built = buildForest(sub, this.expanded, this.reveal);
+    this.built = built.trees;
     // A tree rebuilt under its old id keeps its place in the order (so it keeps its place on screen).
     for (const t of built.trees) {
+      this.shownFiles += t.paths.length;
       const host = hostOf(t.id);
       (this.trees.get(host) ?? this.trees.set(host, new Map()).get(host)!).set(t.id, t);
       stale.delete(t.id);
@@ -123,6 +128,7 @@ export class ForestIndex {
   private drop(id: string): void {
     const t = this.tree(id);
     if (!t) return;
+    this.shownFiles -= t.paths.length;
     for (const n of t.nodes) this.byId.delete(n.id);
     for (const p of t.paths) if (this.treeOf.get(p) === id) this.treeOf.delete(p);
   }

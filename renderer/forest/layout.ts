@@ -92,6 +92,22 @@ export function layoutTree(t: ForestTree): TreeLayout {
   return { signature: t.signature, boxes, width: maxX, height: maxY - minY };
 }
 
+/**
+ * A tree's layout from the cache (by id, while its signature holds), else laid out and cached:
+ * `fresh` when it was laid out now. A forest streaming in lays its new trees out as they come,
+ * so the frame that packs them has only the packing left to do.
+ */
+export function cachedLayout(t: ForestTree, cache: Map<string, TreeLayout>): { layout: TreeLayout; fresh: boolean } {
+  const known = laidOutTree.get(t);
+  if (known) return { layout: known, fresh: false };
+  const hit = cache.get(t.id);
+  const fresh = !hit || hit.signature !== t.signature;
+  const layout = fresh ? layoutTree(t) : hit;
+  if (fresh) cache.set(t.id, layout);
+  laidOutTree.set(t, layout);
+  return { layout, fresh };
+}
+
 /** Each tree object's layout and host, found without hashing its id (a forest update keeps most trees). */
 const laidOutTree = new WeakMap<ForestTree, TreeLayout>();
 const hostOfTree = new WeakMap<ForestTree, string>();
@@ -107,7 +123,9 @@ function hostOf(tree: ForestTree): string {
  * not a ribbon), reusing `cache`'s layouts for trees whose signature did not change. Given the
  * previous layout, the trees it packed first in the same order keep their places (its rows stay
  * as wide while that is at least half of what the whole would want): an update packs only the
- * trees after the first one that changed.
+ * trees after the first one that changed, and the hosts' bands after the last changed one are
+ * moved down or up whole (streaming hosts change one band at a time; repacking every band after
+ * it cost a pass over all their trees per update).
  */
 export function layoutForest(
   trees: readonly ForestTree[],
@@ -117,50 +135,48 @@ export function layoutForest(
 ): ForestLayout {
   let laidOut = 0;
   const layoutOf = (t: ForestTree): TreeLayout => {
-    let l = laidOutTree.get(t);
-    if (l) return l;
-    const hit = cache.get(t.id);
-    if (hit && hit.signature === t.signature) l = hit;
-    else {
-      laidOut++;
-      l = layoutTree(t);
-      cache.set(t.id, l);
-    }
-    laidOutTree.set(t, l);
-    return l;
+    const l = cachedLayout(t, cache);
+    if (l.fresh) laidOut++;
+    return l.layout;
   };
   const areaOf = (l: TreeLayout) => (l.width + TREE_GAP_X) * (l.height + TREE_GAP_Y);
-  // The trees packed before, in the same order, from the start: only those after them are new.
+  // The trees packed before, in the same order, at the start and at the end: only those between
+  // them are new.
   let same = 0;
+  let tail = 0;
   if (prev) {
     const n = Math.min(trees.length, prev.packed.length);
     while (same < n && prev.packed[same]!.tree === trees[same]) same++;
+    while (tail < n - same && prev.packed[prev.packed.length - 1 - tail]!.tree === trees[trees.length - 1 - tail]) tail++;
   }
-  let layouts: TreeLayout[] = [];
+  const end = trees.length - tail;
+  /** Where the tail starts in `prev`'s packing (its trees, in the same order, end both). */
+  const shift = prev ? prev.packed.length - trees.length : 0;
+  const middle: TreeLayout[] = [];
   let area = 0;
   let widest = 0;
-  if (prev && same > 0) {
+  if (prev && (same > 0 || tail > 0)) {
+    // The trees kept at either end are in prev's sum already.
     area = prev.area;
-    widest = prev.widest;
-    for (let i = same; i < prev.packed.length; i++) area -= areaOf(prev.packed[i]!.layout);
+    widest = same > 0 ? prev.widest : 0;
+    for (let i = same; i < prev.packed.length - tail; i++) area -= areaOf(prev.packed[i]!.layout);
+    if (same === 0)
+      for (let i = prev.packed.length - tail; i < prev.packed.length; i++) widest = Math.max(widest, prev.packed[i]!.layout.width);
   }
-  for (let i = same; i < trees.length; i++) {
+  for (let i = same; i < end; i++) {
     const l = layoutOf(trees[i]!);
-    layouts.push(l);
+    middle.push(l);
     area += areaOf(l);
     widest = Math.max(widest, l.width);
   }
+  const layoutAt = (i: number): TreeLayout =>
+    i < same ? prev!.packed[i]!.layout : i < end ? middle[i - same]! : prev!.packed[i + shift]!.layout;
   let rowWidth = Math.max(widest, Math.sqrt(area * viewAspect), 1900);
   let kept = 0;
   if (prev && prev.rowWidth >= widest && prev.rowWidth * 2 >= rowWidth) {
     rowWidth = prev.rowWidth;
     kept = same;
   }
-  if (kept < same)
-    layouts = prev!.packed
-      .slice(kept, same)
-      .map((p) => p.layout)
-      .concat(layouts);
   const packed: PackedTree[] = prev ? prev.packed.slice(0, kept) : [];
   let x = 0;
   let y = 0;
@@ -176,9 +192,12 @@ export function layoutForest(
     host = hostOf(last.tree);
   }
   const widths: number[] = prev && kept ? prev.widths.slice(0, kept) : [];
+  // The same rows as before: a band of the tail that started a row in `prev` starts one here
+  // too, and everything after it lands as it did, only `dy` lower.
+  const sameRows = !!prev && rowWidth === prev.rowWidth;
   for (let i = kept; i < trees.length; i++) {
     const tree = trees[i]!;
-    const l = layouts[i - kept]!;
+    const l = layoutAt(i);
     // The top level is the host: each host's trees start a row of their own (a host's trees
     // come together, local ones first).
     const treeHost = hostOf(tree);
@@ -188,6 +207,20 @@ export function layoutForest(
       y += rowH + TREE_GAP_Y;
       x = 0;
       rowH = 0;
+    }
+    if (sameRows && newHost && i >= end) {
+      const was = prev!.packed[i + shift]!;
+      const before = prev!.packed[i + shift - 1];
+      if (was.x === 0 && before && hostOf(before.tree) !== treeHost) {
+        const dy = y - was.y;
+        for (let j = i; j < trees.length; j++) {
+          const p = prev!.packed[j + shift]!;
+          packed.push(dy === 0 ? p : { tree: p.tree, layout: p.layout, x: p.x, y: p.y + dy });
+          width = Math.max(width, p.x + p.layout.width);
+          widths.push(width);
+        }
+        return { packed, width, height: prev!.height + dy, laidOut, rowWidth, area, widest, widths };
+      }
     }
     packed.push({ tree, layout: l, x, y });
     x += l.width + TREE_GAP_X;

@@ -6,8 +6,9 @@ import { splitRemoteId, type EventData } from '../../shared/ipc.js';
 import type { ForestSnapshot, ScannedFile, ScanSummary } from '../../shared/scan.js';
 import { getApi } from '../api.js';
 import { ForestIndex } from '../forest/incremental.js';
-import { PackedBoxes, layoutForest, type ForestLayout, type Rect, type TreeLayout } from '../forest/layout.js';
+import { PackedBoxes, cachedLayout, layoutForest, type ForestLayout, type Rect, type TreeLayout } from '../forest/layout.js';
 import { NO_FILTER, applyFilter, filterActive, usersOf, type Forest, type ForestFilter, type ForestTree } from '../forest/model.js';
+import { DRAW_EVERY_MS, inFrame } from './frames.js';
 import { errorText, notify } from './notices.js';
 
 export type View = 'chain' | 'forest';
@@ -37,8 +38,9 @@ export interface ForestState {
   expanded: Set<string>;
   selected: string | null;
   forest: Forest;
-  /** The trees the filter keeps, and the files that match it. */
+  /** The trees the filter keeps, the files in them, and the files that match it. */
   shown: ForestTree[];
+  shownFiles: number;
   matches: Set<string>;
   /** The problem codes the files have (the filter's choices). */
   codes: string[];
@@ -69,6 +71,7 @@ export const useForest = create<ForestState>()(() => ({
   selected: null,
   forest: EMPTY_FOREST,
   shown: [],
+  shownFiles: 0,
   matches: new Set(),
   codes: [],
   layout: layoutForest([]),
@@ -137,7 +140,34 @@ function present(filter: ForestFilter, selected: string | null, prev?: ForestLay
   const files = index.files;
   const sel = selected && files.has(selected) ? selected : null;
   const boxes = new PackedBoxes(layout, forest.treeOf);
-  return { files, forest, shown: trees, matches, codes: index.codes(), layout, boxes, selected: sel, ...highlight(forest, sel) };
+  const shownFiles = filterActive(filter) ? trees.reduce((n, t) => n + t.paths.length, 0) : index.shownFiles;
+  const lit = highlight(forest, sel);
+  const s = get();
+  return {
+    files,
+    forest,
+    shown: trees,
+    shownFiles,
+    // The same (empty) sets as before stay the same objects: every card on screen is drawn
+    // again when one of these changes, and a streaming forest is drawn every few frames.
+    matches: sameSet(s.matches, matches),
+    codes: sameList(s.codes, index.codes()),
+    layout,
+    boxes,
+    selected: sel,
+    users: sameSet(s.users, lit.users),
+    chain: sameSet(s.chain, lit.chain),
+  };
+}
+
+function sameSet<T>(was: Set<T>, now: Set<T>): Set<T> {
+  if (was.size !== now.size) return now;
+  for (const x of now) if (!was.has(x)) return now;
+  return was;
+}
+
+function sameList<T>(was: T[], now: T[]): T[] {
+  return was.length === now.length && now.every((x, i) => x === was[i]) ? was : now;
 }
 
 /** Model, filter, layout and highlight from the files, all of them: a new forest. */
@@ -154,25 +184,35 @@ function derive(
 }
 
 /**
- * Changes waiting for the next animation frame: batches, hosts' files and deltas arriving
- * faster than frames are drawn are applied together, at most once a frame.
+ * Changes waiting for animation frames: batches, hosts' files and deltas are put in the forest a
+ * slice a frame (SLICE_MS of it), and the forest is drawn again at most every DRAW_EVERY_MS, in a
+ * frame of its own: eight hosts streaming 11,000 files each then leave the window its frames.
+ * What must be whole now (a scan's answer, a delta) applies everything at once (flushForest).
  */
 const pending = { upsert: new Map<string, ScannedFile>(), remove: new Set<string>(), frame: null as null | (() => void) };
+
+/** Main-thread time a frame gives to putting pending files in the forest. */
+const SLICE_MS = 2;
+/** Files put in between two looks at the clock (a batch's trees come together, so few are cut). */
+const SLICE_FILES = 32;
+/** The index holds files not drawn yet; when the forest was drawn last. */
+const drawn = { stale: false, at: 0 };
 
 function cancelPending(): void {
   pending.frame?.();
   pending.frame = null;
   pending.upsert.clear();
   pending.remove.clear();
+  drawn.stale = false;
 }
 
-function nextFrame(run: () => void): () => void {
-  if (typeof requestAnimationFrame === 'function') {
-    const id = requestAnimationFrame(run);
-    return () => cancelAnimationFrame(id);
-  }
-  const id = setTimeout(run, 16);
-  return () => clearTimeout(id);
+/** Filter, layout and highlight of the index as it stands, drawn over the trees drawn already. */
+function draw(extra: Partial<ForestState> = {}): void {
+  drawn.stale = false;
+  drawn.at = performance.now();
+  const s = get();
+  // The trees drawn already stay where they are.
+  set({ ...extra, ...present(s.filter, s.selected, s.layout) });
 }
 
 /** Apply what is pending now (the next frame would). */
@@ -184,9 +224,35 @@ export function flushForest(extra: Partial<ForestState> = {}): void {
   pending.upsert.clear();
   pending.remove.clear();
   if (upsert.length || remove.length) index.update(upsert, remove);
-  const s = get();
-  // The trees drawn already stay where they are.
-  set({ ...extra, ...present(s.filter, s.selected, s.layout) });
+  draw(extra);
+}
+
+/** A frame's share of what is pending: a slice put in (its new trees laid out), or a drawing. */
+function flushSlice(): void {
+  pending.frame = null;
+  const t0 = performance.now();
+  const due = t0 - drawn.at >= DRAW_EVERY_MS;
+  if (!drawn.stale || !due) {
+    if (pending.remove.size) {
+      index.update([], [...pending.remove]);
+      pending.remove.clear();
+      drawn.stale = true;
+    }
+    while (pending.upsert.size && performance.now() - t0 < SLICE_MS) {
+      const chunk: ScannedFile[] = [];
+      for (const [p, f] of pending.upsert) {
+        chunk.push(f);
+        pending.upsert.delete(p);
+        if (chunk.length === SLICE_FILES) break;
+      }
+      index.update(chunk);
+      for (const t of index.built) cachedLayout(t, layoutCache);
+      drawn.stale = true;
+    }
+  }
+  if (drawn.stale && due) draw();
+  if (pending.upsert.size || pending.remove.size) pending.frame = inFrame(flushSlice);
+  else if (drawn.stale) pending.frame = inFrame(flushSlice, drawn.at + DRAW_EVERY_MS - t0);
 }
 
 function patch(upsert: Iterable<ScannedFile>, remove: Iterable<string>): void {
@@ -198,10 +264,7 @@ function patch(upsert: Iterable<ScannedFile>, remove: Iterable<string>): void {
     pending.remove.delete(f.path);
     pending.upsert.set(f.path, f);
   }
-  pending.frame ??= nextFrame(() => {
-    pending.frame = null;
-    flushForest();
-  });
+  pending.frame ??= inFrame(flushSlice);
 }
 
 /** The records of `next` that differ from `have`'s, and the paths of `have` not in `next`. */

@@ -6,6 +6,7 @@ import { remoteId, splitRemoteId, type EventData, type HostStatus } from '../../
 import type { ForestSnapshot, ScannedFile } from '../../shared/scan.js';
 import { getApi } from '../api.js';
 import { patchHostFiles, setHostFiles } from './forest.js';
+import { DRAW_EVERY_MS, inFrame } from './frames.js';
 import { errorText, notify } from './notices.js';
 
 export type AddStep =
@@ -125,6 +126,27 @@ export function onHostState(h: EventData<'host-state'>): void {
   if (get().hosts.some((x) => x.id === h.id)) upsert(h);
 }
 
+/**
+ * Scan progress from the hosts (every batch and progress event brings some), put in the state at
+ * most every DRAW_EVERY_MS: each change draws the host rows again.
+ */
+const progress = { next: new Map<string, { done: number; total: number }>(), frame: null as null | (() => void), at: 0 };
+
+function noteProgress(host: string, done: number, total: number): void {
+  progress.next.set(host, { done, total });
+  progress.frame ??= inFrame(showProgress, progress.at + DRAW_EVERY_MS - performance.now());
+}
+
+function showProgress(): void {
+  progress.frame = null;
+  progress.at = performance.now();
+  const scanning = { ...get().scanning };
+  // Only hosts still scanning: a scan that ended meanwhile took its row's progress away.
+  for (const [host, p] of progress.next) if (host in scanning) scanning[host] = p;
+  progress.next.clear();
+  set({ scanning });
+}
+
 /** The ids a host scan started here has drawn from its batches: what it kept of the host's files. */
 const batchSeen = new Map<string, Set<string>>();
 
@@ -132,7 +154,7 @@ const batchSeen = new Map<string, Set<string>>();
 export function onHostBatch(d: EventData<'forest-batch'>): void {
   if (!d.host || !get().hosts.some((h) => h.id === d.host)) return;
   const host = d.host;
-  set({ scanning: { ...get().scanning, [host]: { done: d.done, total: d.total } } });
+  noteProgress(host, d.done, d.total);
   const files = d.files.map((f) => tagFile(host, f));
   const seen = batchSeen.get(host);
   if (seen) for (const f of files) seen.add(f.path);
@@ -140,7 +162,7 @@ export function onHostBatch(d: EventData<'forest-batch'>): void {
 }
 
 export function onHostProgress(d: EventData<'scan-progress'>): void {
-  if (d.host && d.host in get().scanning) set({ scanning: { ...get().scanning, [d.host]: { done: d.done, total: d.total } } });
+  if (d.host && d.host in get().scanning) noteProgress(d.host, d.done, d.total);
 }
 
 /** The host's watcher saw files change (a relabel there, say): patch its files. */

@@ -81,6 +81,25 @@ describe('the hub of remote hosts', () => {
     expect(drawn.status === 'done' && drawn.forest.files).toEqual([]);
   }, 60_000);
 
+  it("cuts a host's large batches into parts of whole trees for the window", async () => {
+    const host = idOf(servers[1]!);
+    const many = path.join(tmp.dir, 'many');
+    fs.mkdirSync(many);
+    for (const f of ['base.qcow2', 'top.qcow2']) fs.copyFileSync(path.join(pool, f), path.join(many, f));
+    for (let i = 0; i < 700; i++) fs.writeFileSync(path.join(many, `f${String(i).padStart(3, '0')}.raw`), '');
+    seen.length = 0;
+    const r = await hub.request(host, 'scan', { paths: [many] });
+    expect(r.status).toBe('done');
+    const batches = seen.filter((e) => e.event === 'forest-batch').map((e) => e.data as unknown as { files: Array<{ path: string }> });
+    // One batch from the agent (700 files at once), more than one here, none over the size.
+    expect(batches.length).toBeGreaterThan(2);
+    for (const b of batches) expect(b.files.length).toBeLessThanOrEqual(250);
+    const sent = new Set(batches.flatMap((b) => b.files.map((f) => f.path)));
+    expect(sent.size).toBe(702);
+    const withTop = batches.find((b) => b.files.some((f) => f.path.endsWith('/top.qcow2')))!;
+    expect(withTop.files.map((f) => path.basename(f.path))).toContain('base.qcow2');
+  }, 60_000);
+
   it('remembers which host made a plan, for apply', async () => {
     const host = idOf(servers[0]!);
     const plan = await hub.request(host, 'plan', {

@@ -3,7 +3,7 @@
 // against the plain answer (every node looked at; every link followed).
 import { describe, expect, it } from 'vitest';
 import { treeBatches } from '../../electron/node/session/forest-batches.js';
-import { CELL, meets, nodesIn, treeGrid, treesIn } from '../../renderer/forest/grid.js';
+import { meets, nodesIn, treeGrid, treesIn } from '../../renderer/forest/grid.js';
 import { absoluteBoxes, layoutForest, type Rect } from '../../renderer/forest/layout.js';
 import { buildForest } from '../../renderer/forest/model.js';
 import type { ScannedFile } from '../../shared/scan.js';
@@ -34,7 +34,7 @@ describe('the grid of tree boxes', () => {
     const screens: Rect[] = [
       { x: 0, y: 0, width: 1600, height: 1000 },
       { x: layout.width / 2, y: layout.height / 3, width: 2000 / 0.8, height: 1250 },
-      { x: CELL * 3 - 7, y: CELL * 5 + 3, width: 333, height: 5000 },
+      { x: 1024 * 3 - 7, y: 1024 * 5 + 3, width: 333, height: 5000 },
       { x: -5000, y: -5000, width: 100, height: 100 },
     ];
     for (const r of screens) {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ForestIndex } from '../../renderer/forest/incremental.js';
 import { PackedBoxes, absoluteBoxes, layoutForest } from '../../renderer/forest/layout.js';
 import { buildForest, problemCodes, type Forest } from '../../renderer/forest/model.js';
+import { remoteId } from '../../shared/ipc.js';
 import type { ScannedFile } from '../../shared/scan.js';
 import { record } from './forest-record.js';
 
@@ -63,6 +64,7 @@ describe('the forest kept up to date tree by tree', () => {
         index.update(grown.map((f) => ({ ...f, usedBy: f.usedBy.filter((u) => sent.has(u)) })));
       }
       expect(facts(index.forest())).toEqual(facts(whole));
+      expect(index.shownFiles).toBe(whole.trees.reduce((n, t) => n + t.paths.length, 0));
     }
   });
 
@@ -73,6 +75,7 @@ describe('the forest kept up to date tree by tree', () => {
     index.update([], remove);
     const rest = new Map(files.filter((f) => !remove.includes(f.path)).map((f) => [f.path, f]));
     expect(facts(index.forest())).toEqual(facts(buildForest(rest)));
+    expect(index.shownFiles).toBe(buildForest(rest).trees.reduce((n, t) => n + t.paths.length, 0));
     expect(index.codes()).toEqual(problemCodes(rest.values()));
     index.update(
       [],
@@ -135,5 +138,68 @@ describe('the forest kept up to date tree by tree', () => {
     for (const [id, b] of all) expect(lazy.get(id)).toEqual(b);
     expect(new Map(lazy)).toEqual(all);
     expect(lazy.get('/p/nowhere')).toBeUndefined();
+  });
+});
+
+describe('hosts streaming into the forest, one band at a time', () => {
+  const HOSTS = ['h1', 'h2', 'h3', 'h4'].map((h) => `root@${h}:22`);
+  /** Host `h`'s bases `from`..`to`, each with `b % 4` users: ids `host:path`. */
+  const band = (h: string, from: number, to: number): ScannedFile[] => {
+    const out: ScannedFile[] = [];
+    for (let b = from; b < to; b++) {
+      const base = record(remoteId(h, `/p/b${b}.qcow2`));
+      out.push(base);
+      for (let u = 0; u < b % 4; u++) {
+        const user = record(remoteId(h, `/p/b${b}-u${u}.qcow2`), base.path);
+        base.usedBy.push(user.path);
+        out.push(user);
+      }
+    }
+    return out;
+  };
+
+  /** The packing rule, plainly: rows of `rowWidth`, each host's trees starting a row of their own. */
+  function plainPacking(l: ReturnType<typeof layoutForest>) {
+    let x = 0;
+    let y = 0;
+    let rowH = 0;
+    let host: string | undefined;
+    return l.packed.map((p, i) => {
+      const h = p.tree.id.slice(0, p.tree.id.indexOf(':'));
+      if (x > 0 && ((i > 0 && h !== host) || x + p.layout.width > l.rowWidth)) {
+        y += rowH + 64;
+        x = 0;
+        rowH = 0;
+      }
+      host = h;
+      const at = { id: p.tree.id, x, y };
+      x += p.layout.width + 80;
+      rowH = Math.max(rowH, p.layout.height);
+      return at;
+    });
+  }
+
+  it('moves the bands after a growing host whole, where a packing from scratch at that width puts them', () => {
+    const index = new ForestIndex();
+    for (const h of HOSTS) index.update(band(h, 0, 120));
+    let layout = layoutForest(index.forest().trees);
+    for (const [round, h] of [HOSTS[1]!, HOSTS[0]!, HOSTS[2]!, HOSTS[1]!].entries()) {
+      const before = layout;
+      index.update(band(h, 120 + round * 40, 160 + round * 40));
+      const trees = index.forest().trees;
+      layout = layoutForest(trees, new Map(), undefined, before);
+      expect(layout.packed.map((p) => p.tree)).toEqual(trees);
+      expect(layout.packed.map((p) => ({ id: p.tree.id, x: p.x, y: p.y }))).toEqual(plainPacking(layout));
+      // The bands after the grown one kept their shape, only lower.
+      const after = HOSTS.slice(HOSTS.indexOf(h) + 1);
+      const was = before.packed.filter((p) => after.some((a) => p.tree.id.startsWith(`${a}:`)));
+      const now = layout.packed.filter((p) => after.some((a) => p.tree.id.startsWith(`${a}:`)));
+      expect(now.map((p) => p.tree)).toEqual(was.map((p) => p.tree));
+      const dy = (now[0]?.y ?? 0) - (was[0]?.y ?? 0);
+      if (after.length) expect(dy).toBeGreaterThan(0);
+      now.forEach((p, i) => expect({ x: p.x, y: p.y }).toEqual({ x: was[i]!.x, y: was[i]!.y + dy }));
+      expect(layout.height).toBe(Math.max(...layout.packed.map((p) => p.y + p.layout.height)));
+      expect(layout.width).toBe(Math.max(...layout.packed.map((p) => p.x + p.layout.width)));
+    }
   });
 });

@@ -14,6 +14,7 @@ import {
   type Res,
 } from '../../../shared/ipc.js';
 import type { Emit } from '../session/host.js';
+import { treeBatches } from '../session/forest-batches.js';
 import { AgentConnection, RemoteError, type ConnectOptions } from './connection.js';
 import { SCAN_SINCE_BATCHES, SudoPromptSchema, SUDO_PROMPT_EVENT } from '../../../shared/agent.js';
 import type { Prompt } from './askpass.js';
@@ -35,6 +36,8 @@ export function forAgent<C extends Channel>(conn: AgentConnection, channel: C, p
 }
 
 /** Events a host may send on to the window: never commands, never paths to open here. */
+/** A host's batches reach the window in parts of about this many files (whole trees). */
+const WINDOW_BATCH_FILES = 250;
 const FORWARDED = new Set(['progress', 'scan-progress', 'forest-batch', 'forest-delta', 'notice']);
 
 /** Plans remembered per host for `apply`, oldest dropped first. */
@@ -282,6 +285,13 @@ export class Hub implements RemoteHosts {
     if (name === 'notice') {
       const text = (parsed.data as EventData<'notice'>).text;
       return this.opts.emit('notice', { text: text.startsWith(host) ? text : `${host}: ${text}`.slice(0, 4096) });
+    }
+    if (name === 'forest-batch') {
+      // An agent's batch is cut again into smaller ones of whole trees: the window parses and
+      // draws each message in one go, and eight hosts' 2,000-file batches held up its frames.
+      const b = parsed.data as EventData<'forest-batch'>;
+      for (const files of treeBatches(b.files, WINDOW_BATCH_FILES)) this.opts.emit('forest-batch', { ...b, files, host });
+      return;
     }
     this.opts.emit(name, { ...(parsed.data as object), host } as EventData<typeof name>);
   }
