@@ -125,7 +125,7 @@ function highlight(forest: Forest, selected: string | null): Pick<ForestState, '
 let index = new ForestIndex();
 
 /** Filter, layout and highlight of the index's forest: what every change ends with. */
-function present(filter: ForestFilter, selected: string | null, prev?: ForestLayout): Partial<ForestState> {
+function present(filter: ForestFilter, selected: string | null, prev?: ForestLayout, same = false): Partial<ForestState> {
   let forest = index.forest();
   let { trees, matches } = applyFilter(forest, filter);
   // Matches inside a collapsed fan are pulled out of it.
@@ -143,20 +143,22 @@ function present(filter: ForestFilter, selected: string | null, prev?: ForestLay
   const shownFiles = filterActive(filter) ? trees.reduce((n, t) => n + t.paths.length, 0) : index.shownFiles;
   const lit = highlight(forest, sel);
   const s = get();
+  // `same`: sets equal to the state's stay the same objects. Every card on screen is drawn again
+  // when one of them changes, and a streaming forest is drawn every few frames. (A new filter or
+  // fan gets new ones: the view frames a filter's result when its matches are new.)
+  const keep = <T>(was: Set<T>, now: Set<T>) => (same ? sameSet(was, now) : now);
   return {
     files,
     forest,
     shown: trees,
     shownFiles,
-    // The same (empty) sets as before stay the same objects: every card on screen is drawn
-    // again when one of these changes, and a streaming forest is drawn every few frames.
-    matches: sameSet(s.matches, matches),
+    matches: keep(s.matches, matches),
     codes: sameList(s.codes, index.codes()),
     layout,
     boxes,
     selected: sel,
-    users: sameSet(s.users, lit.users),
-    chain: sameSet(s.chain, lit.chain),
+    users: keep(s.users, lit.users),
+    chain: keep(s.chain, lit.chain),
   };
 }
 
@@ -189,18 +191,39 @@ function derive(
  * frame of its own: eight hosts streaming 11,000 files each then leave the window its frames.
  * What must be whole now (a scan's answer, a delta) applies everything at once (flushForest).
  */
-const pending = { upsert: new Map<string, ScannedFile>(), remove: new Set<string>(), frame: null as null | (() => void) };
+const pending = {
+  upsert: new Map<string, ScannedFile>(),
+  remove: new Set<string>(),
+  frame: null as null | (() => void),
+  /** The frame waits for the next drawing (nothing was left to put in). */
+  waiting: false,
+};
 
-/** Main-thread time a frame gives to putting pending files in the forest. */
+/**
+ * Main-thread time a frame gives to putting pending files in the forest: SLICE_MS, and more
+ * when many wait (a local scan's batches come faster than hosts' do, and the whole forest should
+ * not lag the scan by seconds): BACKLOG_MS per thousand files waiting past BACKLOG_FILES.
+ */
 const SLICE_MS = 2;
+const BACKLOG_FILES = 4000;
+const BACKLOG_MS = 2;
+const SLICE_MAX_MS = 50;
 /** Files put in between two looks at the clock (a batch's trees come together, so few are cut). */
 const SLICE_FILES = 32;
 /** The index holds files not drawn yet; when the forest was drawn last. */
 const drawn = { stale: false, at: 0 };
 
+/** The forest's files with what is still pending put in: a new forest of the same files. */
+function withPending(files: Map<string, ScannedFile>): Map<string, ScannedFile> {
+  for (const p of pending.remove) files.delete(p);
+  for (const [p, f] of pending.upsert) files.set(p, f);
+  return files;
+}
+
 function cancelPending(): void {
   pending.frame?.();
   pending.frame = null;
+  pending.waiting = false;
   pending.upsert.clear();
   pending.remove.clear();
   drawn.stale = false;
@@ -212,19 +235,39 @@ function draw(extra: Partial<ForestState> = {}): void {
   drawn.at = performance.now();
   const s = get();
   // The trees drawn already stay where they are.
-  set({ ...extra, ...present(s.filter, s.selected, s.layout) });
+  set({ ...extra, ...present(s.filter, s.selected, s.layout, true) });
 }
 
 /** Apply what is pending now (the next frame would). */
 export function flushForest(extra: Partial<ForestState> = {}): void {
   pending.frame?.();
   pending.frame = null;
+  pending.waiting = false;
   const upsert = [...pending.upsert.values()];
   const remove = [...pending.remove];
   pending.upsert.clear();
   pending.remove.clear();
   if (upsert.length || remove.length) index.update(upsert, remove);
   draw(extra);
+}
+
+/**
+ * The next files to put in: SLICE_FILES, and on while the next one links to those (a batch
+ * brings each tree's files together, so a drawing between two chunks shows whole trees).
+ */
+function takeChunk(): ScannedFile[] {
+  const chunk: ScannedFile[] = [];
+  const named = new Set<string>();
+  for (const [p, f] of pending.upsert) {
+    const linked = named.has(p) || (f.backing !== null && named.has(f.backing)) || (f.dataFile !== null && named.has(f.dataFile));
+    if (chunk.length >= SLICE_FILES && (!linked || chunk.length >= 4 * SLICE_FILES)) break;
+    chunk.push(f);
+    pending.upsert.delete(p);
+    named.add(p);
+    if (f.backing) named.add(f.backing);
+    if (f.dataFile) named.add(f.dataFile);
+  }
+  return chunk;
 }
 
 /** A frame's share of what is pending: a slice put in (its new trees laid out), or a drawing. */
@@ -238,20 +281,18 @@ function flushSlice(): void {
       pending.remove.clear();
       drawn.stale = true;
     }
-    while (pending.upsert.size && performance.now() - t0 < SLICE_MS) {
-      const chunk: ScannedFile[] = [];
-      for (const [p, f] of pending.upsert) {
-        chunk.push(f);
-        pending.upsert.delete(p);
-        if (chunk.length === SLICE_FILES) break;
-      }
+    const waiting = pending.upsert.size - BACKLOG_FILES;
+    const budget = waiting > 0 ? Math.min(SLICE_MAX_MS, SLICE_MS + (waiting / 1000) * BACKLOG_MS) : SLICE_MS;
+    while (pending.upsert.size && performance.now() - t0 < budget) {
+      const chunk = takeChunk();
       index.update(chunk);
       for (const t of index.built) cachedLayout(t, layoutCache);
       drawn.stale = true;
     }
   }
   if (drawn.stale && due) draw();
-  if (pending.upsert.size || pending.remove.size) pending.frame = inFrame(flushSlice);
+  pending.waiting = !pending.upsert.size && !pending.remove.size;
+  if (!pending.waiting) pending.frame = inFrame(flushSlice);
   else if (drawn.stale) pending.frame = inFrame(flushSlice, drawn.at + DRAW_EVERY_MS - t0);
 }
 
@@ -264,7 +305,10 @@ function patch(upsert: Iterable<ScannedFile>, remove: Iterable<string>): void {
     pending.remove.delete(f.path);
     pending.upsert.set(f.path, f);
   }
-  pending.frame ??= inFrame(flushSlice);
+  // A frame waiting for the next drawing would leave these waiting too: put them in at once.
+  if (pending.frame && pending.waiting) pending.frame();
+  if (!pending.frame || pending.waiting) pending.frame = inFrame(flushSlice);
+  pending.waiting = false;
 }
 
 /** The records of `next` that differ from `have`'s, and the paths of `have` not in `next`. */
@@ -425,7 +469,7 @@ let filterTimer: ReturnType<typeof setTimeout> | null = null;
 function refilter(): void {
   filterTimer = null;
   const s = get();
-  set(derive(s.files, s.filter, s.expanded, s.selected));
+  set(derive(withPending(s.files), s.filter, s.expanded, s.selected));
 }
 
 /** The boxes show what is typed at once; the forest follows when typing pauses (a choice applies now). */
@@ -443,7 +487,7 @@ export function toggleExpand(parent: string): void {
   const expanded = new Set(s.expanded);
   if (expanded.has(parent)) expanded.delete(parent);
   else expanded.add(parent);
-  set({ expanded, ...derive(s.files, s.filter, expanded, s.selected) });
+  set({ expanded, ...derive(withPending(s.files), s.filter, expanded, s.selected) });
 }
 
 export function selectForest(id: string | null): void {

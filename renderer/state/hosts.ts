@@ -241,6 +241,8 @@ export async function removeHost(id: string): Promise<void> {
 
 /** Scan folders on a host: its forest joins the others. */
 export async function scanOnHost(id: string, paths: string[]): Promise<void> {
+  // Progress of a scan there that just ended is not this one's.
+  progress.next.delete(id);
   set({ scanning: { ...get().scanning, [id]: { done: 0, total: 0 } } });
   try {
     const seen = new Set<string>();

@@ -5,21 +5,21 @@ import { expect, it } from 'vitest';
 import { remoteId } from '../../shared/ipc.js';
 import type { ScannedFile } from '../../shared/scan.js';
 import { buildForest } from '../../renderer/forest/model.js';
-import { patchHostFiles, useForest } from '../../renderer/state/forest.js';
+import { patchHostFiles, setHostFiles, toggleExpand, useForest } from '../../renderer/state/forest.js';
 import { record } from './forest-record.js';
 
 const HOST = 'root@h1:22';
 
 /** 1,500 bases, each with a data file and 4 overlays: 9,000 files, ids `host:path`. */
-function hostPool(): ScannedFile[] {
+function hostPool(host = HOST): ScannedFile[] {
   const out: ScannedFile[] = [];
   for (let b = 0; b < 1500; b++) {
-    const base = record(remoteId(HOST, `/p/b${b}.qcow2`), null, remoteId(HOST, `/p/b${b}.raw`));
-    const data = record(remoteId(HOST, `/p/b${b}.raw`));
+    const base = record(remoteId(host, `/p/b${b}.qcow2`), null, remoteId(host, `/p/b${b}.raw`));
+    const data = record(remoteId(host, `/p/b${b}.raw`));
     data.usedBy.push(base.path);
     out.push(base, data);
     for (let u = 0; u < 4; u++) {
-      const user = record(remoteId(HOST, `/p/b${b}-u${u}.qcow2`), base.path);
+      const user = record(remoteId(host, `/p/b${b}-u${u}.qcow2`), base.path);
       base.usedBy.push(user.path);
       out.push(user);
     }
@@ -45,4 +45,17 @@ it('puts streamed files in a slice at a time, draws now and then, and ends as a 
   const s = useForest.getState();
   expect(s.forest.trees.map((t) => [t.id, t.signature]).sort()).toEqual(whole.trees.map((t) => [t.id, t.signature]).sort());
   expect(s.layout.packed.length).toBe(whole.trees.length);
+});
+
+it('keeps the files still streaming in when a fan is opened or the filter changes meanwhile', async () => {
+  const host = 'root@h2:22';
+  const files = hostPool(host);
+  const before = useForest.getState().shownFiles;
+  patchHostFiles(host, files, []);
+  await expect.poll(() => useForest.getState().shownFiles, { timeout: 20_000, interval: 1 }).toBeGreaterThan(before);
+  expect(useForest.getState().shownFiles).toBeLessThan(before + files.length);
+  toggleExpand(remoteId(host, '/p/b0.qcow2'));
+  await expect.poll(() => useForest.getState().shownFiles, { timeout: 20_000, interval: 5 }).toBe(before + files.length);
+  setHostFiles(host, null);
+  await expect.poll(() => useForest.getState().shownFiles, { timeout: 20_000, interval: 5 }).toBe(before);
 });

@@ -35,9 +35,9 @@ export function forAgent<C extends Channel>(conn: AgentConnection, channel: C, p
   return rest as Req<C>;
 }
 
-/** Events a host may send on to the window: never commands, never paths to open here. */
 /** A host's batches reach the window in parts of about this many files (whole trees). */
 const WINDOW_BATCH_FILES = 250;
+/** Events a host may send on to the window: never commands, never paths to open here. */
 const FORWARDED = new Set(['progress', 'scan-progress', 'forest-batch', 'forest-delta', 'notice']);
 
 /** Plans remembered per host for `apply`, oldest dropped first. */
@@ -290,7 +290,8 @@ export class Hub implements RemoteHosts {
       // An agent's batch is cut again into smaller ones of whole trees: the window parses and
       // draws each message in one go, and eight hosts' 2,000-file batches held up its frames.
       const b = parsed.data as EventData<'forest-batch'>;
-      for (const files of treeBatches(b.files, WINDOW_BATCH_FILES)) this.opts.emit('forest-batch', { ...b, files, host });
+      const parts = b.files.length > WINDOW_BATCH_FILES ? treeBatches(b.files, WINDOW_BATCH_FILES) : [b.files];
+      for (const files of parts) this.opts.emit('forest-batch', { ...b, files, host });
       return;
     }
     this.opts.emit(name, { ...(parsed.data as object), host } as EventData<typeof name>);
