@@ -73,7 +73,9 @@ export async function closeForest(page: Page): Promise<number> {
         const long: number[] = [];
         const obs = new PerformanceObserver((l) => long.push(...l.getEntries().map((e) => e.duration)));
         obs.observe({ type: 'longtask' });
-        document.querySelector<HTMLButtonElement>('button[aria-label="close the forest"]')!.click();
+        // Clicked in a task of its own: a drag just ended (the pan) leaves d3-zoom's handler that
+        // swallows the click ending a drag until its next timer, and a click before that is lost.
+        setTimeout(() => document.querySelector<HTMLButtonElement>('button[aria-label="close the forest"]')!.click(), 50);
         const gone = () =>
           document.querySelector('[data-testid="forest"]')
             ? setTimeout(gone, 20)
